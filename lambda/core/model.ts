@@ -1,0 +1,89 @@
+import { compareDecimalIds, type IdentityId } from './identity-id';
+
+/** One conversation's unread count, as observed upstream. Ids are decimal strings. */
+export interface ConversationUnread {
+  readonly objectId: string;
+  readonly streamId: string;
+  readonly unread: number;
+}
+
+/**
+ * The unread state of one identity. `conversations` holds only conversations with unread > 0,
+ * sorted by objectId: a conversation at 0 and a conversation that disappeared are the same state.
+ */
+export interface UnreadState {
+  readonly total: number;
+  readonly conversations: readonly ConversationUnread[];
+}
+
+/** The last state stored for an identity; `version` grows by one with every stored change. */
+export interface Snapshot {
+  readonly version: number;
+  readonly state: UnreadState;
+}
+
+export type Direction = 'increased' | 'decreased';
+
+export interface ConversationChange {
+  readonly objectId: string;
+  readonly streamId: string;
+  readonly previous: number;
+  readonly current: number;
+}
+
+export const EVENT_TYPE = 'unread.changed';
+export const EVENT_VERSION = 1;
+
+/** The event of CONTRACT.md. Ids are decimal strings here and JSON numbers on the wire. */
+export interface UnreadChangedEvent {
+  readonly version: typeof EVENT_VERSION;
+  readonly type: typeof EVENT_TYPE;
+  readonly eventId: string;
+  readonly identityId: IdentityId;
+  readonly label?: string;
+  readonly previousTotal: number;
+  readonly total: number;
+  readonly delta: number;
+  readonly direction: Direction;
+  readonly conversations: readonly ConversationChange[];
+  readonly truncated?: true;
+  readonly observedAt: string;
+}
+
+/** An event stored with the snapshot it belongs to and not yet acknowledged by the publisher. */
+export interface PendingEvent {
+  readonly event: UnreadChangedEvent;
+  /** Epoch ms until which the cycle that wrote or claimed it owns its publication. */
+  readonly claimUntil: number;
+}
+
+/** A registered identity with everything a cycle needs, as one scan returns it. */
+export interface WatchedIdentity {
+  readonly id: IdentityId;
+  readonly label?: string;
+  /** Undefined until the first successful poll records a baseline. */
+  readonly snapshot?: Snapshot;
+  readonly pending?: PendingEvent;
+  /** Consecutive cycles in which polling this identity failed. */
+  readonly failureStreak: number;
+  readonly notFound: boolean;
+}
+
+export interface Registration {
+  readonly id: IdentityId;
+  readonly label?: string;
+  readonly registeredAt: string;
+  readonly total?: number;
+  readonly lastChangeVersion?: number;
+  readonly failureStreak: number;
+  readonly notFound: boolean;
+}
+
+/** Builds a normalized state: zero counts dropped, one entry per objectId (the last one wins), sorted. */
+export function normalizeState(total: number, conversations: readonly ConversationUnread[]): UnreadState {
+  const byObject = new Map<string, ConversationUnread>();
+  for (const conversation of conversations) byObject.set(conversation.objectId, conversation);
+  const kept = [...byObject.values()].filter((c) => c.unread > 0);
+  kept.sort((a, b) => compareDecimalIds(a.objectId, b.objectId));
+  return { total, conversations: kept };
+}

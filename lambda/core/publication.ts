@@ -1,0 +1,129 @@
+import { stringifyWithNumericIds } from './json-with-ids';
+import type { UnreadChangedEvent } from './model';
+
+/** What the publisher sends for one event: SNS-shaped but free of any SDK type. */
+export interface Publication {
+  readonly eventId: string;
+  readonly identityId: string;
+  readonly subject: string;
+  /** The `MessageStructure: "json"` message: `{default, email, sms}`. */
+  readonly message: string;
+  readonly attributes: Readonly<Record<string, { readonly type: 'String' | 'Number'; readonly value: string }>>;
+  /** Bytes SNS counts for this entry: message, subject and attribute names, types and values. */
+  readonly sizeBytes: number;
+}
+
+/** SNS accepts 262,144 bytes per message and per PublishBatch call; keep room for batch framing. */
+export const SNS_MAX_BYTES = 262_144;
+export const MAX_PUBLICATION_BYTES = 256_000;
+export const SMS_MAX_CHARS = 140;
+export const SUBJECT_MAX_CHARS = 99;
+const EMAIL_MAX_CONVERSATION_LINES = 50;
+const ID_KEYS = new Set(['identityId', 'objectId', 'streamId']);
+
+export function eventToJson(event: UnreadChangedEvent): string {
+  return stringifyWithNumericIds(event, ID_KEYS);
+}
+
+/** Renders an event for SNS, cutting the conversation list (and setting `truncated`) to fit the size limit. */
+export function buildPublication(event: UnreadChangedEvent, maxBytes = MAX_PUBLICATION_BYTES): Publication {
+  const whole = render(event);
+  if (whole.sizeBytes <= maxBytes) return whole;
+  let low = 0;
+  let high = event.conversations.length - 1;
+  let best = render(cut(event, 0));
+  while (low <= high) {
+    const mid = (low + high) >>> 1;
+    const candidate = render(cut(event, mid));
+    if (candidate.sizeBytes <= maxBytes) {
+      best = candidate;
+      low = mid + 1;
+    } else {
+      high = mid - 1;
+    }
+  }
+  return best;
+}
+
+function cut(event: UnreadChangedEvent, keep: number): UnreadChangedEvent {
+  return { ...event, conversations: event.conversations.slice(0, keep), truncated: true };
+}
+
+function render(event: UnreadChangedEvent): Publication {
+  const subject = subjectLine(event);
+  const message = JSON.stringify({ default: eventToJson(event), email: emailText(event), sms: smsText(event) });
+  const attributes = {
+    identityId: { type: 'String', value: event.identityId },
+    eventType: { type: 'String', value: event.type },
+    direction: { type: 'String', value: event.direction },
+    total: { type: 'Number', value: String(event.total) },
+    delta: { type: 'Number', value: String(event.delta) },
+  } as const;
+  let sizeBytes = Buffer.byteLength(message) + Buffer.byteLength(subject);
+  for (const [name, attribute] of Object.entries(attributes)) {
+    sizeBytes += Buffer.byteLength(name) + attribute.type.length + Buffer.byteLength(attribute.value);
+  }
+  return { eventId: event.eventId, identityId: event.identityId, subject, message, attributes, sizeBytes };
+}
+
+function signed(n: number): string {
+  return n > 0 ? `+${n}` : String(n);
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/** SNS subjects must be ASCII, one line, under 100 characters. */
+export function subjectLine(event: UnreadChangedEvent): string {
+  const label = event.label ? ` (${asciiOnly(event.label)})` : '';
+  const line = `CommBox unread ${event.direction}: ${event.total} (${signed(event.delta)}) for identity ${event.identityId}${label}`;
+  return line.length <= SUBJECT_MAX_CHARS ? line : `${line.slice(0, SUBJECT_MAX_CHARS - 1)}~`;
+}
+
+export function emailText(event: UnreadChangedEvent): string {
+  const who = event.label ? `${event.label} (identity ${event.identityId})` : `identity ${event.identityId}`;
+  const lines = [
+    `Unread CommBox messages ${event.direction} for ${who}.`,
+    '',
+    `Unread now: ${event.total} (was ${event.previousTotal}, ${signed(event.delta)}).`,
+    `Observed at ${event.observedAt}.`,
+    '',
+  ];
+  const shown = event.conversations.slice(0, EMAIL_MAX_CONVERSATION_LINES);
+  if (shown.length > 0) lines.push(`Conversations that changed (${event.conversations.length}${event.truncated ? '+' : ''}):`);
+  for (const c of shown) {
+    lines.push(`  - conversation ${c.objectId} on stream ${c.streamId}: ${c.previous} -> ${c.current} unread`);
+  }
+  const hidden = event.conversations.length - shown.length;
+  if (hidden > 0 || event.truncated) lines.push(`  … and more conversations not listed here.`);
+  lines.push('', `Event id: ${event.eventId}`);
+  return lines.join('\n');
+}
+
+/** One GSM-7 segment: basic-alphabet characters only (none of the two-septet escapes), at most 140. */
+export function smsText(event: UnreadChangedEvent): string {
+  const base = `CommBox: ${plural(event.total, 'unread message')} (${signed(event.delta)}) for identity ${event.identityId}`;
+  const label = event.label ? gsm7Basic(event.label).trim() : '';
+  const text = label ? `${base} - ${label}` : base;
+  return text.length <= SMS_MAX_CHARS ? text : `${text.slice(0, SMS_MAX_CHARS - 3)}...`;
+}
+
+function asciiOnly(text: string): string {
+  return text.replace(/[^\x20-\x7e]/g, '?');
+}
+
+/** The GSM 03.38 basic character set, without the escape-table characters that cost two septets. */
+const GSM7_BASIC = new Set(
+  '@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !"#¤%&\'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà',
+);
+
+export function gsm7Basic(text: string): string {
+  let out = '';
+  for (const ch of text) out += ch === '\n' || ch === '\r' ? ' ' : GSM7_BASIC.has(ch) ? ch : '?';
+  return out;
+}
+
+export function isGsm7SingleSegment(text: string): boolean {
+  return [...text].every((ch) => GSM7_BASIC.has(ch)) && [...text].length <= 160;
+}

@@ -1,0 +1,63 @@
+import type { UnreadChangedEvent } from './model';
+import type { EventPublisher, PublishResult } from './ports';
+import { buildPublication, SNS_MAX_BYTES, type Publication } from './publication';
+
+export const MAX_BATCH_ENTRIES = 10;
+
+type ResultHandler = (event: UnreadChangedEvent, result: PublishResult) => Promise<void>;
+
+/**
+ * Groups events into PublishBatch-sized batches (10 entries, 256 KB) so a cycle makes about one
+ * publish request per ten events. Callers do not wait for their batch: the result handler (which
+ * completes or releases the outbox entry) runs when the batch returns, and `drain` waits for all.
+ */
+export class PublishQueue {
+  private batch: { event: UnreadChangedEvent; publication: Publication }[] = [];
+  private batchBytes = 0;
+  private readonly inFlight = new Set<Promise<void>>();
+  requests = 0;
+
+  constructor(
+    private readonly publisher: EventPublisher,
+    private readonly onResult: ResultHandler,
+  ) {}
+
+  add(event: UnreadChangedEvent): void {
+    const publication = buildPublication(event);
+    if (this.batch.length > 0 && this.batchBytes + publication.sizeBytes > SNS_MAX_BYTES) this.flush();
+    this.batch.push({ event, publication });
+    this.batchBytes += publication.sizeBytes;
+    if (this.batch.length >= MAX_BATCH_ENTRIES) this.flush();
+  }
+
+  async drain(): Promise<void> {
+    this.flush();
+    while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
+  }
+
+  private flush(): void {
+    if (this.batch.length === 0) return;
+    const batch = this.batch;
+    this.batch = [];
+    this.batchBytes = 0;
+    const sending = this.send(batch).finally(() => this.inFlight.delete(sending));
+    this.inFlight.add(sending);
+  }
+
+  private async send(batch: { event: UnreadChangedEvent; publication: Publication }[]): Promise<void> {
+    this.requests += 1;
+    let results: PublishResult[];
+    try {
+      results = await this.publisher.publishBatch(batch.map((entry) => entry.publication));
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      results = batch.map(({ event }) => ({ eventId: event.eventId, ok: false, reason }));
+    }
+    const byId = new Map(results.map((r) => [r.eventId, r]));
+    await Promise.all(
+      batch.map(({ event }) =>
+        this.onResult(event, byId.get(event.eventId) ?? { eventId: event.eventId, ok: false, reason: 'no result for entry' }),
+      ),
+    );
+  }
+}
