@@ -1,0 +1,143 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDbIdentityRegistry } from '../../lambda/adapters/dynamodb-identity-registry';
+import { DynamoDbSnapshotStore } from '../../lambda/adapters/dynamodb-snapshot-store';
+import { createPublisher, createSource, createTokenProvider } from '../../lambda/composition';
+import { loadConfig, requireToken, type Config } from '../../lambda/config';
+import { parseIdentityId, type IdentityId } from '../../lambda/core/identity-id';
+import { stringifyWithNumericIds } from '../../lambda/core/json-with-ids';
+import { runPollCycle, type CycleSummary } from '../../lambda/core/poll-cycle';
+import type { ScanSegment } from '../../lambda/core/ports';
+import { parseSegment } from '../../lambda/invocation';
+import { UsageError, type CliIo } from './io';
+
+const MAX_LABEL_LENGTH = 100;
+const PROGRESS_EVERY_MS = 5_000;
+
+function dynamo(): DynamoDBClient {
+  return new DynamoDBClient({});
+}
+
+export async function initCommand(config: Config, io: CliIo): Promise<void> {
+  const outcome = await new DynamoDbIdentityRegistry(dynamo(), config.tableName).ensureReady();
+  io.stdout.write(outcome === 'created' ? `created table ${config.tableName}\n` : `table ${config.tableName} already exists\n`);
+}
+
+/** Ids and labels are checked before any request, so a refused command changes nothing. */
+export function parseId(raw: string): IdentityId {
+  try {
+    return parseIdentityId(raw);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+export function parseLabel(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  const label = raw.trim();
+  if (label === '' || label.length > MAX_LABEL_LENGTH || /\p{Cc}/u.test(label)) {
+    throw new UsageError(`invalid label: expected 1-${MAX_LABEL_LENGTH} printable characters`);
+  }
+  return label;
+}
+
+export async function addCommand(config: Config, io: CliIo, rawId: string, rawLabel: string | undefined): Promise<void> {
+  const id = parseId(rawId);
+  const label = parseLabel(rawLabel);
+  const outcome = await new DynamoDbIdentityRegistry(dynamo(), config.tableName).register(id, label);
+  io.stdout.write(`${outcome} identity ${id}${label ? ` (${label})` : ''}\n`);
+}
+
+export async function removeCommand(config: Config, io: CliIo, rawId: string): Promise<void> {
+  const id = parseId(rawId);
+  const removed = await new DynamoDbIdentityRegistry(dynamo(), config.tableName).unregister(id);
+  if (!removed) throw new UsageError(`identity ${id} is not registered in ${config.tableName}`);
+  io.stdout.write(`removed identity ${id}\n`);
+}
+
+export async function listCommand(config: Config, io: CliIo, json: boolean): Promise<void> {
+  const registrations = await new DynamoDbIdentityRegistry(dynamo(), config.tableName).list();
+  if (json) {
+    const rows = registrations.map((r) => ({
+      identityId: r.id,
+      ...(r.label ? { label: r.label } : {}),
+      registeredAt: r.registeredAt,
+      total: r.total ?? null,
+      failureStreak: r.failureStreak,
+      notFound: r.notFound,
+    }));
+    io.stdout.write(`${stringifyWithNumericIds(rows, new Set(['identityId']))}\n`);
+    return;
+  }
+  if (registrations.length === 0) {
+    io.stdout.write(`no identities registered in ${config.tableName}\n`);
+    return;
+  }
+  for (const r of registrations) {
+    const state = r.notFound ? 'not found upstream' : r.total === undefined ? 'no baseline yet' : `${r.total} unread`;
+    const streak = r.failureStreak > 0 ? `, failing ${r.failureStreak} cycle(s)` : '';
+    io.stdout.write(`${r.id}\t${r.label ?? ''}\t${state}${streak}\n`);
+  }
+}
+
+export interface PollFlags {
+  readonly segment?: string;
+  readonly segments?: string;
+  readonly json?: boolean;
+}
+
+export function parsePollSegment(flags: PollFlags): ScanSegment | undefined {
+  if (flags.segment === undefined && flags.segments === undefined) return undefined;
+  if (flags.segment === undefined || flags.segments === undefined) throw new UsageError('--segment and --segments go together');
+  if (!/^\d+$/.test(flags.segment) || !/^\d+$/.test(flags.segments)) throw new UsageError('--segment and --segments must be non-negative integers');
+  try {
+    return parseSegment(Number(flags.segment), Number(flags.segments));
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+/** One cycle; events go to SNS, or to stdout as JSON lines without TOPIC_ARN; the summary goes last. */
+export async function pollCommand(config: Config, io: CliIo, flags: PollFlags): Promise<CycleSummary> {
+  const segment = parsePollSegment(flags);
+  requireToken(config);
+  const source = createSource(config, createTokenProvider(config));
+  const store = new DynamoDbSnapshotStore(dynamo(), config.tableName, {
+    onMalformedItem: (key) => io.stderr.write(`warning: skipping unreadable item ${JSON.stringify(key)}\n`),
+  });
+  let lastProgress = Date.now();
+  const summary = await runPollCycle(
+    {
+      source,
+      store,
+      publisher: createPublisher(config, undefined, io.stdout),
+      clock: Date.now,
+      observer: {
+        identityFailed: (id, error, streak) => io.stderr.write(`warning: identity ${id} failed (${(error as Error).message}); ${streak} cycle(s) in a row\n`),
+        identityNotFound: (id) => io.stderr.write(`warning: identity ${id} not found upstream\n`),
+        publishFailed: (event, reason) => io.stderr.write(`warning: event ${event.eventId} not published (${reason}); it stays pending\n`),
+        progress: (done, total) => {
+          if (Date.now() - lastProgress < PROGRESS_EVERY_MS) return;
+          lastProgress = Date.now();
+          io.stderr.write(`progress: ${done}/${total} identities\n`);
+        },
+      },
+    },
+    { concurrency: config.pollConcurrency, claimLeaseMs: config.claimLeaseMs, ...(segment ? { segment } : {}) },
+  );
+  io.stderr.write(
+    `polled ${summary.polled}/${summary.identities} identities: ${summary.changed} changed, ${summary.published} published` +
+      `, ${summary.baselines} baselines, ${summary.failed} failed, ${summary.notFound} not found` +
+      (summary.publishFailed ? `, ${summary.publishFailed} publish failures` : '') +
+      (summary.skipped ? `, ${summary.skipped} skipped` : '') +
+      ` in ${summary.durationMs} ms\n`,
+  );
+  if (flags.json) io.stdout.write(`${JSON.stringify(contractSummary(summary))}\n`);
+  return summary;
+}
+
+/** Exactly the summary line of CONTRACT.md, in its order. */
+export function contractSummary(s: CycleSummary): Record<string, number> {
+  return { identities: s.identities, polled: s.polled, changed: s.changed, published: s.published, failed: s.failed, notFound: s.notFound, durationMs: s.durationMs };
+}
+
+export { loadConfig };

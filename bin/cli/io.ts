@@ -1,0 +1,15 @@
+export interface Sink {
+  write(chunk: string): unknown;
+}
+
+/** Everything the CLI touches of its process, so tests can run it in-process. */
+export interface CliIo {
+  readonly stdout: Sink;
+  readonly stderr: Sink;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+/** A refused command: one line on stderr, exit code 2, nothing changed. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}

@@ -1,0 +1,202 @@
+import {
+  ConditionalCheckFailedException,
+  DeleteItemCommand,
+  GetItemCommand,
+  PutItemCommand,
+  ScanCommand,
+  UpdateItemCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+  type UpdateItemCommandInput,
+} from '@aws-sdk/client-dynamodb';
+import type { IdentityId } from '../core/identity-id';
+import { isIdentityId } from '../core/identity-id';
+import type { UnreadState, WatchedIdentity } from '../core/model';
+import type { ChangeToSave, CycleInput, ScanSegment, SnapshotStore } from '../core/ports';
+import { ATTR, decodeWatched, encodePendingEvent, readIdentityId, RESUME_KEY_PREFIX, stateValues } from './dynamodb-item-codec';
+
+export interface DynamoDbStoreOptions {
+  /** Told about items that cannot be read (hand-edited, say); the cycle goes on without them. */
+  readonly onMalformedItem?: (key: string, error: unknown) => void;
+}
+
+/** Request counters by operation, for the benchmark and metrics. */
+export type OperationCounts = Record<'Scan' | 'GetItem' | 'UpdateItem' | 'PutItem' | 'DeleteItem', number>;
+
+/**
+ * Snapshots and the outbox in one item per identity. One Scan (or one parallel-scan segment)
+ * reads all a cycle needs; every write is conditional, so overlapping cycles cannot both store
+ * (and so both publish) one change, and a removed identity is never written back to life.
+ */
+export class DynamoDbSnapshotStore implements SnapshotStore {
+  readonly requests: OperationCounts = { Scan: 0, GetItem: 0, UpdateItem: 0, PutItem: 0, DeleteItem: 0 };
+
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly tableName: string,
+    private readonly options: DynamoDbStoreOptions = {},
+  ) {}
+
+  async loadCycle(segment?: ScanSegment): Promise<CycleInput> {
+    const [identities, resumeFrom] = await Promise.all([this.scanIdentities(segment), this.readResumePoint(segment)]);
+    return { identities, ...(resumeFrom ? { resumeFrom } : {}) };
+  }
+
+  private async scanIdentities(segment?: ScanSegment): Promise<WatchedIdentity[]> {
+    const identities: WatchedIdentity[] = [];
+    let startKey: Record<string, AttributeValue> | undefined;
+    do {
+      this.requests.Scan += 1;
+      const page = await this.client.send(
+        new ScanCommand({
+          TableName: this.tableName,
+          ExclusiveStartKey: startKey,
+          ...(segment ? { Segment: segment.segment, TotalSegments: segment.totalSegments } : {}),
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        const key = readIdentityId(item) ?? '';
+        if (key.startsWith('#')) continue;
+        try {
+          identities.push(decodeWatched(item));
+        } catch (error) {
+          this.options.onMalformedItem?.(key, error);
+        }
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return identities;
+  }
+
+  private async readResumePoint(segment?: ScanSegment): Promise<IdentityId | undefined> {
+    this.requests.GetItem += 1;
+    const { Item } = await this.client.send(
+      new GetItemCommand({ TableName: this.tableName, Key: resumeKey(segment), ConsistentRead: true }),
+    );
+    const raw = Item?.[ATTR.resumeFrom]?.S;
+    return raw !== undefined && isIdentityId(raw) ? raw : undefined;
+  }
+
+  saveBaseline(id: IdentityId, state: UnreadState): Promise<boolean> {
+    return this.update(id, {
+      UpdateExpression: `SET #v = :one, #total = :total, #convs = :convs, #fail = :zero REMOVE #notFound`,
+      ConditionExpression: `attribute_exists(#id) AND attribute_not_exists(#v)`,
+      ExpressionAttributeNames: names('id', 'version', 'total', 'conversations', 'failureStreak', 'notFound'),
+      ExpressionAttributeValues: { ...stateValues(state), ':one': { N: '1' }, ':zero': { N: '0' } },
+    });
+  }
+
+  saveChange(change: ChangeToSave): Promise<boolean> {
+    return this.update(change.id, {
+      UpdateExpression:
+        'SET #v = :next, #total = :total, #convs = :convs, #pe = :event, #pid = :eventId, #claim = :claim, #fail = :zero REMOVE #notFound',
+      ConditionExpression: '#v = :expected AND attribute_not_exists(#pid)',
+      ExpressionAttributeNames: names('version', 'total', 'conversations', 'pendingEvent', 'pendingId', 'claimUntil', 'failureStreak', 'notFound'),
+      ExpressionAttributeValues: {
+        ...stateValues(change.state),
+        ':expected': { N: String(change.expectedVersion) },
+        ':next': { N: String(change.expectedVersion + 1) },
+        ':event': { S: encodePendingEvent(change.event) },
+        ':eventId': { S: change.event.eventId },
+        ':claim': { N: String(change.claimUntil) },
+        ':zero': { N: '0' },
+      },
+    });
+  }
+
+  claimPending(id: IdentityId, eventId: string, seenClaimUntil: number, claimUntil: number): Promise<boolean> {
+    return this.update(id, {
+      UpdateExpression: 'SET #claim = :claim',
+      ConditionExpression: '#pid = :eventId AND (#claim = :seen OR attribute_not_exists(#claim))',
+      ExpressionAttributeNames: names('pendingId', 'claimUntil'),
+      ExpressionAttributeValues: { ':eventId': { S: eventId }, ':seen': { N: String(seenClaimUntil) }, ':claim': { N: String(claimUntil) } },
+    });
+  }
+
+  async completePending(id: IdentityId, eventId: string): Promise<void> {
+    await this.update(id, {
+      UpdateExpression: 'REMOVE #pe, #pid, #claim',
+      ConditionExpression: '#pid = :eventId',
+      ExpressionAttributeNames: names('pendingEvent', 'pendingId', 'claimUntil'),
+      ExpressionAttributeValues: { ':eventId': { S: eventId } },
+    });
+  }
+
+  async releasePending(id: IdentityId, eventId: string): Promise<void> {
+    await this.update(id, {
+      UpdateExpression: 'SET #claim = :zero',
+      ConditionExpression: '#pid = :eventId',
+      ExpressionAttributeNames: names('pendingId', 'claimUntil'),
+      ExpressionAttributeValues: { ':eventId': { S: eventId }, ':zero': { N: '0' } },
+    });
+  }
+
+  async recordFailure(id: IdentityId, streak: number): Promise<void> {
+    await this.update(id, {
+      UpdateExpression: 'SET #fail = :streak',
+      ConditionExpression: 'attribute_exists(#id)',
+      ExpressionAttributeNames: names('id', 'failureStreak'),
+      ExpressionAttributeValues: { ':streak': { N: String(streak) } },
+    });
+  }
+
+  async markNotFound(id: IdentityId): Promise<void> {
+    await this.update(id, {
+      UpdateExpression: 'SET #notFound = :yes',
+      ConditionExpression: 'attribute_exists(#id)',
+      ExpressionAttributeNames: names('id', 'notFound'),
+      ExpressionAttributeValues: { ':yes': { BOOL: true } },
+    });
+  }
+
+  async clearFailures(id: IdentityId): Promise<void> {
+    await this.update(id, {
+      UpdateExpression: 'SET #fail = :zero REMOVE #notFound',
+      ConditionExpression: 'attribute_exists(#id)',
+      ExpressionAttributeNames: names('id', 'failureStreak', 'notFound'),
+      ExpressionAttributeValues: { ':zero': { N: '0' } },
+    });
+  }
+
+  async saveResumePoint(segment: ScanSegment | undefined, resumeFrom: IdentityId | undefined): Promise<void> {
+    if (resumeFrom === undefined) {
+      this.requests.DeleteItem += 1;
+      await this.client.send(new DeleteItemCommand({ TableName: this.tableName, Key: resumeKey(segment) }));
+      return;
+    }
+    this.requests.PutItem += 1;
+    await this.client.send(
+      new PutItemCommand({ TableName: this.tableName, Item: { ...resumeKey(segment), [ATTR.resumeFrom]: { S: resumeFrom } } }),
+    );
+  }
+
+  /** A conditional update; false when its condition did not hold. */
+  private async update(
+    id: IdentityId,
+    input: Required<Pick<UpdateItemCommandInput, 'UpdateExpression' | 'ConditionExpression' | 'ExpressionAttributeNames'>> &
+      Pick<UpdateItemCommandInput, 'ExpressionAttributeValues'>,
+  ): Promise<boolean> {
+    this.requests.UpdateItem += 1;
+    try {
+      await this.client.send(new UpdateItemCommand({ TableName: this.tableName, Key: { [ATTR.id]: { S: id } }, ...input }));
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+}
+
+function resumeKey(segment?: ScanSegment): Record<string, AttributeValue> {
+  const suffix = segment ? `${segment.segment}/${segment.totalSegments}` : 'all';
+  return { [ATTR.id]: { S: `${RESUME_KEY_PREFIX}${suffix}` } };
+}
+
+const PLACEHOLDER: Record<keyof typeof ATTR, string> = {
+  id: '#id', label: '#label', registeredAt: '#reg', version: '#v', total: '#total', conversations: '#convs',
+  pendingEvent: '#pe', pendingId: '#pid', claimUntil: '#claim', failureStreak: '#fail', notFound: '#notFound', resumeFrom: '#resume',
+};
+
+function names(...keys: (keyof typeof ATTR)[]): Record<string, string> {
+  return Object.fromEntries(keys.map((k) => [PLACEHOLDER[k], ATTR[k]]));
+}

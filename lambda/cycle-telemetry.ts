@@ -1,0 +1,63 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
+import type { CycleObserver, CycleSummary } from './core/poll-cycle';
+import { METRICS } from './env-names';
+
+/** What the source counts that the cycle summary does not. */
+export interface SourceCounters {
+  readonly throttled: number;
+  readonly unauthorized: number;
+}
+
+/**
+ * Logs and metrics for one cycle. Logs carry ids, counts and error kinds only: never a token,
+ * a response body or customer data (the cycle never hands those to the observer).
+ */
+export class CycleTelemetry implements CycleObserver {
+  failingIdentities = 0;
+
+  constructor(
+    private readonly logger: Logger,
+    private readonly failureStreakThreshold: number,
+  ) {}
+
+  identityFailed(id: string, error: unknown, streak: number): void {
+    if (streak >= this.failureStreakThreshold) this.failingIdentities += 1;
+    this.logger.warn('identity poll failed', { identityId: id, streak, failing: streak >= this.failureStreakThreshold, error: errorSummary(error) });
+  }
+
+  identityNotFound(id: string): void {
+    this.logger.info('identity not found upstream', { identityId: id });
+  }
+
+  publishFailed(event: { identityId: string; eventId: string }, reason: string): void {
+    this.logger.warn('publish failed; event stays pending for the next cycle', { identityId: event.identityId, eventId: event.eventId, reason });
+  }
+
+  outboxUpdateFailed(id: string, error: unknown): void {
+    this.logger.warn('store update failed', { identityId: id, error: errorSummary(error) });
+  }
+
+  resumePointFailed(error: unknown): void {
+    this.logger.warn('could not store where the cycle stopped', { error: errorSummary(error) });
+  }
+
+  emit(metrics: Metrics, summary: CycleSummary, source: SourceCounters): void {
+    metrics.addMetric(METRICS.polled, MetricUnit.Count, summary.polled);
+    metrics.addMetric(METRICS.changed, MetricUnit.Count, summary.changed);
+    metrics.addMetric(METRICS.published, MetricUnit.Count, summary.published);
+    metrics.addMetric(METRICS.publishFailed, MetricUnit.Count, summary.publishFailed);
+    metrics.addMetric(METRICS.failed, MetricUnit.Count, summary.failed);
+    metrics.addMetric(METRICS.notFound, MetricUnit.Count, summary.notFound);
+    metrics.addMetric(METRICS.skipped, MetricUnit.Count, summary.skipped);
+    metrics.addMetric(METRICS.throttled, MetricUnit.Count, source.throttled);
+    metrics.addMetric(METRICS.unauthorized, MetricUnit.Count, source.unauthorized);
+    metrics.addMetric(METRICS.failingIdentities, MetricUnit.Count, this.failingIdentities);
+    metrics.addMetric(METRICS.cycleDuration, MetricUnit.Milliseconds, summary.durationMs);
+  }
+}
+
+export function errorSummary(error: unknown): { name: string; message: string } {
+  if (error instanceof Error) return { name: error.name, message: error.message };
+  return { name: 'Error', message: String(error) };
+}

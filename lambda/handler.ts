@@ -1,0 +1,67 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SNSClient } from '@aws-sdk/client-sns';
+import type { Context } from 'aws-lambda';
+import { DynamoDbSnapshotStore } from './adapters/dynamodb-snapshot-store';
+import { createPublisher, createSource, createTokenProvider } from './composition';
+import { loadConfig } from './config';
+import { UpstreamUnauthorizedError } from './core/errors';
+import { runPollCycle, type CycleSummary } from './core/poll-cycle';
+import { CycleTelemetry, errorSummary } from './cycle-telemetry';
+import { METRICS } from './env-names';
+import { parseInvocation } from './invocation';
+
+// Built once per execution environment: config fails fast at init, clients keep their connections.
+const config = loadConfig(process.env);
+const logger = new Logger({ serviceName: METRICS.service });
+const metrics = new Metrics({ namespace: METRICS.namespace, serviceName: METRICS.service });
+const store = new DynamoDbSnapshotStore(new DynamoDBClient({}), config.tableName, {
+  onMalformedItem: (key, error) => logger.error('skipping unreadable item', { key, error: errorSummary(error) }),
+});
+const source = createSource(config, createTokenProvider(config, () => new SecretsManagerClient({})));
+const publisher = createPublisher(config, () => new SNSClient({}));
+
+/**
+ * Stop starting identities when less than this is left: an identity in flight may need a few
+ * attempts before it settles, and the outbox writes after it.
+ */
+const DEADLINE_MARGIN_MS = Math.max(3_000, config.requestTimeoutMs * 2);
+
+export const handler = async (event: unknown, context: Context): Promise<CycleSummary> => {
+  logger.addContext(context);
+  const segment = parseInvocation(event);
+  const telemetry = new CycleTelemetry(logger, config.failureStreakThreshold);
+  const before = { ...source.stats };
+  try {
+    const summary = await runPollCycle(
+      { source, store, publisher, clock: Date.now, observer: telemetry },
+      {
+        concurrency: config.pollConcurrency,
+        claimLeaseMs: config.claimLeaseMs,
+        ...(segment ? { segment } : {}),
+        shouldStartMore: () => context.getRemainingTimeInMillis() > DEADLINE_MARGIN_MS,
+      },
+    );
+    logger.info('cycle finished', { segment, ...summary });
+    if (summary.resumeFrom !== undefined) logger.warn('deadline reached; the next cycle resumes here', { resumeFrom: summary.resumeFrom, skipped: summary.skipped });
+    telemetry.emit(metrics, summary, countersSince(before));
+    return summary;
+  } catch (error) {
+    if (error instanceof Error && error.cause instanceof UpstreamUnauthorizedError) {
+      logger.error('CommBox refused the token even after re-reading the secret; cycle stopped', { secret: config.token?.kind });
+    } else {
+      logger.error('cycle aborted', { error: errorSummary(error) });
+    }
+    const partial = (error as { summary?: CycleSummary }).summary;
+    if (partial) telemetry.emit(metrics, partial, countersSince(before));
+    throw error;
+  } finally {
+    metrics.publishStoredMetrics();
+  }
+};
+
+function countersSince(before: { throttled: number; unauthorized: number }): { throttled: number; unauthorized: number } {
+  return { throttled: source.stats.throttled - before.throttled, unauthorized: source.stats.unauthorized - before.unauthorized };
+}

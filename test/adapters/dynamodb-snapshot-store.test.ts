@@ -1,0 +1,159 @@
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDbSnapshotStore } from '../../lambda/adapters/dynamodb-snapshot-store';
+import { buildEvent } from '../../lambda/core/event-builder';
+import { diffUnread } from '../../lambda/core/diff';
+import { parseIdentityId, type IdentityId } from '../../lambda/core/identity-id';
+import { normalizeState, type UnreadState } from '../../lambda/core/model';
+import { createTestTable } from '../support/dynalite';
+
+const id = (raw: string): IdentityId => parseIdentityId(raw);
+const state = (total: number, ...convs: [string, string, number][]): UnreadState =>
+  normalizeState(total, convs.map(([objectId, streamId, unread]) => ({ objectId, streamId, unread })));
+
+async function setup() {
+  const table = await createTestTable();
+  const store = new DynamoDbSnapshotStore(table.client, table.tableName);
+  return { ...table, store };
+}
+
+function changeEvent(identity: IdentityId, fromVersion: number, previous: UnreadState, next: UnreadState) {
+  return buildEvent({ identityId: identity, fromVersion, previous, next, diff: diffUnread(previous, next)!, observedAt: new Date(0) });
+}
+
+describe('DynamoDbSnapshotStore on dynalite', () => {
+  test('a registered identity loads without a baseline', async () => {
+    const { registry, store } = await setup();
+    await registry.register(id('558355'), 'Support');
+
+    const { identities } = await store.loadCycle();
+
+    expect(identities).toEqual([{ id: '558355', label: 'Support', failureStreak: 0, notFound: false }]);
+  });
+
+  test('parallel-scan segments split the registry without overlap', async () => {
+    const { registry, store } = await setup();
+    const ids = Array.from({ length: 60 }, (_, i) => String(1000 + i));
+    for (const raw of ids) await registry.register(id(raw));
+
+    const segments = await Promise.all([0, 1, 2, 3].map((segment) => store.loadCycle({ segment, totalSegments: 4 })));
+
+    const seen = segments.flatMap((s) => s.identities.map((w) => w.id));
+    expect(seen.sort()).toEqual(ids.sort());
+    expect(new Set(seen).size).toBe(ids.length);
+  });
+
+  test('a baseline is stored once and read back with its conversations', async () => {
+    const { registry, store } = await setup();
+    await registry.register(id('7'));
+    const observed = state(3, ['396001', '19155', 2], ['396002', '19155', 1]);
+
+    expect(await store.saveBaseline(id('7'), observed)).toBe(true);
+    expect(await store.saveBaseline(id('7'), observed)).toBe(false);
+
+    const [watched] = (await store.loadCycle()).identities;
+    expect(watched?.snapshot).toEqual({ version: 1, state: observed });
+  });
+
+  test('a baseline for an identity removed meanwhile does not bring it back', async () => {
+    const { client, tableName, store } = await setup();
+
+    expect(await store.saveBaseline(id('8'), state(1))).toBe(false);
+
+    const { Item } = await client.send(new GetItemCommand({ TableName: tableName, Key: { identityId: { S: '8' } } }));
+    expect(Item).toBeUndefined();
+  });
+
+  test('a change is stored with its pending event only from the expected version', async () => {
+    const { registry, store } = await setup();
+    await registry.register(id('9'));
+    const before = state(1, ['1', '2', 1]);
+    const after = state(3, ['1', '2', 3]);
+    await store.saveBaseline(id('9'), before);
+    const event = changeEvent(id('9'), 1, before, after);
+
+    expect(await store.saveChange({ id: id('9'), expectedVersion: 2, state: after, event, claimUntil: 5 })).toBe(false);
+    expect(await store.saveChange({ id: id('9'), expectedVersion: 1, state: after, event, claimUntil: 5 })).toBe(true);
+
+    const [watched] = (await store.loadCycle()).identities;
+    expect(watched?.snapshot).toEqual({ version: 2, state: after });
+    expect(watched?.pending).toEqual({ event, claimUntil: 5 });
+  });
+
+  test('no new change is stored while an event is pending', async () => {
+    const { registry, store } = await setup();
+    await registry.register(id('10'));
+    const a = state(1);
+    const b = state(2);
+    const c = state(3);
+    await store.saveBaseline(id('10'), a);
+    await store.saveChange({ id: id('10'), expectedVersion: 1, state: b, event: changeEvent(id('10'), 1, a, b), claimUntil: 5 });
+
+    expect(await store.saveChange({ id: id('10'), expectedVersion: 2, state: c, event: changeEvent(id('10'), 2, b, c), claimUntil: 5 })).toBe(false);
+  });
+
+  test('a pending claim is a compare-and-set on the claim seen', async () => {
+    const { registry, store } = await setup();
+    await registry.register(id('11'));
+    const a = state(1);
+    const b = state(2);
+    const event = changeEvent(id('11'), 1, a, b);
+    await store.saveBaseline(id('11'), a);
+    await store.saveChange({ id: id('11'), expectedVersion: 1, state: b, event, claimUntil: 100 });
+
+    expect(await store.claimPending(id('11'), event.eventId, 100, 200)).toBe(true);
+    expect(await store.claimPending(id('11'), event.eventId, 100, 300)).toBe(false);
+    expect(await store.claimPending(id('11'), 'another-event', 200, 300)).toBe(false);
+  });
+
+  test('completing a pending event clears it, releasing keeps it for the next cycle', async () => {
+    const { registry, store } = await setup();
+    await registry.register(id('12'));
+    const a = state(1);
+    const b = state(2);
+    const event = changeEvent(id('12'), 1, a, b);
+    await store.saveBaseline(id('12'), a);
+    await store.saveChange({ id: id('12'), expectedVersion: 1, state: b, event, claimUntil: 100 });
+
+    await store.releasePending(id('12'), event.eventId);
+    expect((await store.loadCycle()).identities[0]?.pending).toEqual({ event, claimUntil: 0 });
+
+    await store.completePending(id('12'), 'not-this-one');
+    expect((await store.loadCycle()).identities[0]?.pending).toBeDefined();
+
+    await store.completePending(id('12'), event.eventId);
+    expect((await store.loadCycle()).identities[0]?.pending).toBeUndefined();
+  });
+
+  test('failure streaks and not-found marks are recorded and cleared', async () => {
+    const { registry, store } = await setup();
+    await registry.register(id('13'));
+
+    await store.recordFailure(id('13'), 3);
+    await store.markNotFound(id('13'));
+    expect((await store.loadCycle()).identities[0]).toMatchObject({ failureStreak: 3, notFound: true });
+
+    await store.clearFailures(id('13'));
+    expect((await store.loadCycle()).identities[0]).toMatchObject({ failureStreak: 0, notFound: false });
+  });
+
+  test('the resume point of a segment is stored, read back, cleared, and never listed as an identity', async () => {
+    const { registry, store } = await setup();
+    await registry.register(id('14'));
+    const segment = { segment: 1, totalSegments: 2 };
+
+    await store.saveResumePoint(segment, id('14'));
+    expect((await store.loadCycle(segment)).resumeFrom).toBe('14');
+    expect((await store.loadCycle()).identities.map((w) => w.id)).toEqual(['14']);
+    expect((await registry.list()).map((r) => r.id)).toEqual(['14']);
+
+    await store.saveResumePoint(segment, undefined);
+    expect((await store.loadCycle(segment)).resumeFrom).toBeUndefined();
+  });
+
+  test('int64 ids keep every digit through the table', async () => {
+    const { registry, store } = await setup();
+    await registry.register(id('9223372036854775807'));
+
+    expect((await store.loadCycle()).identities.map((w) => w.id)).toEqual(['9223372036854775807']);
+  });
+});
