@@ -15,6 +15,8 @@ export class PublishQueue {
   private batch: { event: UnreadChangedEvent; publication: Publication }[] = [];
   private batchBytes = 0;
   private readonly inFlight = new Set<Promise<void>>();
+  /** Result-handler failures, kept for `drain` to report (nobody awaits a batch before that). */
+  private readonly handlerErrors: unknown[] = [];
   requests = 0;
 
   constructor(
@@ -30,9 +32,11 @@ export class PublishQueue {
     if (this.batch.length >= MAX_BATCH_ENTRIES) this.flush();
   }
 
+  /** Waits for every batch and handler; then rethrows the first handler failure, if any. */
   async drain(): Promise<void> {
     this.flush();
     while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
+    if (this.handlerErrors.length > 0) throw this.handlerErrors.splice(0)[0];
   }
 
   private flush(): void {
@@ -40,7 +44,10 @@ export class PublishQueue {
     const batch = this.batch;
     this.batch = [];
     this.batchBytes = 0;
-    const sending = this.send(batch).finally(() => this.inFlight.delete(sending));
+    // Caught here: a batch that fails before `drain` awaits it would be an unhandled rejection.
+    const sending = this.send(batch)
+      .catch((error: unknown) => void this.handlerErrors.push(error))
+      .finally(() => this.inFlight.delete(sending));
     this.inFlight.add(sending);
   }
 
@@ -54,10 +61,13 @@ export class PublishQueue {
       results = batch.map(({ event }) => ({ eventId: event.eventId, ok: false, reason }));
     }
     const byId = new Map(results.map((r) => [r.eventId, r]));
-    await Promise.all(
+    // allSettled: one failing handler must not let drain return while the others still run.
+    const outcomes = await Promise.allSettled(
       batch.map(({ event }) =>
         this.onResult(event, byId.get(event.eventId) ?? { eventId: event.eventId, ok: false, reason: 'no result for entry' }),
       ),
     );
+    const failed = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 }

@@ -1,0 +1,126 @@
+import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { Secret } from '../config';
+import type { TokenProvider } from './token-provider';
+
+export interface SecretsManagerTokenOptions {
+  /** How long a fetched token is used before it is read again. @default 300_000 (5 minutes) */
+  readonly maxAgeMs?: number;
+  /**
+   * A refresh asked for within this time after a fetch completed returns that fetch's token: the
+   * 401s of requests sent before the refresh keep arriving just after it. @default 1_000
+   */
+  readonly minRefreshIntervalMs?: number;
+  /** Epoch milliseconds. @default Date.now */
+  readonly now?: () => number;
+}
+
+/**
+ * JSON keys read from a JSON SecretString, in this order. A SecretString that is not a JSON
+ * object is the token itself.
+ */
+export const TOKEN_JSON_KEYS = ['token', 'API_TOKEN'] as const;
+
+export class SecretValueError extends Error {
+  override readonly name = 'SecretValueError';
+}
+
+/**
+ * The CommBox token from Secrets Manager (API_TOKEN_SECRET_ID): cached for `maxAgeMs`, read again
+ * by `refresh()` after a 401 in case it was rotated. Concurrent reads share one GetSecretValue.
+ */
+export class SecretsManagerTokenProvider implements TokenProvider {
+  private readonly maxAgeMs: number;
+  private readonly minRefreshIntervalMs: number;
+  private readonly now: () => number;
+  private cached?: { readonly token: Secret; readonly fetchedAt: number };
+  private inFlight?: Promise<Secret>;
+
+  constructor(
+    private readonly client: SecretsManagerClient,
+    private readonly secretId: string,
+    options: SecretsManagerTokenOptions = {},
+  ) {
+    this.maxAgeMs = options.maxAgeMs ?? 300_000;
+    this.minRefreshIntervalMs = options.minRefreshIntervalMs ?? 1_000;
+    this.now = options.now ?? Date.now;
+  }
+
+  getToken(): Promise<Secret> {
+    if (this.cached && this.now() - this.cached.fetchedAt < this.maxAgeMs) return Promise.resolve(this.cached.token);
+    return this.fetchShared();
+  }
+
+  refresh(): Promise<Secret> {
+    if (this.cached && this.now() - this.cached.fetchedAt < this.minRefreshIntervalMs) return Promise.resolve(this.cached.token);
+    return this.fetchShared();
+  }
+
+  /** One GetSecretValue for everyone asking while it runs; a failure is not cached. */
+  private fetchShared(): Promise<Secret> {
+    this.inFlight ??= this.fetch().finally(() => {
+      this.inFlight = undefined;
+    });
+    return this.inFlight;
+  }
+
+  private async fetch(): Promise<Secret> {
+    let secretString: string | undefined;
+    try {
+      const output = await this.client.send(new GetSecretValueCommand({ SecretId: this.secretId }));
+      secretString = output.SecretString;
+    } catch (error) {
+      throw this.readError(error);
+    }
+    const token = new Secret(parseToken(secretString, this.secretId));
+    this.cached = { token, fetchedAt: this.now() };
+    return token;
+  }
+
+  /** Only the SDK's error name and message (never the value); a secret without a value gets the how-to. */
+  private readError(error: unknown): Error {
+    if (error instanceof Error && error.name === 'ResourceNotFoundException') {
+      return new SecretValueError(`${noValueMessage(this.secretId, 'was not found or has no value')} (${error.message})`, { cause: error });
+    }
+    const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    return new SecretValueError(`cannot read the CommBox token from secret ${this.secretId}: ${detail}`, { cause: error });
+  }
+}
+
+/**
+ * The token from a SecretString: the raw token, or a JSON object holding it under one of
+ * TOKEN_JSON_KEYS. Errors describe the shape, never the content.
+ */
+export function parseToken(secretString: string | undefined, secretId: string): string {
+  const trimmed = secretString?.trim() ?? '';
+  if (trimmed === '') throw new SecretValueError(noValueMessage(secretId));
+  const token = trimmed.startsWith('{') ? tokenFromJson(trimmed, secretId) : trimmed;
+  if (/[\s\u0000-\u001f\u007f]/.test(token)) {
+    throw new SecretValueError(`the token in secret ${secretId} contains whitespace or control characters`);
+  }
+  return token;
+}
+
+function tokenFromJson(json: string, secretId: string): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch {
+    throw new SecretValueError(`secret ${secretId} starts with '{' but is not valid JSON: store the raw token or {"token":"<token>"}`);
+  }
+  if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) {
+    for (const key of TOKEN_JSON_KEYS) {
+      const value: unknown = (parsed as Record<string, unknown>)[key];
+      if (typeof value === 'string' && value.trim() !== '') return value.trim();
+    }
+  }
+  throw new SecretValueError(
+    `secret ${secretId} is JSON without a non-empty string under ${TOKEN_JSON_KEYS.map((k) => `"${k}"`).join(' or ')}: store the raw token or {"token":"<token>"}`,
+  );
+}
+
+function noValueMessage(secretId: string, problem = 'has no value'): string {
+  return (
+    `secret ${secretId} ${problem}: store the CommBox token with ` +
+    `aws secretsmanager put-secret-value --secret-id ${secretId} --secret-string '<token>'`
+  );
+}
