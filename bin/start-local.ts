@@ -1,0 +1,161 @@
+/**
+ * `npm start`: the poller end to end on embedded defaults. dynalite in this process, the CommBox
+ * simulator on a loopback port with scripted unread activity, and the real store, source, cycle
+ * and publisher, polling on an interval and printing one line per baseline and per event.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { Command } from 'commander';
+import { CommBoxObjectsSource } from '../lambda/adapters/commbox-objects-source';
+import { ConsolePublisher } from '../lambda/adapters/console-publisher';
+import { DynamoDbIdentityRegistry } from '../lambda/adapters/dynamodb-identity-registry';
+import { DynamoDbSnapshotStore } from '../lambda/adapters/dynamodb-snapshot-store';
+import { StaticTokenProvider } from '../lambda/adapters/token-provider';
+import { Secret } from '../lambda/config';
+import { parseIdentityId } from '../lambda/core/identity-id';
+import type { UnreadChangedEvent, UnreadState } from '../lambda/core/model';
+import { runPollCycle } from '../lambda/core/poll-cycle';
+import { startCommBoxSimulator } from '../local/commbox-simulator';
+import { startEmbeddedDynamoDb } from '../local/embedded-dynamodb';
+
+const LABELS = ['Support', 'Sales', 'Billing', 'VIP desk', 'Night shift', 'Returns', 'Partners', 'Onboarding'];
+
+interface Options {
+  interval: string;
+  identities: string;
+  cycles?: string;
+  seed: string;
+  json?: boolean;
+}
+
+function positive(name: string, raw: string): number {
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+function time(): string {
+  return new Date().toISOString().slice(11, 19);
+}
+
+function who(id: string, label: string | undefined): string {
+  return label ? `${id} (${label})` : id;
+}
+
+function describeEvent(event: UnreadChangedEvent): string {
+  const arrow = event.direction === 'increased' ? '▲' : '▼';
+  const delta = event.delta > 0 ? `+${event.delta}` : String(event.delta);
+  const conversations = event.conversations.map((c) => `#${c.objectId} ${c.previous}→${c.current}`).join(', ');
+  return `${time()}  ${arrow} ${event.direction.padEnd(9)} identity ${who(event.identityId, event.label)}: ${event.previousTotal} → ${event.total} unread (${delta})  [${conversations}]  eventId ${event.eventId.slice(0, 8)}`;
+}
+
+function describeBaseline(id: string, label: string | undefined, state: UnreadState): string {
+  return `${time()}  ● baseline  identity ${who(id, label)}: ${state.total} unread in ${state.conversations.length} conversation(s); nothing published`;
+}
+
+async function main(): Promise<void> {
+  // Node 20 is this project's floor; keep the SDK's multi-line Node 22 notice out of the demo.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const options = new Command('npm start')
+    .description('Run the poller locally on an embedded DynamoDB and the CommBox simulator')
+    .option('--interval <seconds>', 'seconds between poll cycles', '5')
+    .option('--identities <n>', 'identities to register', '5')
+    .option('--cycles <n>', 'stop after this many cycles (default: until Ctrl-C)')
+    .option('--seed <n>', 'seed of the simulated activity', '7')
+    .option('--json', 'also print each event as subscribers receive it (JSON)')
+    .parse()
+    .opts<Options>();
+  const intervalMs = positive('interval', options.interval) * 1000;
+  const count = Math.min(1000, Math.floor(positive('identities', options.identities)));
+  const maxCycles = options.cycles === undefined ? Infinity : Math.floor(positive('cycles', options.cycles));
+  const seed = Math.floor(positive('seed', options.seed));
+
+  const db = await startEmbeddedDynamoDb();
+  const simulator = await startCommBoxSimulator({ seed, latencyMs: 40, jitterMs: 30 });
+  const client = new DynamoDBClient({ endpoint: db.endpoint, region: 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const tableName = 'unread-notifier';
+  const registry = new DynamoDbIdentityRegistry(client, tableName);
+  await registry.ensureReady();
+  const ids = simulator.world.populate(count, { firstId: 558355, maxConversations: 4 });
+  const labels = new Map<string, string>();
+  for (const [index, raw] of ids.entries()) {
+    const label = LABELS[index % LABELS.length];
+    if (label) labels.set(raw, label);
+    await registry.register(parseIdentityId(raw), label);
+  }
+
+  const source = new CommBoxObjectsSource({
+    baseUrl: new URL(simulator.baseUrl),
+    tokens: new StaticTokenProvider(new Secret(simulator.token)),
+    timeoutMs: 2000,
+    maxAttempts: 3,
+    maxConcurrency: 8,
+  });
+  const store = new DynamoDbSnapshotStore(client, tableName);
+  const out = process.stdout;
+  const publisher = new ConsolePublisher(options.json ? out : { write: () => true });
+
+  out.write(
+    `unread-notifier, locally: dynalite at ${db.endpoint}, CommBox simulator at ${simulator.baseUrl}\n` +
+      `watching ${ids.length} identities, polling every ${intervalMs / 1000} s; the simulator changes unread counts as it goes. Ctrl-C to stop.\n`,
+  );
+
+  let stopping = false;
+  let timer: NodeJS.Timeout | undefined;
+  const stop = async (): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    if (timer) clearTimeout(timer);
+    simulator.stopActivity();
+    await simulator.close();
+    await db.close();
+    client.destroy();
+  };
+  process.once('SIGINT', () => {
+    out.write('\nstopping\n');
+    void stop();
+  });
+
+  let cycle = 0;
+  const runOnce = async (): Promise<void> => {
+    cycle += 1;
+    const summary = await runPollCycle(
+      {
+        source,
+        store,
+        publisher,
+        clock: Date.now,
+        observer: {
+          baselineRecorded: (id, state) => out.write(`${describeBaseline(id, labels.get(id), state)}\n`),
+          eventPublished: (event) => out.write(`${describeEvent(event)}\n`),
+          identityFailed: (id, error) => out.write(`${time()}  ! identity ${id} failed this cycle: ${(error as Error).message}\n`),
+          publishFailed: (event, reason) => out.write(`${time()}  ! event ${event.eventId} not published (${reason}); it stays pending\n`),
+        },
+      },
+      { concurrency: 8, claimLeaseMs: 60_000 },
+    );
+    out.write(
+      `${time()}  cycle ${cycle}: polled ${summary.polled}/${summary.identities}, ${summary.changed} changed, ${summary.published} published, ${summary.failed} failed in ${summary.durationMs} ms\n`,
+    );
+  };
+
+  const loop = async (): Promise<void> => {
+    if (stopping) return;
+    try {
+      await runOnce();
+    } catch (error) {
+      out.write(`${time()}  ! cycle failed: ${(error as Error).message}\n`);
+    }
+    if (cycle >= maxCycles) {
+      await stop();
+      return;
+    }
+    if (cycle === 1) simulator.startActivity({ intervalMs: Math.max(500, intervalMs * 0.8), changeFraction: 0.4, seed });
+    if (!stopping) timer = setTimeout(() => void loop(), intervalMs);
+  };
+  await loop();
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`npm start: error: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+});

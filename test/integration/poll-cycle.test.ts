@@ -1,0 +1,188 @@
+import { CycleAbortedError } from '../../lambda/core/errors';
+import { cycleHarness, type CycleHarness } from '../support/cycle-harness';
+
+let h: CycleHarness;
+
+beforeEach(async () => {
+  h = await cycleHarness();
+});
+
+afterEach(async () => {
+  await h.close();
+});
+
+function writes(): number {
+  const r = h.store.requests;
+  return r.UpdateItem + r.PutItem + r.DeleteItem;
+}
+
+describe('a poll cycle on dynalite and the CommBox simulator', () => {
+  test('the first poll records a baseline and publishes nothing', async () => {
+    h.simulator.world.addIdentity('558355', [{ objectId: 396001, streamId: 19155, unread: 2 }]);
+    await h.register('558355');
+
+    const summary = await h.cycle();
+
+    expect(summary).toMatchObject({ identities: 1, polled: 1, baselines: 1, changed: 0, published: 0 });
+    expect(h.publisher.received).toEqual([]);
+  });
+
+  test('an increase is published with the conversations that changed', async () => {
+    h.simulator.world.addIdentity('558355', [{ objectId: 396001, streamId: 19155, unread: 1 }]);
+    await h.register('558355');
+    await h.cycle();
+    h.simulator.world.setUnread('558355', 396002, 2, 19155);
+
+    const summary = await h.cycle();
+
+    expect(summary).toMatchObject({ changed: 1, published: 1 });
+    expect(h.publisher.received).toEqual([
+      expect.objectContaining({
+        identityId: 558355,
+        previousTotal: 1,
+        total: 3,
+        delta: 2,
+        direction: 'increased',
+        conversations: [{ objectId: 396002, streamId: 19155, previous: 0, current: 2 }],
+      }),
+    ]);
+  });
+
+  test('a decrease is published as decreased', async () => {
+    h.simulator.world.addIdentity('7', [{ objectId: 11, streamId: 1, unread: 4 }]);
+    await h.register('7');
+    await h.cycle();
+    h.simulator.world.setUnread('7', 11, 1);
+
+    await h.cycle();
+
+    expect(h.publisher.received).toEqual([expect.objectContaining({ previousTotal: 4, total: 1, delta: -3, direction: 'decreased' })]);
+  });
+
+  test('a conversation that disappeared counts as 0', async () => {
+    h.simulator.world.addIdentity('8', [
+      { objectId: 21, streamId: 1, unread: 2 },
+      { objectId: 22, streamId: 1, unread: 1 },
+    ]);
+    await h.register('8');
+    await h.cycle();
+    h.simulator.world.removeConversation('8', 21);
+
+    await h.cycle();
+
+    expect(h.publisher.received).toEqual([
+      expect.objectContaining({ previousTotal: 3, total: 1, conversations: [{ objectId: 21, streamId: 1, previous: 2, current: 0 }] }),
+    ]);
+  });
+
+  test('an unchanged cycle makes no write and publishes nothing', async () => {
+    h.simulator.world.populate(20, { firstId: 1000 });
+    await h.register(...h.simulator.world.ids());
+    await h.cycle();
+    const writesBefore = writes();
+
+    const summary = await h.cycle();
+
+    expect(summary).toMatchObject({ polled: 20, changed: 0, published: 0 });
+    expect(writes()).toBe(writesBefore);
+    expect(h.publisher.calls).toBe(0);
+  });
+
+  test('a publish that SNS refused is sent again by the next cycle with the same eventId, before any later change', async () => {
+    h.simulator.world.addIdentity('9', [{ objectId: 31, streamId: 1, unread: 1 }]);
+    await h.register('9');
+    await h.cycle();
+    h.simulator.world.setUnread('9', 31, 2);
+    h.publisher.failNext();
+
+    const failed = await h.cycle();
+    expect(failed).toMatchObject({ changed: 1, published: 0, publishFailed: 1 });
+    h.simulator.world.setUnread('9', 31, 5);
+
+    const resent = await h.cycle();
+    expect(resent).toMatchObject({ resent: 1, published: 1 });
+    const later = await h.cycle();
+    expect(later).toMatchObject({ changed: 1, published: 1 });
+
+    const [first, second] = h.publisher.received;
+    expect(first).toMatchObject({ previousTotal: 1, total: 2 });
+    expect(second).toMatchObject({ previousTotal: 2, total: 5 });
+    expect(h.publisher.received).toHaveLength(2);
+  });
+
+  test('the re-sent event carries the eventId the refused one had', async () => {
+    h.simulator.world.addIdentity('10', [{ objectId: 41, streamId: 1, unread: 1 }]);
+    await h.register('10');
+    await h.cycle();
+    h.simulator.world.setUnread('10', 41, 3);
+    const stored: string[] = [];
+    h.publisher.failNext();
+    await h.cycle({}, { observer: { eventStored: (e) => stored.push(e.eventId) } });
+
+    await h.cycle();
+
+    expect(h.publisher.received.map((e) => e.eventId)).toEqual(stored);
+  });
+
+  test('two overlapping cycles publish a change once', async () => {
+    h.simulator.world.populate(30, { firstId: 2000 });
+    await h.register(...h.simulator.world.ids());
+    await h.cycle();
+    const changedIds = h.simulator.tick(0.5);
+
+    const summaries = await Promise.all([h.cycle({}, { store: h.newStore() }), h.cycle({}, { store: h.newStore() })]);
+
+    const published = h.publisher.received.map((e) => String(e.identityId)).sort();
+    expect(new Set(published).size).toBe(published.length);
+    expect(published).toEqual([...new Set(changedIds)].sort());
+    expect(summaries[0].changed + summaries[1].changed).toBe(published.length);
+  });
+
+  test('an identity gone upstream (404) is counted and the others are still polled', async () => {
+    h.simulator.world.addIdentity('11');
+    await h.register('11', '12');
+    h.simulator.world.removeIdentity('12');
+
+    const summary = await h.cycle();
+
+    expect(summary).toMatchObject({ identities: 2, polled: 1, notFound: 1, failed: 0 });
+    expect((await h.registry.list()).find((r) => r.id === '12')).toMatchObject({ notFound: true });
+  });
+
+  test('an identity that keeps failing is counted, its streak recorded, the rest polled', async () => {
+    h.simulator.world.addIdentity('13');
+    h.simulator.world.addIdentity('14');
+    await h.register('13', '14');
+    h.simulator.faults.forIdentity('13', { status: 500 }, { status: 500 }, { status: 503 });
+
+    const summary = await h.cycle();
+
+    expect(summary).toMatchObject({ polled: 1, failed: 1 });
+    expect((await h.registry.list()).find((r) => r.id === '13')).toMatchObject({ failureStreak: 1 });
+  });
+
+  test('a refused token (401) aborts the cycle', async () => {
+    h.simulator.world.populate(5, { firstId: 3000 });
+    await h.register(...h.simulator.world.ids());
+    h.simulator.rotateToken('a-token-nobody-has');
+
+    await expect(h.cycle()).rejects.toBeInstanceOf(CycleAbortedError);
+    expect(h.simulator.stats.unauthorized).toBeLessThanOrEqual(2 * 4);
+  });
+
+  test('a cycle cut short by its deadline records where it stopped, and the next one starts there', async () => {
+    h.simulator.world.populate(10, { firstId: 4000 });
+    const ids = h.simulator.world.ids();
+    await h.register(...ids);
+    let allowed = 4;
+
+    const cut = await h.cycle({ concurrency: 1, shouldStartMore: () => allowed-- > 0 });
+    expect(cut).toMatchObject({ polled: 4, skipped: 6, resumeFrom: '4004' });
+
+    const order: string[] = [];
+    const next = await h.cycle({ concurrency: 1 }, { observer: { baselineRecorded: (id) => order.push(id) } });
+    expect(next.resumeFrom).toBeUndefined();
+    expect(order).toEqual(['4004', '4005', '4006', '4007', '4008', '4009']);
+    expect((await h.store.loadCycle()).resumeFrom).toBeUndefined();
+  });
+});
