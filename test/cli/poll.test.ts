@@ -1,0 +1,100 @@
+import { randomUUID } from 'node:crypto';
+import { startCommBoxSimulator, type CommBoxSimulator } from '../../local/commbox-simulator';
+import { cli, useDynaliteEnvironment } from '../support/cli-harness';
+
+useDynaliteEnvironment();
+
+let simulator: CommBoxSimulator;
+let table: string;
+let env: Record<string, string>;
+
+beforeEach(async () => {
+  simulator = await startCommBoxSimulator({ seed: 11 });
+  table = `cli-poll-${randomUUID()}`;
+  env = { TABLE_NAME: table, API_BASE_URL: simulator.baseUrl, API_TOKEN: simulator.token };
+  await cli(['init'], env);
+});
+
+afterEach(async () => {
+  await simulator.close();
+});
+
+function lines(text: string): unknown[] {
+  return text.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as unknown);
+}
+
+describe('unread-notifier poll', () => {
+  test('prints the events as JSON lines and the contract summary line last', async () => {
+    simulator.world.addIdentity('558355', [{ objectId: 396001, streamId: 19155, unread: 1 }]);
+    await cli(['identities', 'add', '558355', '--label', 'Support'], env);
+    expect((await cli(['poll'], env)).code).toBe(0);
+    simulator.world.setUnread('558355', 396001, 4);
+
+    const run = await cli(['poll', '--json'], env);
+
+    expect(run.code).toBe(0);
+    const [event, summary, ...rest] = lines(run.stdout);
+    expect(rest).toEqual([]);
+    expect(event).toMatchObject({ version: 1, type: 'unread.changed', identityId: 558355, label: 'Support', previousTotal: 1, total: 4, delta: 3 });
+    expect(Object.keys(summary as object)).toEqual(['identities', 'polled', 'changed', 'published', 'failed', 'notFound', 'durationMs']);
+    expect(summary).toMatchObject({ identities: 1, polled: 1, changed: 1, published: 1, failed: 0, notFound: 0 });
+  });
+
+  test('exits 0 with single failures counted in the summary', async () => {
+    simulator.world.addIdentity('1');
+    await cli(['identities', 'add', '1'], env);
+    await cli(['identities', 'add', '2'], env);
+    simulator.faults.forIdentity('1', { status: 400 });
+
+    const run = await cli(['poll', '--json'], env);
+
+    expect(run.code).toBe(0);
+    expect(lines(run.stdout).at(-1)).toMatchObject({ identities: 2, polled: 0, failed: 1, notFound: 1 });
+  });
+
+  test('polls one parallel-scan segment with --segment and --segments', async () => {
+    for (const id of simulator.world.populate(12, { firstId: 100 })) await cli(['identities', 'add', id], env);
+
+    const totals = [];
+    for (const segment of ['0', '1']) {
+      const run = await cli(['poll', '--segment', segment, '--segments', '2', '--json'], env);
+      totals.push((lines(run.stdout).at(-1) as { identities: number }).identities);
+    }
+
+    expect(totals[0]! + totals[1]!).toBe(12);
+  });
+
+  test('a missing token is refused with one line naming both variables', async () => {
+    const run = await cli(['poll'], { ...env, API_TOKEN: '' });
+
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(/API_TOKEN.*API_TOKEN_SECRET_ID/);
+  });
+
+  test.each([
+    [['--segment', '1'], /--segment and --segments go together/],
+    [['--segment', '2', '--segments', '2'], /segment must be an integer from 0 to 1/],
+    [['--segment', 'x', '--segments', '2'], /must be non-negative integers/],
+  ])('poll %j is refused before polling', async (flags, message) => {
+    simulator.world.addIdentity('5');
+    await cli(['identities', 'add', '5'], env);
+
+    const run = await cli(['poll', ...flags], env);
+
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(message);
+    expect(simulator.stats.requests).toBe(0);
+  });
+
+  test('a refused token aborts the cycle with a non-zero exit', async () => {
+    simulator.world.addIdentity('5');
+    await cli(['identities', 'add', '5'], env);
+
+    const run = await cli(['poll', '--json'], { ...env, API_TOKEN: 'wrong-token' });
+
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/cycle aborted/);
+    expect(run.stderr).not.toContain('wrong-token');
+  });
+});
