@@ -97,4 +97,17 @@ describe('unread-notifier poll', () => {
     expect(run.stderr).toMatch(/cycle aborted/);
     expect(run.stderr).not.toContain('wrong-token');
   });
+
+  test('an unreachable store aborts the cycle with a non-zero exit and one line', async () => {
+    const endpoint = process.env.AWS_ENDPOINT_URL_DYNAMODB;
+    process.env.AWS_ENDPOINT_URL_DYNAMODB = 'http://127.0.0.1:9';
+    try {
+      const run = await cli(['poll'], env);
+
+      expect(run.code).toBe(1);
+      expect(run.stderr.trim().split('\n')).toEqual([expect.stringMatching(/cannot read the registry/)]);
+    } finally {
+      process.env.AWS_ENDPOINT_URL_DYNAMODB = endpoint;
+    }
+  });
 });
