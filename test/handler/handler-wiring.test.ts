@@ -35,7 +35,8 @@ beforeAll(async () => {
     POWERTOOLS_METRICS_DISABLED: 'true',
   });
   // Imported only now: the handler reads its configuration once, at module load.
-  handler = (await import('../../lambda/handler')).handler as typeof handler;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  handler = (require('../../lambda/handler') as { handler: typeof handler }).handler;
 });
 
 afterAll(async () => {

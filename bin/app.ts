@@ -1,0 +1,17 @@
+#!/usr/bin/env node
+// The CDK app: `npx cdk synth` / `npx cdk deploy` (cdk.json runs this with tsx). Environment-agnostic:
+// no account or region lookups, so it synthesizes offline and deploys wherever the credentials point.
+import { App, Tags, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import { readAppConfig, type ContextKey } from '../lib/app-config';
+import { UnreadNotifierStack } from '../lib/unread-notifier-stack';
+
+const app = new App();
+const { stackName, props } = readAppConfig((key: ContextKey): unknown => app.node.tryGetContext(key));
+const stack = new UnreadNotifierStack(app, stackName, {
+  ...props,
+  description: 'unread-notifier: polls CommBox for unread counts, keeps snapshots in DynamoDB, publishes changes to SNS',
+});
+Tags.of(stack).add('app', 'unread-notifier');
+// Synth (and so deploy) fails on any finding of these packs that is not acknowledged with a reason.
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));

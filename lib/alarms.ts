@@ -1,0 +1,151 @@
+import { ArnFormat, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { METRICS } from '../lambda/env-names';
+import { cycleMetric } from './cycle-metrics';
+import { DeadLetterQueue } from './dead-letter-queue';
+import { isEmailAddress } from './event-subscriptions';
+
+export interface AlarmsProps {
+  readonly fn: lambda.IFunction;
+  /** The function's timeout: the duration alarm fires when a run comes close to it. */
+  readonly timeout: Duration;
+  /** The schedule interval: the "not polling" alarm waits for two of them. */
+  readonly interval: Duration;
+  /** Every dead-letter queue of the stack, by a short PascalCase label used in construct ids. */
+  readonly deadLetterQueues: Readonly<Record<string, sqs.IQueue>>;
+  /**
+   * Email addresses that get the alarm notifications.
+   * @default - none: the alarm topic exists and can be subscribed to later
+   */
+  readonly opsEmails?: readonly string[];
+  /**
+   * Share of the timeout above which the maximum duration alarms.
+   * @default 0.8
+   */
+  readonly durationAlarmRatio?: number;
+}
+
+/**
+ * The operations alarms, all sent to one encrypted alarm topic: function errors, throttles,
+ * duration near the timeout, no invocations at all, messages in any dead-letter queue, the
+ * upstream refusing the token (401) and identities failing again and again.
+ */
+export class Alarms extends Construct {
+  /** Where every alarm goes; subscribe an ops email, a chat integration or a pager to it. */
+  readonly topic: sns.Topic;
+  readonly alarms: Readonly<Record<string, cloudwatch.Alarm>>;
+  /** Alarm notifications SNS could not deliver; only when there are ops emails. */
+  readonly deadLetterQueue?: DeadLetterQueue;
+
+  constructor(scope: Construct, id: string, props: AlarmsProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const key = new kms.Key(this, 'TopicKey', {
+      description: 'Encrypts the unread-notifier alarm topic',
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.DESTROY,
+      pendingWindow: Duration.days(7),
+    });
+    // CloudWatch encrypts the notification itself when it publishes, so it needs the key (an AWS managed key would refuse it).
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+      }),
+    );
+    this.topic = new sns.Topic(this, 'Topic', { displayName: 'Unread notifier alarms', masterKey: key, enforceSSL: true });
+    // The topic policy that enforces TLS replaces the default one: let this account's alarms publish, and nobody else's.
+    this.topic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+        conditions: {
+          ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
+          StringEquals: { 'aws:SourceAccount': stack.account },
+        },
+      }),
+    );
+    const deadLetterQueues = { ...props.deadLetterQueues };
+    const opsEmails = props.opsEmails ?? [];
+    for (const email of opsEmails) {
+      if (!Token.isUnresolved(email) && !isEmailAddress(email)) throw new Error(`opsEmails: ${JSON.stringify(email)} is not an email address`);
+    }
+    if (new Set(opsEmails).size !== opsEmails.length) throw new Error('opsEmails: an address is listed twice');
+    if (opsEmails.length > 0) {
+      const dlq = new DeadLetterQueue(this, 'DeliveryDlq', { purpose: 'alarm notifications SNS could not deliver' });
+      for (const email of opsEmails) this.topic.addSubscription(new subs.EmailSubscription(email, { deadLetterQueue: dlq }));
+      this.deadLetterQueue = dlq;
+      // Seen on the console and the dashboard even though its own notification may not get through.
+      deadLetterQueues.AlarmDeliveryDlq = dlq;
+    }
+
+    const alarms: Record<string, cloudwatch.Alarm> = {};
+    const period = Duration.minutes(5);
+    const add = (alarmId: string, options: Omit<cloudwatch.AlarmProps, 'evaluationPeriods'> & { evaluationPeriods?: number }): void => {
+      const alarm = new cloudwatch.Alarm(this, alarmId, {
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        // No data means no invocation in the period, which is not itself a failure (NotPolling watches that).
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        ...options,
+      });
+      alarm.addAlarmAction(new actions.SnsAction(this.topic));
+      alarms[alarmId] = alarm;
+    };
+
+    add('FunctionErrors', {
+      metric: props.fn.metricErrors({ period, statistic: cloudwatch.Stats.SUM }),
+      threshold: 1,
+      alarmDescription: 'The poller failed (an aborted cycle: bad configuration, a 401 after re-reading the secret, DynamoDB unreachable, or a timeout). See the function log group.',
+    });
+    add('FunctionThrottles', {
+      metric: props.fn.metricThrottles({ period, statistic: cloudwatch.Stats.SUM }),
+      threshold: 1,
+      alarmDescription: 'Lambda throttled the poller: the account or reserved concurrency is exhausted, so some shards were not polled.',
+    });
+    const ratio = props.durationAlarmRatio ?? 0.8;
+    add('DurationNearTimeout', {
+      metric: props.fn.metricDuration({ period, statistic: cloudwatch.Stats.MAXIMUM }),
+      threshold: Math.round(props.timeout.toMilliseconds() * ratio),
+      alarmDescription: `A poll cycle ran for more than ${Math.round(ratio * 100)}% of the function timeout: add shards, raise POLL_CONCURRENCY or the timeout before cycles start being cut short.`,
+    });
+    // Two intervals, at least ten minutes, without a single invocation: the schedule is off or cannot invoke.
+    const stalledPeriod = Duration.seconds(Math.max(props.interval.toSeconds(), 300));
+    add('NotPolling', {
+      metric: props.fn.metricInvocations({ period: stalledPeriod, statistic: cloudwatch.Stats.SUM }),
+      threshold: 1,
+      evaluationPeriods: 2,
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      alarmDescription: 'The poller has not been invoked for two periods: the schedules are disabled, deleted or cannot invoke the function.',
+    });
+    add('UpstreamUnauthorized', {
+      metric: cycleMetric(METRICS.unauthorized, { period }),
+      threshold: 1,
+      alarmDescription: 'CommBox answered 401: the token in the API token secret is missing, wrong or revoked. Put a valid one with aws secretsmanager put-secret-value.',
+    });
+    add('FailingIdentities', {
+      metric: cycleMetric(METRICS.failingIdentities, { period, statistic: cloudwatch.Stats.MAXIMUM }),
+      threshold: 1,
+      alarmDescription: 'Some identities have failed several polls in a row (FAILURE_STREAK_THRESHOLD): see "identity poll failed" in the function logs.',
+    });
+    for (const [label, queue] of Object.entries(deadLetterQueues)) {
+      add(`${label}Messages`, {
+        metric: queue.metricApproximateNumberOfMessagesVisible({ period, statistic: cloudwatch.Stats.MAXIMUM }),
+        threshold: 1,
+        alarmDescription: `A message is waiting in the ${label} dead-letter queue: read it, fix the cause, then redrive or purge it.`,
+      });
+    }
+    this.alarms = alarms;
+  }
+}

@@ -1,0 +1,172 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { Direction } from '../lambda/core/model';
+import type { EventFilter, IntegratorQueueSpec, SubscriptionSpec } from './event-subscriptions';
+import type { UnreadNotifierStackProps } from './unread-notifier-stack';
+
+/**
+ * The context keys `bin/app.ts` reads (`cdk deploy -c key=value`, or `context` in cdk.json /
+ * cdk.context.json). Lists take a comma-separated string or a JSON array; a JSON entry may be an
+ * object `{"endpoint": "...", "identityId": "558355", "directions": ["increased"]}` to filter.
+ */
+export const CONTEXT_KEYS = {
+  stackName: 'stack name; a second name deploys a second, independent copy (default UnreadNotifier)',
+  scheduleRateMinutes: 'minutes between polls of every identity (default 1)',
+  shards: 'schedules, each polling one parallel-scan segment of the registry (default 1)',
+  timeoutSeconds: 'function timeout, below the rate (default rate minus 10 s: 50)',
+  apiBaseUrl: 'CommBox API origin (default https://api.commbox.io)',
+  pollConcurrency: 'CommBox requests in flight per shard (default 16)',
+  failureStreakThreshold: 'failed polls in a row before an identity counts as failing (default 5)',
+  apiTokenSecretName: 'use this existing Secrets Manager secret instead of creating an empty one',
+  alertEmails: 'email subscriptions to the events',
+  smsNumbers: 'SMS subscriptions (E.164, e.g. +14155550100)',
+  webhookUrls: 'HTTPS webhook subscriptions',
+  integratorQueue: 'true (or a filter object) to create an SQS queue subscribed with raw delivery',
+  opsEmails: 'email subscriptions to the alarm topic',
+  logRetentionDays: 'function log retention in days, a CloudWatch Logs value (default 30)',
+  removalPolicy: 'retain (default) or destroy: what deleting the stack does to the table, secret and logs',
+} as const;
+
+export type ContextKey = keyof typeof CONTEXT_KEYS;
+
+export interface AppConfig {
+  readonly stackName: string;
+  readonly props: UnreadNotifierStackProps;
+}
+
+export const DEFAULT_STACK_NAME = 'UnreadNotifier';
+
+/** Reads and checks the context; every error names the key and what it expected. */
+export function readAppConfig(get: (key: ContextKey) => unknown): AppConfig {
+  const stackName = optionalString(get, 'stackName') ?? DEFAULT_STACK_NAME;
+  if (!/^[A-Za-z][A-Za-z0-9-]{0,127}$/.test(stackName)) {
+    throw contextError('stackName', 'a CloudFormation stack name (a letter, then letters, digits and hyphens)', stackName);
+  }
+  const rate = optionalInteger(get, 'scheduleRateMinutes');
+  const timeout = optionalInteger(get, 'timeoutSeconds');
+  return {
+    stackName,
+    props: {
+      removalPolicy: removalPolicy(get),
+      scheduleRate: rate === undefined ? undefined : Duration.minutes(rate),
+      shards: optionalInteger(get, 'shards'),
+      timeout: timeout === undefined ? undefined : Duration.seconds(timeout),
+      apiBaseUrl: optionalString(get, 'apiBaseUrl'),
+      pollConcurrency: optionalInteger(get, 'pollConcurrency'),
+      failureStreakThreshold: optionalInteger(get, 'failureStreakThreshold'),
+      apiTokenSecretName: optionalString(get, 'apiTokenSecretName'),
+      alertEmails: subscriptionList(get, 'alertEmails'),
+      smsNumbers: subscriptionList(get, 'smsNumbers'),
+      webhookUrls: subscriptionList(get, 'webhookUrls'),
+      integratorQueue: integratorQueue(get),
+      opsEmails: subscriptionList(get, 'opsEmails')?.map((spec) => {
+        if (spec.identityId !== undefined || spec.directions !== undefined) throw contextError('opsEmails', 'plain email addresses (alarms are not filtered)', spec);
+        return spec.endpoint;
+      }),
+      logRetention: logRetention(get),
+    },
+  };
+}
+
+function contextError(key: ContextKey, expected: string, got: unknown): Error {
+  return new Error(`context key "${key}" must be ${expected}; got ${JSON.stringify(got)}`);
+}
+
+function present(value: unknown): boolean {
+  return value !== undefined && value !== null && !(typeof value === 'string' && value.trim() === '');
+}
+
+function optionalString(get: (key: ContextKey) => unknown, key: ContextKey): string | undefined {
+  const value = get(key);
+  if (!present(value)) return undefined;
+  if (typeof value !== 'string') throw contextError(key, 'a string', value);
+  return value.trim();
+}
+
+function optionalInteger(get: (key: ContextKey) => unknown, key: ContextKey): number | undefined {
+  const value = get(key);
+  if (!present(value)) return undefined;
+  const number = typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : value;
+  if (typeof number !== 'number' || !Number.isSafeInteger(number) || number < 0) throw contextError(key, 'a whole number', value);
+  return number;
+}
+
+function removalPolicy(get: (key: ContextKey) => unknown): RemovalPolicy | undefined {
+  const value = optionalString(get, 'removalPolicy');
+  if (value === undefined) return undefined;
+  if (value.toLowerCase() === 'retain') return RemovalPolicy.RETAIN;
+  if (value.toLowerCase() === 'destroy') return RemovalPolicy.DESTROY;
+  throw contextError('removalPolicy', '"retain" or "destroy"', value);
+}
+
+function logRetention(get: (key: ContextKey) => unknown): logs.RetentionDays | undefined {
+  const days = optionalInteger(get, 'logRetentionDays');
+  if (days === undefined) return undefined;
+  const allowed = Object.values(logs.RetentionDays).filter((v): v is logs.RetentionDays => typeof v === 'number' && v !== logs.RetentionDays.INFINITE);
+  const match = allowed.find((v) => Number(v) === days);
+  if (match === undefined) throw contextError('logRetentionDays', `one of ${allowed.join(', ')}`, days);
+  return match;
+}
+
+/** A JSON string is parsed; any other string is a comma-separated list. */
+function listOf(get: (key: ContextKey) => unknown, key: ContextKey): unknown[] | undefined {
+  const value = get(key);
+  if (!present(value)) return undefined;
+  if (Array.isArray(value)) return value as unknown[];
+  if (typeof value !== 'string') throw contextError(key, 'a comma-separated string or a JSON array', value);
+  const text = value.trim();
+  if (text.startsWith('[')) {
+    try {
+      const parsed: unknown = JSON.parse(text);
+      if (Array.isArray(parsed)) return parsed as unknown[];
+    } catch {
+      // reported below
+    }
+    throw contextError(key, 'a valid JSON array', text);
+  }
+  return text.split(',').map((part) => part.trim()).filter((part) => part !== '');
+}
+
+function subscriptionList(get: (key: ContextKey) => unknown, key: ContextKey): SubscriptionSpec[] | undefined {
+  return listOf(get, key)?.map((entry) => {
+    if (typeof entry === 'string') return { endpoint: entry.trim() };
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw contextError(key, 'a list of strings or {"endpoint", "identityId", "directions"} objects', entry);
+    const { endpoint, ...filter } = entry as Record<string, unknown>;
+    if (typeof endpoint !== 'string' || endpoint.trim() === '') throw contextError(key, 'entries with a string "endpoint"', entry);
+    return { endpoint: endpoint.trim(), ...eventFilter(key, filter) };
+  });
+}
+
+function integratorQueue(get: (key: ContextKey) => unknown): IntegratorQueueSpec | undefined {
+  let value = get('integratorQueue');
+  if (!present(value) || value === false || value === 'false') return undefined;
+  if (value === true || value === 'true') return {};
+  if (typeof value === 'string' && value.trim().startsWith('{')) {
+    try {
+      value = JSON.parse(value);
+    } catch {
+      throw contextError('integratorQueue', 'true or a JSON filter object', value);
+    }
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw contextError('integratorQueue', 'true or a filter object {"identityId", "directions"}', value);
+  return eventFilter('integratorQueue', value as Record<string, unknown>);
+}
+
+function eventFilter(key: ContextKey, raw: Record<string, unknown>): EventFilter {
+  const unknownKeys = Object.keys(raw).filter((k) => k !== 'identityId' && k !== 'directions');
+  if (unknownKeys.length > 0) throw contextError(key, 'objects with only "endpoint", "identityId" and "directions"', raw);
+  const filter: { identityId?: string; directions?: Direction[] } = {};
+  const { identityId, directions } = raw;
+  if (identityId !== undefined) {
+    // A JSON number beyond 2^53 has already lost digits: only safe integers are taken as numbers.
+    if (typeof identityId === 'number' && Number.isSafeInteger(identityId)) filter.identityId = String(identityId);
+    else if (typeof identityId === 'string') filter.identityId = identityId.trim();
+    else throw contextError(key, 'an identityId written as a string, such as "558355"', identityId);
+  }
+  if (directions !== undefined) {
+    const list = typeof directions === 'string' ? directions.split(',').map((d) => d.trim()) : directions;
+    if (!Array.isArray(list) || !list.every((d): d is string => typeof d === 'string')) throw contextError(key, 'directions as a list of strings', directions);
+    filter.directions = list as Direction[];
+  }
+  return filter;
+}

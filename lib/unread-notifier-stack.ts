@@ -1,0 +1,122 @@
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import { Alarms } from './alarms';
+import { ApiTokenSecret } from './api-token-secret';
+import { CycleDashboard } from './cycle-dashboard';
+import { EventSubscriptions, type IntegratorQueueSpec, type SubscriptionSpec } from './event-subscriptions';
+import { EventTopic } from './event-topic';
+import { PollSchedule } from './poll-schedule';
+import { Poller } from './poller';
+import { RegistryTable } from './registry-table';
+
+export interface UnreadNotifierStackProps extends StackProps {
+  /**
+   * What happens to the stateful resources (table, token secret, function log group) when they
+   * leave the stack. DESTROY is for throw-away test stacks.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+  /** How often every identity is polled. @default Duration.minutes(1) */
+  readonly scheduleRate?: Duration;
+  /** Schedules, each polling one parallel-scan segment of the registry. @default 1 */
+  readonly shards?: number;
+  /** Function timeout, below the schedule rate. @default scheduleRate minus 10 seconds, at most 15 minutes */
+  readonly timeout?: Duration;
+  /** CommBox API origin. @default 'https://api.commbox.io' */
+  readonly apiBaseUrl?: string;
+  /** Upstream requests in flight at once, per shard. @default 16 */
+  readonly pollConcurrency?: number;
+  /** Failed polls in a row after which an identity counts as failing (and alarms). @default 5 */
+  readonly failureStreakThreshold?: number;
+  /** Import the token secret by this name instead of creating an empty one. @default - a new empty secret */
+  readonly apiTokenSecretName?: string;
+  /** Event subscriptions by email. @default - none */
+  readonly alertEmails?: readonly SubscriptionSpec[];
+  /** Event subscriptions by SMS (E.164 numbers). @default - none */
+  readonly smsNumbers?: readonly SubscriptionSpec[];
+  /** Event subscriptions by HTTPS webhook. @default - none */
+  readonly webhookUrls?: readonly SubscriptionSpec[];
+  /** An SQS queue for integrators. @default - none */
+  readonly integratorQueue?: IntegratorQueueSpec;
+  /** Emails for the operations alarms. @default - none */
+  readonly opsEmails?: readonly string[];
+  /** Retention of the function's logs. @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/** unread-notifier: a schedule polls CommBox, a table remembers, a topic tells the subscribers. */
+export class UnreadNotifierStack extends Stack {
+  readonly registry: RegistryTable;
+  readonly events: EventTopic;
+  readonly apiToken: ApiTokenSecret;
+  readonly poller: Poller;
+  readonly schedule: PollSchedule;
+  readonly subscriptions: EventSubscriptions;
+  readonly alarms: Alarms;
+  readonly dashboard: CycleDashboard;
+
+  constructor(scope: Construct, id: string, props: UnreadNotifierStackProps = {}) {
+    super(scope, id, props);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const rate = props.scheduleRate ?? Duration.minutes(1);
+
+    this.registry = new RegistryTable(this, 'Registry', { removalPolicy });
+    this.events = new EventTopic(this, 'Events');
+    this.apiToken = new ApiTokenSecret(this, 'ApiToken', { removalPolicy, secretName: props.apiTokenSecretName });
+    this.poller = new Poller(this, 'Poller', {
+      table: this.registry.table,
+      topic: this.events.topic,
+      apiToken: this.apiToken,
+      interval: rate,
+      timeout: props.timeout,
+      apiBaseUrl: props.apiBaseUrl,
+      pollConcurrency: props.pollConcurrency,
+      failureStreakThreshold: props.failureStreakThreshold,
+      logRetention: props.logRetention,
+      logRemovalPolicy: removalPolicy,
+    });
+    this.schedule = new PollSchedule(this, 'Schedule', { fn: this.poller.fn, rate, shards: props.shards });
+    this.subscriptions = new EventSubscriptions(this, 'Subscriptions', {
+      topic: this.events.topic,
+      alertEmails: props.alertEmails,
+      smsNumbers: props.smsNumbers,
+      webhookUrls: props.webhookUrls,
+      integratorQueue: props.integratorQueue,
+    });
+
+    const deadLetterQueues: Record<string, sqs.IQueue> = {
+      PollerFailures: this.poller.failureQueue,
+      ScheduleDlq: this.schedule.deadLetterQueue,
+    };
+    if (this.subscriptions.deadLetterQueue) deadLetterQueues.DeliveryDlq = this.subscriptions.deadLetterQueue;
+    if (this.subscriptions.integratorDeadLetterQueue) deadLetterQueues.IntegratorDlq = this.subscriptions.integratorDeadLetterQueue;
+    this.alarms = new Alarms(this, 'Alarms', {
+      fn: this.poller.fn,
+      timeout: this.poller.timeout,
+      interval: rate,
+      deadLetterQueues,
+      opsEmails: props.opsEmails,
+    });
+    if (this.alarms.deadLetterQueue) deadLetterQueues.AlarmDeliveryDlq = this.alarms.deadLetterQueue;
+    this.dashboard = new CycleDashboard(this, 'Dashboard', {
+      fn: this.poller.fn,
+      timeout: this.poller.timeout,
+      alarms: Object.values(this.alarms.alarms),
+      deadLetterQueues,
+    });
+
+    new CfnOutput(this, 'TableName', { value: this.registry.table.tableName, description: 'TABLE_NAME for the CLI: identities add/remove/list' });
+    new CfnOutput(this, 'TopicArn', { value: this.events.topic.topicArn, description: 'SNS topic of unread.changed events' });
+    new CfnOutput(this, 'ApiTokenSecretArn', { value: this.apiToken.secret.secretArn, description: 'Put the CommBox token here (aws secretsmanager put-secret-value)' });
+    new CfnOutput(this, 'FunctionName', { value: this.poller.fn.functionName, description: 'The poller (logs, manual invoke)' });
+    new CfnOutput(this, 'LogGroupName', { value: this.poller.fn.logGroup.logGroupName, description: 'The poller logs: aws logs tail <name> --follow' });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.alarms.topic.topicArn, description: 'Subscribe operations contacts to the alarms here' });
+    if (this.subscriptions.integratorQueue) {
+      new CfnOutput(this, 'IntegratorQueueUrl', { value: this.subscriptions.integratorQueue.queueUrl, description: 'SQS queue of raw event JSON for integrators' });
+      new CfnOutput(this, 'IntegratorQueueArn', { value: this.subscriptions.integratorQueue.queueArn, description: 'For the IAM policy of whoever reads the integrator queue' });
+    }
+  }
+}
+

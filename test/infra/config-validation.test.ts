@@ -1,0 +1,123 @@
+import { App, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { readAppConfig, type ContextKey } from '../../lib/app-config';
+import { UnreadNotifierStack, type UnreadNotifierStackProps } from '../../lib/unread-notifier-stack';
+import { cdkJsonContext } from './fixtures';
+
+// Construction only, no synth: these checks run while the stack is built, before anything is written.
+
+const read = (context: Partial<Record<ContextKey, unknown>>) => readAppConfig((key) => context[key]);
+
+describe('context (bin/app.ts)', () => {
+  test('no context: the defaults stack', () => {
+    const { stackName, props } = read({});
+    expect(stackName).toBe('UnreadNotifier');
+    expect(Object.values(props).filter((value) => value !== undefined)).toEqual([]);
+  });
+
+  test('cdk.json holds feature flags only, none of the deploy-time keys', () => {
+    const keys = Object.keys(cdkJsonContext());
+    expect(keys.filter((key) => !key.startsWith('@aws-cdk'))).toEqual([]);
+    expect(readAppConfig((key) => cdkJsonContext()[key]).stackName).toBe('UnreadNotifier');
+  });
+
+  test('numbers and policies from -c strings', () => {
+    const { stackName, props } = read({
+      stackName: 'UnreadNotifierStaging',
+      scheduleRateMinutes: '5',
+      shards: '4',
+      timeoutSeconds: '120',
+      pollConcurrency: 32,
+      failureStreakThreshold: '3',
+      removalPolicy: 'destroy',
+      logRetentionDays: '90',
+      apiBaseUrl: 'https://eu.commbox.io',
+      apiTokenSecretName: 'commbox/token',
+    });
+    expect(stackName).toBe('UnreadNotifierStaging');
+    expect(props).toMatchObject({
+      scheduleRate: Duration.minutes(5),
+      shards: 4,
+      timeout: Duration.seconds(120),
+      pollConcurrency: 32,
+      failureStreakThreshold: 3,
+      removalPolicy: RemovalPolicy.DESTROY,
+      logRetention: logs.RetentionDays.THREE_MONTHS,
+      apiBaseUrl: 'https://eu.commbox.io',
+      apiTokenSecretName: 'commbox/token',
+    });
+  });
+
+  test('lists: comma-separated, JSON arrays, and filter objects', () => {
+    const { props } = read({
+      alertEmails: 'a@example.com, b@example.com',
+      smsNumbers: '[{"endpoint": "+14155550100", "directions": ["increased"]}]',
+      webhookUrls: [{ endpoint: 'https://hooks.example.com/x', identityId: 558355 }, 'https://hooks.example.com/y'],
+      opsEmails: '["oncall@example.com"]',
+      integratorQueue: '{"identityId": "9223372036854775807", "directions": "increased,decreased"}',
+    });
+    expect(props.alertEmails).toEqual([{ endpoint: 'a@example.com' }, { endpoint: 'b@example.com' }]);
+    expect(props.smsNumbers).toEqual([{ endpoint: '+14155550100', directions: ['increased'] }]);
+    expect(props.webhookUrls).toEqual([{ endpoint: 'https://hooks.example.com/x', identityId: '558355' }, { endpoint: 'https://hooks.example.com/y' }]);
+    expect(props.opsEmails).toEqual(['oncall@example.com']);
+    expect(props.integratorQueue).toEqual({ identityId: '9223372036854775807', directions: ['increased', 'decreased'] });
+  });
+
+  test.each([
+    [true, {}],
+    ['true', {}],
+    [false, undefined],
+    ['false', undefined],
+  ])('integratorQueue=%p', (value, expected) => {
+    expect(read({ integratorQueue: value }).props.integratorQueue).toEqual(expected);
+  });
+
+  test.each<[Partial<Record<ContextKey, unknown>>, RegExp]>([
+    [{ shards: 'two' }, /context key "shards" must be a whole number/],
+    [{ scheduleRateMinutes: '1.5' }, /"scheduleRateMinutes" must be a whole number/],
+    [{ removalPolicy: 'snapshot' }, /"removalPolicy" must be "retain" or "destroy"/],
+    [{ logRetentionDays: '31' }, /"logRetentionDays" must be one of/],
+    [{ stackName: 'bad name' }, /"stackName" must be a CloudFormation stack name/],
+    [{ alertEmails: '[not json' }, /"alertEmails" must be a valid JSON array/],
+    [{ webhookUrls: [{ url: 'https://x.example.com' }] }, /"webhookUrls" must be entries with a string "endpoint"/],
+    [{ alertEmails: [{ endpoint: 'a@example.com', identityId: 9007199254740993 }] }, /identityId written as a string/],
+    [{ alertEmails: [{ endpoint: 'a@example.com', label: 'x' }] }, /only "endpoint", "identityId" and "directions"/],
+    [{ opsEmails: [{ endpoint: 'a@example.com', directions: ['increased'] }] }, /"opsEmails" must be plain email addresses/],
+    [{ integratorQueue: 'yes' }, /"integratorQueue" must be true or a filter object/],
+  ])('%p is refused, naming the key', (context, message) => {
+    expect(() => read(context)).toThrow(message);
+  });
+});
+
+describe('stack props are checked before anything is synthesized', () => {
+  const build = (props: UnreadNotifierStackProps) => () => new UnreadNotifierStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Check', props);
+
+  test.each<[UnreadNotifierStackProps, RegExp]>([
+    [{ alertEmails: [{ endpoint: 'not-an-email' }] }, /alertEmails: "not-an-email" is not an email address/],
+    [{ smsNumbers: [{ endpoint: '0155 555' }] }, /smsNumbers: "0155 555" is not an E.164 phone number/],
+    [{ webhookUrls: [{ endpoint: 'http://hooks.example.com' }] }, /webhookUrls: .* is not an https URL/],
+    [{ webhookUrls: [{ endpoint: 'https://user:secret@hooks.example.com' }] }, /is not an https URL without credentials/],
+    [{ alertEmails: [{ endpoint: 'a@example.com', identityId: '007' }] }, /identityId must be a positive 64-bit integer/],
+    [{ alertEmails: [{ endpoint: 'a@example.com', identityId: '9223372036854775808' }] }, /identityId must be a positive 64-bit integer/],
+    [{ alertEmails: [{ endpoint: 'a@example.com', directions: ['up' as never] }] }, /directions may hold only "increased" and "decreased"/],
+    [{ alertEmails: [{ endpoint: 'a@example.com' }, { endpoint: 'a@example.com' }] }, /listed twice/],
+    [{ integratorQueue: { identityId: 'abc' } }, /integratorQueue: identityId must be/],
+    [{ opsEmails: ['oncall'] }, /opsEmails: "oncall" is not an email address/],
+    [{ opsEmails: ['a@example.com', 'a@example.com'] }, /opsEmails: an address is listed twice/],
+    [{ shards: 0 }, /shards must be an integer from 1 to 100/],
+    [{ shards: 101 }, /shards must be an integer from 1 to 100/],
+    [{ scheduleRate: Duration.seconds(90) }, /whole number of minutes/],
+    [{ timeout: Duration.seconds(60) }, /shorter than the schedule interval \(60 s\)/],
+    [{ scheduleRate: Duration.minutes(30), timeout: Duration.minutes(16) }, /timeout must be from 10 seconds to 15 minutes/],
+    [{ apiBaseUrl: 'http://api.commbox.io' }, /API_BASE_URL must use https/],
+    [{ apiBaseUrl: 'https://api.commbox.io/v2' }, /API_BASE_URL must be an origin/],
+    [{ pollConcurrency: 0 }, /POLL_CONCURRENCY must be an integer from 1 to 1000/],
+    [{ failureStreakThreshold: 0 }, /FAILURE_STREAK_THRESHOLD must be an integer/],
+  ])('%p', (props, message) => {
+    expect(build(props)).toThrow(message);
+  });
+
+  test('the longest sensible setting is accepted: hourly, 15-minute timeout, 100 shards', () => {
+    expect(build({ scheduleRate: Duration.hours(1), timeout: Duration.minutes(15), shards: 100 })).not.toThrow();
+  });
+});

@@ -1,0 +1,603 @@
+import 'aws-cdk-lib/testhelpers/jest-autoclean';
+import { Duration } from 'aws-cdk-lib';
+import { Capture, Match, Template } from 'aws-cdk-lib/assertions';
+import { loadConfig } from '../../lambda/config';
+import { ENV, METRICS, TABLE_KEY } from '../../lambda/env-names';
+import { RESUME_KEY_PREFIX } from '../../lambda/adapters/dynamodb-item-codec';
+import { POLLER_HANDLER } from '../../lib/poller';
+import { UnreadNotifierStack } from '../../lib/unread-notifier-stack';
+import { CONFIGURED_PROPS, SAMPLE_REFERENCE_VALUES, testApp } from './fixtures';
+
+// One app, one synth: both stacks are synthesized together (and pass CDK's CloudFormation
+// validation, which cdk.json makes fatal) and every test reads the templates.
+const app = testApp();
+const defaultsStack = new UnreadNotifierStack(app, 'Defaults');
+const configuredStack = new UnreadNotifierStack(app, 'Configured', CONFIGURED_PROPS);
+const defaults = Template.fromStack(defaultsStack);
+const configured = Template.fromStack(configuredStack);
+
+type Resource = { Type: string; Properties?: Record<string, unknown>; DeletionPolicy?: string };
+
+function only(template: Template, type: string, props?: Record<string, unknown>): [string, Resource] {
+  const found = Object.entries(template.findResources(type, props ? { Properties: Match.objectLike(props) } : undefined)) as [string, Resource][];
+  expect(found).toHaveLength(1);
+  return found[0]!;
+}
+
+function logicalId(template: Template, type: string): string {
+  return only(template, type)[0];
+}
+
+function logicalIdOf(template: Template, type: string, props: Record<string, unknown>): string {
+  return only(template, type, props)[0];
+}
+
+function functionOf(template: Template): [string, Resource] {
+  return only(template, 'AWS::Lambda::Function');
+}
+
+function envOf(template: Template): Record<string, unknown> {
+  const env = functionOf(template)[1].Properties?.Environment as { Variables: Record<string, unknown> };
+  return env.Variables;
+}
+
+describe('table', () => {
+  test('one item per identity: partition key identityId (String), no sort key', () => {
+    defaults.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      KeySchema: [{ AttributeName: TABLE_KEY.partitionKey, KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: TABLE_KEY.partitionKey, AttributeType: 'S' }],
+    });
+  });
+
+  test('on demand, point-in-time recovery, KMS encryption (cdk-nag DDB3 does not look at TableV2)', () => {
+    defaults.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      BillingMode: 'PAY_PER_REQUEST',
+      SSESpecification: { SSEEnabled: true, SSEType: 'KMS' },
+      Replicas: [Match.objectLike({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } })],
+    });
+  });
+
+  test('retained and deletion-protected by default; a test stack may destroy it', () => {
+    defaults.hasResource('AWS::DynamoDB::GlobalTable', {
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: Match.objectLike({ Replicas: [Match.objectLike({ DeletionProtectionEnabled: true })] }),
+    });
+    configured.hasResource('AWS::DynamoDB::GlobalTable', {
+      DeletionPolicy: 'Delete',
+      Properties: Match.objectLike({ Replicas: [Match.objectLike({ DeletionProtectionEnabled: false })] }),
+    });
+  });
+});
+
+describe('no hard-coded physical names', () => {
+  const NAME_PROPERTIES = ['TableName', 'TopicName', 'QueueName', 'FunctionName', 'RoleName', 'LogGroupName', 'AlarmName', 'DashboardName', 'KeyAlias'];
+
+  test.each([
+    ['defaults', defaults],
+    ['configured', configured],
+  ])('%s: no resource sets a name of its own', (_name, template) => {
+    for (const [id, resource] of Object.entries(template.toJSON().Resources as Record<string, Resource>)) {
+      // A reference to another resource's name is fine; a literal string would be a physical name.
+      const literal = (property: string): unknown => (typeof resource.Properties?.[property] === 'string' ? resource.Properties[property] : undefined);
+      for (const property of NAME_PROPERTIES) expect([id, literal(property)]).toEqual([id, undefined]);
+      // Secrets and schedules call it Name; the schedule group's name is generated from the stack's path.
+      if (resource.Type !== 'AWS::Scheduler::ScheduleGroup') expect([id, literal('Name')]).toEqual([id, undefined]);
+    }
+  });
+
+  test('the schedule group name is derived from the stack name, so two stacks do not collide', () => {
+    const [, group] = only(configured, 'AWS::Scheduler::ScheduleGroup');
+    expect(group.Properties?.Name).toEqual(expect.stringContaining('Configured'));
+  });
+});
+
+describe('event topic', () => {
+  test('standard topic, encrypted with a rotating customer managed key, TLS only', () => {
+    const key = new Capture();
+    defaults.hasResourceProperties('AWS::SNS::Topic', {
+      DisplayName: 'Unread notifier',
+      KmsMasterKeyId: { 'Fn::GetAtt': [key, 'Arn'] },
+      FifoTopic: Match.absent(),
+    });
+    defaults.hasResource('AWS::KMS::Key', { Properties: Match.objectLike({ EnableKeyRotation: true }) });
+    expect(defaults.toJSON().Resources[key.asString()].Type).toBe('AWS::KMS::Key');
+  });
+
+  test('every topic denies publishing without TLS', () => {
+    for (const template of [defaults, configured]) {
+      const topics = Object.keys(template.findResources('AWS::SNS::Topic'));
+      expect(topics).toHaveLength(2); // events and alarms
+      for (const topic of topics) {
+        template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+          Topics: [{ Ref: topic }],
+          PolicyDocument: {
+            Statement: Match.arrayWith([
+              Match.objectLike({ Effect: 'Deny', Action: 'sns:Publish', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+            ]),
+          },
+        });
+        template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+      }
+    }
+  });
+});
+
+describe('poller function', () => {
+  test('Node.js 24 on ARM64, the handler the bundle exports, active tracing', () => {
+    defaults.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      Handler: `index.${POLLER_HANDLER}`,
+      TracingConfig: { Mode: 'Active' },
+      MemorySize: 256,
+    });
+  });
+
+  test('timeout below the schedule interval, and the claim lease above the timeout', () => {
+    const env = envOf(defaults);
+    const timeout = functionOf(defaults)[1].Properties?.Timeout as number;
+    expect(timeout).toBe(50);
+    expect(timeout).toBeLessThan(60);
+    expect(Number(env[ENV.claimLeaseSeconds])).toBeGreaterThan(timeout);
+
+    const configuredTimeout = functionOf(configured)[1].Properties?.Timeout as number;
+    expect(configuredTimeout).toBe(290);
+    expect(Number(envOf(configured)[ENV.claimLeaseSeconds])).toBeGreaterThan(configuredTimeout);
+  });
+
+  test('an explicit log group with retention, JSON logs', () => {
+    const logGroup = new Capture();
+    defaults.hasResourceProperties('AWS::Lambda::Function', { LoggingConfig: { LogFormat: 'JSON', LogGroup: { Ref: logGroup } } });
+    defaults.hasResource('AWS::Logs::LogGroup', { DeletionPolicy: 'Retain', Properties: { RetentionInDays: 30 } });
+    expect(logicalId(defaults, 'AWS::Logs::LogGroup')).toBe(logGroup.asString());
+    configured.hasResource('AWS::Logs::LogGroup', { DeletionPolicy: 'Delete', Properties: { RetentionInDays: 90 } });
+  });
+
+  test('environment: exactly the documented keys, references for the resources, the defaults of lambda/config.ts', () => {
+    const env = envOf(defaults);
+    expect(Object.keys(env).sort()).toEqual(
+      [
+        ENV.tableName,
+        ENV.topicArn,
+        ENV.apiTokenSecretId,
+        ENV.apiBaseUrl,
+        ENV.pollConcurrency,
+        ENV.claimLeaseSeconds,
+        ENV.failureStreakThreshold,
+        'POWERTOOLS_SERVICE_NAME',
+        'POWERTOOLS_METRICS_NAMESPACE',
+        'NODE_OPTIONS',
+      ].sort(),
+    );
+    expect(env).toMatchObject({
+      [ENV.tableName]: { Ref: logicalId(defaults, 'AWS::DynamoDB::GlobalTable') },
+      [ENV.topicArn]: { Ref: only(defaults, 'AWS::SNS::Topic', { DisplayName: 'Unread notifier' })[0] },
+      [ENV.apiTokenSecretId]: { Ref: logicalId(defaults, 'AWS::SecretsManager::Secret') },
+      [ENV.apiBaseUrl]: 'https://api.commbox.io',
+      [ENV.pollConcurrency]: '16',
+      [ENV.failureStreakThreshold]: '5',
+      POWERTOOLS_SERVICE_NAME: METRICS.service,
+      POWERTOOLS_METRICS_NAMESPACE: METRICS.namespace,
+      NODE_OPTIONS: '--enable-source-maps',
+    });
+  });
+
+  test('environment: no endpoint overrides, no SDK v2 switch, no token', () => {
+    for (const template of [defaults, configured]) {
+      const env = envOf(template);
+      expect(Object.keys(env).filter((key) => key.startsWith('AWS_ENDPOINT_URL'))).toEqual([]);
+      expect(env).not.toHaveProperty('AWS_NODEJS_CONNECTION_REUSE_ENABLED');
+      expect(env).not.toHaveProperty(ENV.apiToken);
+      expect(JSON.stringify(env)).not.toMatch(/resolve:secretsmanager|SecretString/);
+    }
+  });
+
+  test('the runtime accepts the environment the stack gives it (lambda/config.ts loadConfig)', () => {
+    const resources = defaults.toJSON().Resources as Record<string, Resource>;
+    const sample = (value: unknown): string => {
+      if (typeof value === 'string') return value;
+      const type = resources[(value as { Ref: string }).Ref]?.Type;
+      if (type === 'AWS::DynamoDB::GlobalTable') return SAMPLE_REFERENCE_VALUES.table;
+      if (type === 'AWS::SNS::Topic') return SAMPLE_REFERENCE_VALUES.topicArn;
+      if (type === 'AWS::SecretsManager::Secret') return SAMPLE_REFERENCE_VALUES.secretArn;
+      throw new Error(`unexpected reference in the environment: ${JSON.stringify(value)}`);
+    };
+    const env = Object.fromEntries(Object.entries(envOf(defaults)).map(([key, value]) => [key, sample(value)]));
+    const config = loadConfig(env);
+    expect(config).toMatchObject({
+      tableName: SAMPLE_REFERENCE_VALUES.table,
+      topicArn: SAMPLE_REFERENCE_VALUES.topicArn,
+      token: { kind: 'secret', secretId: SAMPLE_REFERENCE_VALUES.secretArn },
+      pollConcurrency: 16,
+      claimLeaseMs: 110_000,
+      failureStreakThreshold: 5,
+    });
+    expect(config.apiBaseUrl.origin).toBe('https://api.commbox.io');
+  });
+
+  test('configured: props reach the environment; an imported secret is named, not ARN-guessed', () => {
+    expect(envOf(configured)).toMatchObject({
+      [ENV.apiBaseUrl]: 'https://eu.commbox.io',
+      [ENV.pollConcurrency]: '8',
+      [ENV.failureStreakThreshold]: '3',
+      [ENV.claimLeaseSeconds]: '350',
+      [ENV.apiTokenSecretId]: 'commbox/api-token',
+    });
+  });
+
+  test('async invocation: no retries, events no older than the interval, failures to an SQS destination', () => {
+    const destination = new Capture();
+    defaults.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: functionOf(defaults)[0] },
+      MaximumRetryAttempts: 0,
+      MaximumEventAgeInSeconds: 60,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [destination, 'Arn'] } } },
+    });
+    expect(defaults.toJSON().Resources[destination.asString()].Type).toBe('AWS::SQS::Queue');
+    configured.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 300 });
+  });
+});
+
+describe('IAM: least privilege', () => {
+  function statementsOf(template: Template, roleLogicalId: string): Record<string, unknown>[] {
+    const policies = Object.values(
+      template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: roleLogicalId }] } }),
+    ) as Resource[];
+    expect(policies).toHaveLength(1);
+    return (policies[0]!.Properties?.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement;
+  }
+  const actionsOf = (statement: Record<string, unknown>): string[] => [statement.Action as string | string[]].flat().sort();
+  const poller = (template: Template): { role: string; statements: Record<string, unknown>[] } => {
+    const role = (functionOf(template)[1].Properties?.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+    return { role, statements: statementsOf(template, role) };
+  };
+
+  test('the function role has no managed policy and only the actions one cycle needs', () => {
+    const { role, statements } = poller(defaults);
+    defaults.hasResourceProperties('AWS::IAM::Role', Match.objectLike({ ManagedPolicyArns: Match.absent() }));
+    expect(defaults.toJSON().Resources[role].Properties.ManagedPolicyArns).toBeUndefined();
+    expect(statements.flatMap(actionsOf).sort()).toEqual(
+      [
+        'dynamodb:Scan',
+        'dynamodb:UpdateItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'kms:Decrypt',
+        'kms:GenerateDataKey*',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:GetSecretValue',
+        'sns:Publish',
+        'sqs:GetQueueAttributes',
+        'sqs:GetQueueUrl',
+        'sqs:SendMessage',
+        'xray:PutTelemetryRecords',
+        'xray:PutTraceSegments',
+      ].sort(),
+    );
+    expect(statements.every((s) => s.Effect === 'Allow')).toBe(true);
+  });
+
+  test('scan and conditional update on this table; item reads and writes only on the resume-point keys', () => {
+    const table = logicalId(defaults, 'AWS::DynamoDB::GlobalTable');
+    const { statements } = poller(defaults);
+    expect(statements).toContainEqual({
+      Effect: 'Allow',
+      Action: ['dynamodb:Scan', 'dynamodb:UpdateItem'],
+      Resource: { 'Fn::GetAtt': [table, 'Arn'] },
+    });
+    expect(statements).toContainEqual({
+      Effect: 'Allow',
+      Action: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'],
+      Resource: { 'Fn::GetAtt': [table, 'Arn'] },
+      Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${RESUME_KEY_PREFIX}*`] } },
+    });
+  });
+
+  test('publish to this topic (with its key), read this secret, write this log group', () => {
+    const { statements } = poller(defaults);
+    const topic = only(defaults, 'AWS::SNS::Topic', { DisplayName: 'Unread notifier' })[0];
+    const key = (defaults.toJSON().Resources[topic].Properties.KmsMasterKeyId as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0];
+    expect(statements).toContainEqual({ Effect: 'Allow', Action: 'sns:Publish', Resource: { Ref: topic } });
+    expect(statements).toContainEqual({ Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey*'], Resource: { 'Fn::GetAtt': [key, 'Arn'] } });
+    expect(statements).toContainEqual({
+      Effect: 'Allow',
+      Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
+      Resource: { Ref: logicalId(defaults, 'AWS::SecretsManager::Secret') },
+    });
+    expect(statements).toContainEqual({
+      Effect: 'Allow',
+      Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      Resource: { 'Fn::GetAtt': [logicalId(defaults, 'AWS::Logs::LogGroup'), 'Arn'] },
+    });
+  });
+
+  test('"*" is used only where the service has no resource-level permissions (X-Ray)', () => {
+    for (const template of [defaults, configured]) {
+      const wildcard = poller(template).statements.filter((s) => s.Resource === '*');
+      expect(wildcard.flatMap(actionsOf)).toEqual(['xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
+      for (const s of poller(template).statements) expect(actionsOf(s).filter((a) => a.endsWith(':*') || a === '*')).toEqual([]);
+    }
+  });
+
+  test('an imported secret is granted by name, with the random suffix Secrets Manager adds', () => {
+    expect(poller(configured).statements).toContainEqual({
+      Effect: 'Allow',
+      Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
+      Resource: {
+        'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':secretsmanager:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':secret:commbox/api-token-??????']],
+      },
+    });
+  });
+
+  test('the scheduler role invokes this function only, sends to its DLQ, and trusts Scheduler for this account and group', () => {
+    const [fn] = functionOf(defaults);
+    const [role] = only(defaults, 'AWS::IAM::Role', { AssumeRolePolicyDocument: Match.objectLike({ Statement: [Match.objectLike({ Principal: { Service: 'scheduler.amazonaws.com' } })] }) });
+    const statements = statementsOf(defaults, role);
+    expect(statements.flatMap(actionsOf).sort()).toEqual(['lambda:InvokeFunction', 'sqs:SendMessage']);
+    expect(statements).toContainEqual({
+      Effect: 'Allow',
+      Action: 'lambda:InvokeFunction',
+      Resource: [{ 'Fn::GetAtt': [fn, 'Arn'] }, { 'Fn::Join': ['', [{ 'Fn::GetAtt': [fn, 'Arn'] }, ':*']] }],
+    });
+    defaults.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: {
+        Statement: [
+          {
+            Effect: 'Allow',
+            Action: 'sts:AssumeRole',
+            Principal: { Service: 'scheduler.amazonaws.com' },
+            Condition: {
+              StringEquals: {
+                'aws:SourceAccount': { Ref: 'AWS::AccountId' },
+                'aws:SourceArn': { 'Fn::GetAtt': [logicalId(defaults, 'AWS::Scheduler::ScheduleGroup'), 'Arn'] },
+              },
+            },
+          },
+        ],
+      },
+    });
+  });
+});
+
+describe('API token secret', () => {
+  test('created empty (no generated value, no value in the template) and retained', () => {
+    defaults.hasResource('AWS::SecretsManager::Secret', {
+      DeletionPolicy: 'Retain',
+      Properties: Match.objectLike({ GenerateSecretString: Match.absent(), SecretString: Match.absent() }),
+    });
+  });
+
+  test('imported by name: the stack creates no secret', () => {
+    configured.resourceCountIs('AWS::SecretsManager::Secret', 0);
+  });
+});
+
+describe('schedule (no cdk-nag rule covers EventBridge Scheduler: asserted here)', () => {
+  test('one schedule, every minute, payload {segment: 0, totalSegments: 1}, retry policy and DLQ', () => {
+    const dlq = new Capture();
+    defaults.resourceCountIs('AWS::Scheduler::Schedule', 1);
+    defaults.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'rate(1 minute)',
+      State: 'ENABLED',
+      FlexibleTimeWindow: { Mode: 'OFF' },
+      GroupName: only(defaults, 'AWS::Scheduler::ScheduleGroup')[1].Properties?.Name,
+      Target: {
+        Arn: { 'Fn::GetAtt': [functionOf(defaults)[0], 'Arn'] },
+        Input: JSON.stringify({ segment: 0, totalSegments: 1 }),
+        RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 60 },
+        DeadLetterConfig: { Arn: { 'Fn::GetAtt': [dlq, 'Arn'] } },
+        RoleArn: Match.anyValue(),
+      },
+    });
+    expect(defaults.toJSON().Resources[dlq.asString()].Type).toBe('AWS::SQS::Queue');
+  });
+
+  test('shards: one schedule per parallel-scan segment, each with its own payload, the rate, retry policy and DLQ', () => {
+    const inputs = new Capture();
+    configured.resourceCountIs('AWS::Scheduler::Schedule', 3);
+    configured.allResourcesProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'rate(5 minutes)',
+      Target: Match.objectLike({
+        Input: inputs,
+        RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 300 },
+        DeadLetterConfig: { Arn: Match.anyValue() },
+      }),
+    });
+    const payloads: unknown[] = [];
+    do payloads.push(JSON.parse(inputs.asString()));
+    while (inputs.next());
+    expect(payloads).toEqual([0, 1, 2].map((segment) => ({ segment, totalSegments: 3 })));
+  });
+
+  test('the schedule group goes with the stack', () => {
+    defaults.hasResource('AWS::Scheduler::ScheduleGroup', { DeletionPolicy: 'Delete' });
+  });
+});
+
+describe('queues', () => {
+  test.each([
+    ['defaults', defaults, 2],
+    ['configured', configured, 6],
+  ])('%s: every queue is encrypted and refuses plain HTTP', (_name, template, count) => {
+    const queues = Object.entries(template.findResources('AWS::SQS::Queue')) as [string, Resource][];
+    expect(queues).toHaveLength(count);
+    for (const [id, queue] of queues) {
+      expect([id, queue.Properties?.SqsManagedSseEnabled]).toEqual([id, true]);
+      template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [{ Ref: id }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
+        },
+      });
+    }
+  });
+
+  test('the integrator queue has a DLQ of its own', () => {
+    configured.hasResourceProperties('AWS::SQS::Queue', {
+      RedrivePolicy: { deadLetterTargetArn: Match.anyValue(), maxReceiveCount: 5 },
+      MessageRetentionPeriod: Duration.days(14).toSeconds(),
+    });
+  });
+});
+
+describe('subscriptions', () => {
+  const eventsTopic = (template: Template): string => only(template, 'AWS::SNS::Topic', { DisplayName: 'Unread notifier' })[0];
+  const deliveryDlq = (): { 'Fn::GetAtt': [string, string] } => {
+    const redrive = new Capture();
+    configured.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'team@example.com', RedrivePolicy: redrive });
+    return (redrive.asObject() as { deadLetterTargetArn: { 'Fn::GetAtt': [string, string] } }).deadLetterTargetArn;
+  };
+
+  test('none by default', () => {
+    defaults.resourceCountIs('AWS::SNS::Subscription', 0);
+  });
+
+  test('email: unfiltered, or filtered by identityId and direction on message attributes', () => {
+    const topic = { Ref: eventsTopic(configured) };
+    configured.hasResourceProperties('AWS::SNS::Subscription', { TopicArn: topic, Protocol: 'email', Endpoint: 'team@example.com', FilterPolicy: Match.absent() });
+    configured.hasResourceProperties('AWS::SNS::Subscription', {
+      TopicArn: topic,
+      Protocol: 'email',
+      Endpoint: 'sales@example.com',
+      FilterPolicy: { identityId: ['558355'], direction: ['increased'] },
+      FilterPolicyScope: Match.absent(), // absent means MessageAttributes
+    });
+  });
+
+  test('sms, filtered by direction', () => {
+    configured.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'sms',
+      Endpoint: '+14155550100',
+      FilterPolicy: { direction: ['increased'] },
+      RedrivePolicy: { deadLetterTargetArn: deliveryDlq() },
+    });
+  });
+
+  test('https: delivery policy, redrive policy, identity filter kept as a string (int64)', () => {
+    configured.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'https',
+      Endpoint: 'https://hooks.example.com/unread',
+      FilterPolicy: { identityId: ['9223372036854775807'] },
+      RawMessageDelivery: Match.absent(),
+      DeliveryPolicy: {
+        healthyRetryPolicy: Match.objectLike({ numRetries: 20, minDelayTarget: 1, maxDelayTarget: 60, backoffFunction: 'EXPONENTIAL' }),
+        throttlePolicy: { maxReceivesPerSecond: 10 },
+        requestPolicy: { headerContentType: 'application/json' },
+      },
+      RedrivePolicy: { deadLetterTargetArn: deliveryDlq() },
+    });
+  });
+
+  test('integrator queue: raw delivery, filtered by direction', () => {
+    configured.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'sqs', RawMessageDelivery: true, FilterPolicy: { direction: ['decreased'] } });
+  });
+
+  test('every subscription, events and alarms, has a redrive policy to a DLQ', () => {
+    const subscriptions = Object.values(configured.findResources('AWS::SNS::Subscription')) as Resource[];
+    expect(subscriptions).toHaveLength(6);
+    for (const subscription of subscriptions) {
+      expect(subscription.Properties?.RedrivePolicy).toEqual({ deadLetterTargetArn: { 'Fn::GetAtt': [expect.any(String), 'Arn'] } });
+    }
+    configured.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com', TopicArn: { Ref: only(configured, 'AWS::SNS::Topic', { DisplayName: 'Unread notifier alarms' })[0] } });
+  });
+
+  test('the delivery DLQ lets only the events topic send to it', () => {
+    configured.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: deliveryDlq()['Fn::GetAtt'][0] }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Allow',
+            Action: 'sqs:SendMessage',
+            Principal: { Service: 'sns.amazonaws.com' },
+            Condition: { ArnEquals: { 'aws:SourceArn': { Ref: eventsTopic(configured) } } },
+          }),
+        ]),
+      },
+    });
+  });
+});
+
+describe('alarms', () => {
+  type Alarm = { Namespace?: string; MetricName?: string; Statistic?: string; Threshold: number; ComparisonOperator: string; Dimensions?: unknown; AlarmActions?: unknown };
+  const alarms = (template: Template): Alarm[] => (Object.values(template.findResources('AWS::CloudWatch::Alarm')) as Resource[]).map((r) => r.Properties as Alarm);
+  const summary = (template: Template): string[] =>
+    alarms(template)
+      .map((a) => `${a.Namespace}/${a.MetricName} ${a.Statistic} ${a.ComparisonOperator} ${a.Threshold}`)
+      .sort();
+
+  test('errors, throttles, duration near the timeout, not polling, DLQ messages, upstream 401s, failing identities', () => {
+    expect(summary(defaults)).toEqual(
+      [
+        'AWS/Lambda/Errors Sum GreaterThanOrEqualToThreshold 1',
+        'AWS/Lambda/Throttles Sum GreaterThanOrEqualToThreshold 1',
+        'AWS/Lambda/Duration Maximum GreaterThanOrEqualToThreshold 40000',
+        'AWS/Lambda/Invocations Sum LessThanThreshold 1',
+        'AWS/SQS/ApproximateNumberOfMessagesVisible Maximum GreaterThanOrEqualToThreshold 1',
+        'AWS/SQS/ApproximateNumberOfMessagesVisible Maximum GreaterThanOrEqualToThreshold 1',
+        `${METRICS.namespace}/${METRICS.unauthorized} Sum GreaterThanOrEqualToThreshold 1`,
+        `${METRICS.namespace}/${METRICS.failingIdentities} Maximum GreaterThanOrEqualToThreshold 1`,
+      ].sort(),
+    );
+  });
+
+  test('cycle metrics use the handler namespace and its one service dimension', () => {
+    defaults.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: METRICS.namespace,
+      MetricName: METRICS.unauthorized,
+      Dimensions: [{ Name: 'service', Value: METRICS.service }],
+      TreatMissingData: 'notBreaching',
+    });
+  });
+
+  test('one alarm per dead-letter queue', () => {
+    const queues = (template: Template): number => Object.keys(template.findResources('AWS::SQS::Queue', { Properties: { RedrivePolicy: Match.absent() } })).length;
+    for (const template of [defaults, configured]) {
+      const dlqAlarms = alarms(template).filter((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible');
+      expect(dlqAlarms).toHaveLength(queues(template));
+    }
+    expect(alarms(configured).filter((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible')).toHaveLength(5);
+  });
+
+  test('every alarm notifies the alarm topic', () => {
+    const topic = only(defaults, 'AWS::SNS::Topic', { DisplayName: 'Unread notifier alarms' })[0];
+    for (const alarm of alarms(defaults)) expect(alarm.AlarmActions).toEqual([{ Ref: topic }]);
+  });
+
+  test('CloudWatch may use the alarm topic key and publish to the alarm topic', () => {
+    defaults.hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: { Statement: Match.arrayWith([Match.objectLike({ Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey*'] })]) },
+    });
+    defaults.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Allow', Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: 'sns:Publish' })]) },
+    });
+  });
+});
+
+describe('dashboard', () => {
+  test('graphs polled, changed, published, failed, throttled and cycle duration from the handler namespace', () => {
+    const body = JSON.stringify(only(defaults, 'AWS::CloudWatch::Dashboard')[1].Properties?.DashboardBody);
+    for (const name of [METRICS.polled, METRICS.changed, METRICS.published, METRICS.failed, METRICS.throttled, METRICS.cycleDuration]) {
+      expect(body).toContain(`\\"${METRICS.namespace}\\",\\"${name}\\",\\"service\\",\\"${METRICS.service}\\"`);
+    }
+  });
+});
+
+describe('outputs', () => {
+  test('table name, topic ARN, secret ARN, function name', () => {
+    defaults.hasOutput('TableName', { Value: { Ref: logicalId(defaults, 'AWS::DynamoDB::GlobalTable') } });
+    defaults.hasOutput('TopicArn', { Value: { Ref: only(defaults, 'AWS::SNS::Topic', { DisplayName: 'Unread notifier' })[0] } });
+    defaults.hasOutput('ApiTokenSecretArn', { Value: { Ref: logicalId(defaults, 'AWS::SecretsManager::Secret') } });
+    defaults.hasOutput('FunctionName', { Value: { Ref: functionOf(defaults)[0] } });
+    defaults.hasOutput('LogGroupName', { Value: { Ref: logicalId(defaults, 'AWS::Logs::LogGroup') } });
+    defaults.hasOutput('AlarmTopicArn', { Value: { Ref: only(defaults, 'AWS::SNS::Topic', { DisplayName: 'Unread notifier alarms' })[0] } });
+    expect(Object.keys(defaults.findOutputs('IntegratorQueueUrl'))).toEqual([]);
+    const queue = logicalIdOf(configured, 'AWS::SQS::Queue', { RedrivePolicy: Match.anyValue() });
+    configured.hasOutput('IntegratorQueueUrl', { Value: { Ref: queue } });
+    configured.hasOutput('IntegratorQueueArn', { Value: { 'Fn::GetAtt': [queue, 'Arn'] } });
+  });
+});
