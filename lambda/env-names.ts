@@ -34,5 +34,9 @@ export const METRICS = {
   cycleDuration: 'CycleDuration',
 } as const;
 
-/** The DynamoDB key, shared by the store adapter, `init` and the CDK table. */
-export const TABLE_KEY = { partitionKey: 'identityId' } as const;
+/**
+ * The DynamoDB key, shared by the store adapter, `init` and the CDK table. Bookkeeping items
+ * (where a deadline-cut cycle stopped) live under keys with this prefix, which no id can have;
+ * the stack grants the function item reads and writes only on those.
+ */
+export const TABLE_KEY = { partitionKey: 'identityId', resumeKeyPrefix: '#resume#' } as const;

@@ -6,9 +6,8 @@ import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { RESUME_KEY_PREFIX } from '../lambda/adapters/dynamodb-item-codec';
 import { DEFAULTS, loadConfig } from '../lambda/config';
-import { ENV, METRICS } from '../lambda/env-names';
+import { ENV, METRICS, TABLE_KEY } from '../lambda/env-names';
 import type { ApiTokenSecret } from './api-token-secret';
 import { DeadLetterQueue } from './dead-letter-queue';
 import { HouseNodejsFunction } from './house-nodejs-function';
@@ -114,7 +113,7 @@ export class Poller extends Construct {
       grantee: this.fn,
       actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
       resourceArns: [props.table.tableArn],
-      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${RESUME_KEY_PREFIX}*`] } },
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${TABLE_KEY.resumeKeyPrefix}*`] } },
     });
     props.topic.grantPublish(this.fn);
     if (props.topic.masterKey) {

@@ -1,5 +1,6 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { isIdentityId, type IdentityId } from '../core/identity-id';
+import { TABLE_KEY } from '../env-names';
 import {
   EVENT_TYPE,
   EVENT_VERSION,
@@ -29,8 +30,7 @@ export const ATTR = {
   resumeFrom: 'resumeFrom',
 } as const;
 
-/** Keys of bookkeeping items start with '#', which no identity id can. */
-export const RESUME_KEY_PREFIX = '#resume#';
+export const RESUME_KEY_PREFIX = TABLE_KEY.resumeKeyPrefix;
 
 type Item = Record<string, AttributeValue>;
 
