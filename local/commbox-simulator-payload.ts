@@ -43,6 +43,41 @@ export function objectsBody(identity: SimIdentity | undefined, customer: Custome
   );
 }
 
+/**
+ * `objectsBody`, with the `data` array cached per identity while its conversations stay as they
+ * were (same ids, counts and order). Building `data` (every field of the reference, ids as exact
+ * numbers) costs more CPU than serving it, and the benchmark asks for 10,000 identities a cycle
+ * on the same cores as the poller it measures. The text served is the same, byte for byte.
+ */
+export class ObjectsBodyCache {
+  private readonly entries = new Map<string, { readonly signature: string; readonly total: number; readonly data: string }>();
+
+  constructor(private readonly maxEntries = 100_000) {}
+
+  body(identity: SimIdentity | undefined, customer: () => CustomerData): string {
+    if (!identity) return objectsBody(identity, customer());
+    let signature = '';
+    let total = 0;
+    for (const c of identity.conversations.values()) {
+      signature += `${c.objectId}:${c.streamId}:${c.unread}:${c.createdMinute};`;
+      total += c.unread;
+    }
+    let entry = this.entries.get(identity.id);
+    if (entry?.signature !== signature) {
+      const person = customer();
+      const data = stringifyWithNumericIds(
+        [...identity.conversations.values()].map((c) => conversationObject(identity.id, c, person)),
+        ID_KEYS,
+      );
+      if (this.entries.size >= this.maxEntries) this.entries.clear();
+      entry = { signature, total, data };
+      this.entries.set(identity.id, entry);
+    }
+    // The key order of objectsBody: totalUnreadChatMessages, status, description, response_time, data.
+    return `{"totalUnreadChatMessages":${entry.total},"status":200,"description":"Operation successful","response_time":${JSON.stringify(new Date().toISOString())},"data":${entry.data}}`;
+  }
+}
+
 /** HTTP 200 with an error in the body, as CommBox does. */
 export function bodyStatus500(): string {
   return errorBody(500);

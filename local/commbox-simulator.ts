@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { SimulatorFaults, type SimulatedFault } from './commbox-simulator-faults';
-import { bodyStatus500, errorBody, malformedBody, objectsBody, wrongShapeBody } from './commbox-simulator-payload';
+import { bodyStatus500, errorBody, malformedBody, ObjectsBodyCache, wrongShapeBody } from './commbox-simulator-payload';
 import { SimulatorWorld } from './commbox-simulator-world';
 import { hashSeed, mulberry32 } from './seeded-random';
 
@@ -89,6 +89,7 @@ export async function startCommBoxSimulator(options: CommBoxSimulatorOptions = {
   const unknown404 = options.unknownIdentitiesReturn404 ?? true;
   const timers = new Set<NodeJS.Timeout>();
   const requestCounts = new Map<string, number>();
+  const bodies = new ObjectsBodyCache();
   let counters = newCounters();
   let activity: NodeJS.Timeout | undefined;
 
@@ -138,7 +139,7 @@ export async function startCommBoxSimulator(options: CommBoxSimulatorOptions = {
   const answer = (res: ServerResponse, id: string): void => {
     const identity = world.get(id);
     if (!identity && unknown404) return send(res, 404, errorBody(404));
-    send(res, 200, objectsBody(identity, world.customerData(id)));
+    send(res, 200, bodies.body(identity, () => world.customerData(id)));
   };
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {

@@ -6,8 +6,9 @@ export interface SecretsManagerTokenOptions {
   /** How long a fetched token is used before it is read again. @default 300_000 (5 minutes) */
   readonly maxAgeMs?: number;
   /**
-   * A refresh asked for within this time after a fetch completed returns that fetch's token: the
-   * 401s of requests sent before the refresh keep arriving just after it. @default 1_000
+   * A refresh asked for within this time after a refresh completed returns that refresh's token:
+   * the 401s of requests sent before the refresh keep arriving just after it. A refresh after an
+   * ordinary read always reads again: that token was never checked against a 401. @default 1_000
    */
   readonly minRefreshIntervalMs?: number;
   /** Epoch milliseconds. @default Date.now */
@@ -32,8 +33,8 @@ export class SecretsManagerTokenProvider implements TokenProvider {
   private readonly maxAgeMs: number;
   private readonly minRefreshIntervalMs: number;
   private readonly now: () => number;
-  private cached?: { readonly token: Secret; readonly fetchedAt: number };
-  private inFlight?: Promise<Secret>;
+  private cached?: { readonly token: Secret; readonly fetchedAt: number; readonly byRefresh: boolean };
+  private inFlight?: { readonly promise: Promise<Secret>; byRefresh: boolean };
 
   constructor(
     private readonly client: SecretsManagerClient,
@@ -47,23 +48,33 @@ export class SecretsManagerTokenProvider implements TokenProvider {
 
   getToken(): Promise<Secret> {
     if (this.cached && this.now() - this.cached.fetchedAt < this.maxAgeMs) return Promise.resolve(this.cached.token);
-    return this.fetchShared();
+    return this.fetchShared(false);
   }
 
   refresh(): Promise<Secret> {
-    if (this.cached && this.now() - this.cached.fetchedAt < this.minRefreshIntervalMs) return Promise.resolve(this.cached.token);
-    return this.fetchShared();
+    const cached = this.cached;
+    if (cached?.byRefresh && this.now() - cached.fetchedAt < this.minRefreshIntervalMs) return Promise.resolve(cached.token);
+    return this.fetchShared(true);
   }
 
   /** One GetSecretValue for everyone asking while it runs; a failure is not cached. */
-  private fetchShared(): Promise<Secret> {
-    this.inFlight ??= this.fetch().finally(() => {
-      this.inFlight = undefined;
-    });
-    return this.inFlight;
+  private fetchShared(byRefresh: boolean): Promise<Secret> {
+    if (this.inFlight) {
+      // A read already under way is at least as new as the refused token: it serves the refresh too.
+      this.inFlight.byRefresh ||= byRefresh;
+      return this.inFlight.promise;
+    }
+    const inFlight: { promise: Promise<Secret>; byRefresh: boolean } = {
+      byRefresh,
+      promise: this.fetch(() => inFlight.byRefresh).finally(() => {
+        this.inFlight = undefined;
+      }),
+    };
+    this.inFlight = inFlight;
+    return inFlight.promise;
   }
 
-  private async fetch(): Promise<Secret> {
+  private async fetch(byRefresh: () => boolean): Promise<Secret> {
     let secretString: string | undefined;
     try {
       const output = await this.client.send(new GetSecretValueCommand({ SecretId: this.secretId }));
@@ -72,7 +83,7 @@ export class SecretsManagerTokenProvider implements TokenProvider {
       throw this.readError(error);
     }
     const token = new Secret(parseToken(secretString, this.secretId));
-    this.cached = { token, fetchedAt: this.now() };
+    this.cached = { token, fetchedAt: this.now(), byRefresh: byRefresh() };
     return token;
   }
 

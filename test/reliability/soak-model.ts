@@ -1,0 +1,371 @@
+/**
+ * The soak's model: what must hold of a recorded history, whatever faults it went through.
+ *
+ * Vocabulary:
+ * - the *ledger* is every snapshot write the table accepted (baselines, changes at version v→v+1,
+ *   claims, and the completes/releases that were sent);
+ * - a *served* state is what the upstream answered to one successful poll of one cycle: the only
+ *   states anything could detect. A change that came and went between two successful polls was
+ *   never served and is not expected anywhere;
+ * - a *delivery* is one message SNS accepted, as a subscriber receives it; a consumer that
+ *   deduplicates on eventId keeps the first delivery of each id.
+ *
+ * The oracle below does not reuse the diff or the store under test, except `deriveEventId`,
+ * whose determinism is itself what is being checked (same transition → same id).
+ */
+import { deriveEventId } from '../../lambda/core/event-builder';
+import type { IdentityId } from '../../lambda/core/identity-id';
+import type { UnreadState } from '../../lambda/core/model';
+import type { Delivery, LedgerEntry, SoakHistory, TableView } from './soak-rig';
+
+export const CHECKS = {
+  cyclesEndCleanly: 'a cycle ends normally unless its process was killed',
+  chained: 'stored snapshots form one chain per identity: one baseline, then exactly one write per version',
+  noUnchangedTransition: 'no transition (and so no event) is stored for an unchanged state',
+  storedWasServed: 'every stored state is one the upstream served to the cycle that stored it',
+  everyTransitionPublished: 'every stored transition was published',
+  onceInOrder: 'a consumer deduplicating on eventId sees each transition exactly once, in version order, with the right content',
+  consumerChain: "each event's previousTotal is the total of the event before it (the baseline for the first)",
+  identicalRedeliveries: 'a redelivered eventId carries exactly the same event',
+  noPhantomEvents: 'every delivered event belongs to a stored transition',
+  publishedUnderClaim: 'an event is only published by a cycle holding its claim, and a live claim is never taken over',
+  resentByNextCycle: 'an event SNS refused is sent again by the next cycle: its claim is released at once and taken over by the next cycle that sees it',
+  versionsMonotonic: 'stored snapshot versions never go backwards and always hold the state stored for that version',
+  observedChangesKept: 'a change served to a cycle that did not die is stored (by it or by an overlapping cycle)',
+  quietStaySilent: 'an identity whose upstream never changed gets no event',
+  finalMatchesUpstream: 'after the drain, every stored snapshot equals the upstream state, with nothing pending or failing',
+} as const;
+export type CheckName = keyof typeof CHECKS;
+
+export interface SoakFacts {
+  /** The final read of the table, after the drain cycles. */
+  readonly final: TableView;
+  /** What the upstream holds at the end. */
+  readonly upstream: ReadonlyMap<string, UnreadState>;
+  /** Identities the test never changed upstream. */
+  readonly quiet: ReadonlySet<string>;
+}
+
+export interface Verdict {
+  readonly violations: Record<CheckName, string[]>;
+  readonly figures: {
+    readonly transitionsChecked: number;
+    readonly baselines: number;
+    readonly deliveries: number;
+    readonly redeliveries: number;
+    readonly claimsTakenOver: number;
+    readonly servedPolls: number;
+    readonly observedChangesAudited: number;
+  };
+}
+
+interface WireEvent {
+  version: unknown;
+  type: unknown;
+  eventId: unknown;
+  identityId: unknown;
+  previousTotal: unknown;
+  total: unknown;
+  delta: unknown;
+  direction: unknown;
+  conversations: unknown;
+}
+
+type Change = Extract<LedgerEntry, { kind: 'change' }>;
+type Baseline = Extract<LedgerEntry, { kind: 'baseline' }>;
+type Claim = Extract<LedgerEntry, { kind: 'claim' }>;
+
+/** Judges a history; every violation names the identity, version or event it is about. */
+export function checkHistory(history: SoakHistory, facts: SoakFacts): Verdict {
+  const v = Object.fromEntries(Object.keys(CHECKS).map((k) => [k, [] as string[]])) as Record<CheckName, string[]>;
+  const baselines = new Map<string, Baseline[]>();
+  const changes = new Map<string, Change[]>();
+  const claims: Claim[] = [];
+  for (const entry of history.ledger) {
+    if (entry.kind === 'baseline') push(baselines, entry.id, entry);
+    if (entry.kind === 'change') push(changes, entry.id, entry);
+    if (entry.kind === 'claim') claims.push(entry);
+  }
+
+  for (const log of history.cycles.values()) {
+    if (log.unexpectedError !== undefined) v.cyclesEndCleanly.push(`cycle ${log.cycle}: ${log.unexpectedError}`);
+  }
+
+  // The chain: state of each version, per identity.
+  const chains = new Map<string, UnreadState[]>();
+  const ids = new Set([...facts.final.identities.keys(), ...baselines.keys(), ...changes.keys()]);
+  for (const id of ids) {
+    const own = baselines.get(id) ?? [];
+    if (own.length !== 1) v.chained.push(`identity ${id}: ${own.length} baselines stored`);
+    const chain: UnreadState[] = own[0] ? [own[0].state] : [];
+    const byFrom = new Map<number, Change[]>();
+    for (const c of changes.get(id) ?? []) push(byFrom, c.fromVersion, c);
+    for (let version = 1; byFrom.size > 0; version += 1) {
+      const writes = byFrom.get(version);
+      if (!writes) {
+        v.chained.push(`identity ${id}: versions stored from ${[...byFrom.keys()].join(', ')} but none from ${version}`);
+        break;
+      }
+      byFrom.delete(version);
+      if (writes.length > 1) v.chained.push(`identity ${id}: version ${version + 1} stored ${writes.length} times (cycles ${writes.map((w) => w.cycle).join(', ')})`);
+      const write = writes[0] as Change;
+      const previous = chain[version - 1];
+      if (previous && sameState(previous, write.state)) {
+        v.noUnchangedTransition.push(`identity ${id}: version ${version}→${version + 1} stores the same state`);
+      }
+      chain.push(write.state);
+    }
+    chains.set(id, chain);
+  }
+
+  // Stored states were served to the cycle that stored them.
+  const servedBy = new Map<string, UnreadState>();
+  for (const s of history.served) servedBy.set(`${s.cycle}/${s.id}`, s.state);
+  for (const entry of history.ledger) {
+    if (entry.kind !== 'baseline' && entry.kind !== 'change') continue;
+    const served = servedBy.get(`${entry.cycle}/${entry.id}`);
+    if (!served || !sameState(served, entry.state)) {
+      v.storedWasServed.push(`identity ${entry.id}: cycle ${entry.cycle} stored ${show(entry.state)} but was served ${served ? show(served) : 'nothing'}`);
+    }
+  }
+
+  // Deliveries: first of each eventId is what a deduplicating consumer keeps.
+  const firstById = new Map<string, Delivery>();
+  const deliveriesById = new Map<string, Delivery[]>();
+  let redeliveries = 0;
+  for (const d of history.deliveries) {
+    push(deliveriesById, d.eventId, d);
+    const first = firstById.get(d.eventId);
+    if (!first) {
+      firstById.set(d.eventId, d);
+      continue;
+    }
+    redeliveries += 1;
+    if (first.payload !== d.payload) v.identicalRedeliveries.push(`event ${d.eventId}: delivery #${d.seq} differs from delivery #${first.seq}`);
+  }
+  const storedEventIds = new Set([...changes.values()].flat().map((c) => c.event.eventId));
+  for (const eventId of firstById.keys()) {
+    if (!storedEventIds.has(eventId)) v.noPhantomEvents.push(`event ${eventId} was delivered but belongs to no stored transition`);
+  }
+
+  let transitionsChecked = 0;
+  for (const [id, chain] of chains) {
+    const kept = [...firstById.values()].filter((d) => d.identityId === id).sort((a, b) => a.seq - b.seq);
+    const ordered = [...(changes.get(id) ?? [])].sort((a, b) => a.fromVersion - b.fromVersion);
+    for (const change of ordered) {
+      transitionsChecked += 1;
+      if (!firstById.has(change.event.eventId)) {
+        v.everyTransitionPublished.push(`identity ${id}: transition ${change.fromVersion}→${change.fromVersion + 1} (event ${change.event.eventId}) never delivered`);
+      }
+    }
+    // In order: the k-th event the consumer keeps is the k-th transition.
+    for (let k = 0; k < Math.max(kept.length, ordered.length); k += 1) {
+      const delivery = kept[k];
+      const change = ordered[k];
+      if (!delivery || !change) {
+        v.onceInOrder.push(`identity ${id}: ${kept.length} distinct events delivered for ${ordered.length} stored transitions`);
+        break;
+      }
+      const from = change.fromVersion;
+      const previous = chain[from - 1];
+      const next = chain[from];
+      if (!previous || !next) break;
+      const expectedId = deriveEventId(change.id as IdentityId, from, previous, next);
+      if (change.event.eventId !== expectedId) v.onceInOrder.push(`identity ${id}: stored event of ${from}→${from + 1} has id ${change.event.eventId}, not the derived ${expectedId}`);
+      if (delivery.eventId !== expectedId) {
+        v.onceInOrder.push(`identity ${id}: event #${k + 1} the consumer keeps is ${delivery.eventId}, expected the one of ${from}→${from + 1} (${expectedId})`);
+        continue;
+      }
+      const problem = contentProblem(parseWire(delivery.payload), id, previous, next);
+      if (problem) v.onceInOrder.push(`identity ${id}: event of ${from}→${from + 1}: ${problem}`);
+    }
+    // The consumer's own view: totals chain from the baseline.
+    let total = chain[0]?.total;
+    for (const delivery of kept) {
+      const wire = parseWire(delivery.payload);
+      if (wire.previousTotal !== total) v.consumerChain.push(`identity ${id}: event ${delivery.eventId} says previousTotal ${String(wire.previousTotal)} after total ${String(total)}`);
+      total = typeof wire.total === 'number' ? wire.total : undefined;
+    }
+  }
+
+  // Claims: who may publish a pending event.
+  const claimers = new Map<string, number[]>();
+  const produced = new Map<string, number>();
+  const bump = (eventId: string, value: number, by: number): void => {
+    const key = `${eventId}@${value}`;
+    produced.set(key, (produced.get(key) ?? 0) + by);
+  };
+  for (const entry of history.ledger) {
+    if (entry.kind === 'change') {
+      push(claimers, entry.event.eventId, entry.cycle);
+      bump(entry.event.eventId, entry.claimUntil, 1);
+    } else if (entry.kind === 'claim') {
+      push(claimers, entry.eventId, entry.cycle);
+      bump(entry.eventId, entry.until, 1);
+      if (entry.seen > entry.now) {
+        v.publishedUnderClaim.push(`identity ${entry.id}: cycle ${entry.cycle} took over event ${entry.eventId} whose claim ran until ${entry.seen}, at ${entry.now}`);
+      }
+    } else if (entry.kind === 'release') {
+      bump(entry.eventId, 0, 1);
+    }
+  }
+  for (const claim of claims) bump(claim.eventId, claim.seen, -1);
+  for (const [key, balance] of produced) {
+    if (balance < 0) v.publishedUnderClaim.push(`event ${key.replace('@', ' claim value ')}: taken over ${-balance} more time(s) than it was set`);
+  }
+  for (const d of history.deliveries) {
+    if (!claimers.get(d.eventId)?.includes(d.cycle)) v.publishedUnderClaim.push(`event ${d.eventId}: delivered by cycle ${d.cycle}, which never held its claim`);
+  }
+
+  // Liveness of the outbox: a released or expired claim is taken over in the round of the next
+  // cycle that sees it (by that cycle, or by an overlapping one that won the compare-and-set), and
+  // an event released by a cycle that ran alone is sent again in the very next round.
+  const claimRounds = new Map<string, Set<number>>();
+  for (const claim of claims) {
+    const round = history.cycles.get(claim.cycle)?.round;
+    if (round !== undefined) claimRounds.set(claim.eventId, new Set([...(claimRounds.get(claim.eventId) ?? []), round]));
+  }
+  const cyclesPerRound = new Map<number, number>();
+  for (const log of history.cycles.values()) cyclesPerRound.set(log.round, (cyclesPerRound.get(log.round) ?? 0) + 1);
+  const releasedAlone = new Map<string, number>();
+  for (const entry of history.ledger) {
+    if (entry.kind !== 'release') continue;
+    const log = history.cycles.get(entry.cycle);
+    if (log && !log.crashed && cyclesPerRound.get(log.round) === 1) releasedAlone.set(`${entry.eventId}@${log.round + 1}`, entry.cycle);
+  }
+  for (const log of history.cycles.values()) {
+    if (log.crashed || log.unexpectedError !== undefined) continue;
+    for (const [id, loaded] of log.loaded) {
+      if (loaded.pendingEventId === undefined || loaded.pendingClaimUntil === undefined) continue;
+      const taken = claimRounds.get(loaded.pendingEventId)?.has(log.round) === true;
+      const releasedBy = releasedAlone.get(`${loaded.pendingEventId}@${log.round}`);
+      if (releasedBy !== undefined && !taken) {
+        v.resentByNextCycle.push(`identity ${id}: cycle ${releasedBy} released event ${loaded.pendingEventId}; cycle ${log.cycle}, the next to see it (claim until ${loaded.pendingClaimUntil}, now ${log.now}), did not send it again`);
+      } else if (loaded.pendingClaimUntil <= log.now && !taken) {
+        v.resentByNextCycle.push(`identity ${id}: cycle ${log.cycle} found event ${loaded.pendingEventId} free to take over (claim until ${loaded.pendingClaimUntil}, now ${log.now}) and nobody took it`);
+      }
+    }
+  }
+
+  // Versions: never backwards between rounds (the cycles of one round read at the same time);
+  // every read shows exactly the state stored for that version.
+  const lastVersion = new Map<string, number>();
+  const rounds = new Map<number, { label: string; id: string; version?: number; state?: UnreadState }[]>();
+  for (const log of history.cycles.values()) {
+    for (const [id, loaded] of log.loaded) push(rounds, log.round, { label: `cycle ${log.cycle} loaded`, id, ...loaded });
+  }
+  const finalRound = Math.max(0, ...rounds.keys()) + 1;
+  for (const [id, row] of facts.final.identities) push(rounds, finalRound, { label: 'the final table', id, ...row });
+  for (const round of [...rounds.keys()].sort((a, b) => a - b)) {
+    const reads = rounds.get(round) ?? [];
+    for (const read of reads) {
+      if (read.version === undefined) continue;
+      const before = lastVersion.get(read.id) ?? 0;
+      if (read.version < before) v.versionsMonotonic.push(`identity ${read.id}: ${read.label} version ${read.version} after an earlier read of ${before}`);
+      const stored = chains.get(read.id)?.[read.version - 1];
+      if (!stored || !read.state || !sameState(stored, read.state)) {
+        v.versionsMonotonic.push(`identity ${read.id}: ${read.label} ${read.state ? show(read.state) : '?'} as version ${read.version}, stored was ${stored ? show(stored) : 'nothing'}`);
+      }
+    }
+    for (const read of reads) {
+      if (read.version !== undefined) lastVersion.set(read.id, Math.max(lastVersion.get(read.id) ?? 0, read.version));
+    }
+  }
+
+  // A live cycle never drops what it was served.
+  let audited = 0;
+  const changedFrom = new Set([...changes.values()].flat().map((c) => `${c.id}@${c.fromVersion}`));
+  for (const s of history.served) {
+    const log = history.cycles.get(s.cycle);
+    const loaded = log?.loaded.get(s.id);
+    if (!log || !loaded || log.crashed || log.unexpectedError !== undefined || loaded.pendingEventId !== undefined) continue;
+    audited += 1;
+    if (loaded.version === undefined) {
+      if (!baselines.has(s.id)) v.observedChangesKept.push(`identity ${s.id}: cycle ${s.cycle} was served its first state but no baseline was stored`);
+    } else if (loaded.state && !sameState(loaded.state, s.state) && !changedFrom.has(`${s.id}@${loaded.version}`)) {
+      v.observedChangesKept.push(`identity ${s.id}: cycle ${s.cycle} was served ${show(s.state)} over version ${loaded.version} ${show(loaded.state)}, and nothing was stored from that version`);
+    }
+  }
+
+  for (const id of facts.quiet) {
+    const events = history.deliveries.filter((d) => d.identityId === id).length;
+    const stored = changes.get(id)?.length ?? 0;
+    if (events > 0 || stored > 0) v.quietStaySilent.push(`identity ${id}: never changed upstream, yet ${stored} transitions stored and ${events} events delivered`);
+  }
+
+  for (const [id, upstream] of facts.upstream) {
+    const row = facts.final.identities.get(id);
+    const chain = chains.get(id) ?? [];
+    if (!row) {
+      v.finalMatchesUpstream.push(`identity ${id}: missing from the table`);
+      continue;
+    }
+    const problems = [
+      !row.state || !sameState(row.state, upstream) ? `stores ${row.state ? show(row.state) : 'nothing'}, upstream has ${show(upstream)}` : '',
+      row.version !== chain.length ? `is at version ${String(row.version)}, the chain has ${chain.length}` : '',
+      row.pendingEventId !== undefined ? `still has event ${row.pendingEventId} pending` : '',
+      row.failureStreak !== 0 ? `still has a failure streak of ${row.failureStreak}` : '',
+      row.notFound ? 'is still marked not found' : '',
+    ].filter((p) => p !== '');
+    for (const problem of problems) v.finalMatchesUpstream.push(`identity ${id}: ${problem}`);
+  }
+
+  return {
+    violations: v,
+    figures: {
+      transitionsChecked,
+      baselines: [...baselines.values()].flat().length,
+      deliveries: history.deliveries.length,
+      redeliveries,
+      claimsTakenOver: claims.length,
+      servedPolls: history.served.length,
+      observedChangesAudited: audited,
+    },
+  };
+}
+
+/** The wire event against the transition it should describe; undefined when it matches. */
+function contentProblem(wire: WireEvent, id: string, previous: UnreadState, next: UnreadState): string | undefined {
+  const expected = oracleDiff(previous, next);
+  const conversations = Array.isArray(wire.conversations)
+    ? (wire.conversations as { objectId?: unknown; streamId?: unknown; previous?: unknown; current?: unknown }[]).map(
+        (c) => `${String(c.objectId)}:${String(c.previous)}->${String(c.current)}`,
+      )
+    : [];
+  const mismatches = [
+    wire.version === 1 && wire.type === 'unread.changed' ? '' : 'not a version 1 unread.changed event',
+    String(wire.identityId) === id ? '' : `identityId ${String(wire.identityId)}`,
+    wire.previousTotal === previous.total ? '' : `previousTotal ${String(wire.previousTotal)} (expected ${previous.total})`,
+    wire.total === next.total ? '' : `total ${String(wire.total)} (expected ${next.total})`,
+    wire.delta === next.total - previous.total ? '' : `delta ${String(wire.delta)}`,
+    conversations.join(',') === expected.join(',') ? '' : `conversations ${conversations.join(',')} (expected ${expected.join(',')})`,
+  ].filter((m) => m !== '');
+  return mismatches.length > 0 ? mismatches.join('; ') : undefined;
+}
+
+/** The conversations whose count changed, `objectId:previous->current`, in numeric objectId order. */
+function oracleDiff(previous: UnreadState, next: UnreadState): string[] {
+  const before = new Map(previous.conversations.map((c) => [c.objectId, c.unread]));
+  const after = new Map(next.conversations.map((c) => [c.objectId, c.unread]));
+  const ids = [...new Set([...before.keys(), ...after.keys()])].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : BigInt(a) > BigInt(b) ? 1 : 0));
+  return ids.filter((o) => (before.get(o) ?? 0) !== (after.get(o) ?? 0)).map((o) => `${o}:${before.get(o) ?? 0}->${after.get(o) ?? 0}`);
+}
+
+/** Equal as a subscriber would see it: the total and every conversation's count (0 = absent). */
+export function sameState(a: UnreadState, b: UnreadState): boolean {
+  return a.total === b.total && oracleDiff(a, b).length === 0;
+}
+
+function parseWire(payload: string): WireEvent {
+  return JSON.parse(payload) as WireEvent;
+}
+
+function show(state: UnreadState): string {
+  return `{${state.total}: ${state.conversations.map((c) => `${c.objectId}=${c.unread}`).join(' ')}}`;
+}
+
+function push<K, T>(map: Map<K, T[]>, key: K, value: T): void {
+  const existing = map.get(key);
+  if (existing) existing.push(value);
+  else map.set(key, [value]);
+}

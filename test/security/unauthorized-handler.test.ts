@@ -1,0 +1,91 @@
+/**
+ * The Lambda handler after CommBox refuses the token: it reads the secret once more (rotation),
+ * and when the token read again is refused too, it stops the cycle at once, counts it in the
+ * `Unauthorized` metric and says so in one log line, without the token anywhere.
+ */
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { PublishBatchCommand, SNSClient } from '@aws-sdk/client-sns';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
+import { CycleAbortedError } from '../../lambda/core/errors';
+import { parseIdentityId } from '../../lambda/core/identity-id';
+import { startCommBoxSimulator, type CommBoxSimulator } from '../../local/commbox-simulator';
+import { createTestTable } from '../support/dynalite';
+import { captureOutput, emfMetric, jsonLines, LAMBDA_CONTEXT, loadHandler, type Handler } from '../support/handler-harness';
+
+const CANARY_TOKEN = 'canary-4f1d9e7a-stale-commbox-token';
+const SECRET_ID = 'unread-notifier/commbox-token';
+const secrets = mockClient(SecretsManagerClient);
+const sns = mockClient(SNSClient);
+const savedEnv = { ...process.env };
+const IDENTITIES = 20;
+
+let simulator: CommBoxSimulator;
+let handler: Handler;
+let outcome: Awaited<ReturnType<typeof captureOutput>>;
+
+beforeAll(async () => {
+  simulator = await startCommBoxSimulator({ seed: 5, token: 'the-token-commbox-accepts' });
+  const table = await createTestTable();
+  for (const id of simulator.world.populate(IDENTITIES, { firstId: 910_001 })) await table.registry.register(parseIdentityId(id));
+  secrets.on(GetSecretValueCommand).resolves({ SecretString: CANARY_TOKEN });
+  sns.on(PublishBatchCommand).resolves({ Successful: [], Failed: [] });
+  handler = loadHandler({
+    TABLE_NAME: table.tableName,
+    TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:unread-notifier',
+    API_TOKEN_SECRET_ID: SECRET_ID,
+    API_BASE_URL: simulator.baseUrl,
+    POLL_CONCURRENCY: '4',
+    AWS_ENDPOINT_URL_DYNAMODB: process.env.DYNALITE_ENDPOINT ?? '',
+    AWS_REGION: 'eu-west-1',
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    POWERTOOLS_LOG_LEVEL: 'INFO',
+  });
+
+  outcome = await captureOutput(() => handler({}, LAMBDA_CONTEXT));
+});
+
+afterAll(async () => {
+  await simulator.close();
+  process.env = savedEnv;
+});
+
+describe('the handler when CommBox refuses the token', () => {
+  test('reads the secret once more after the first 401, and only once', () => {
+    expect(secrets).toHaveReceivedCommandTimes(GetSecretValueCommand, 2);
+    expect(secrets).toHaveReceivedCommandWith(GetSecretValueCommand, { SecretId: SECRET_ID });
+  });
+
+  test('then stops the cycle: the invocation fails as aborted', () => {
+    expect(outcome.result.status).toBe('rejected');
+    expect(outcome.result.status === 'rejected' && outcome.result.reason).toBeInstanceOf(CycleAbortedError);
+  });
+
+  test('stops instead of hammering: at most two refused requests per slot, and not every identity asked', () => {
+    expect(simulator.stats.unauthorized).toBeLessThanOrEqual(2 * 4);
+    expect(simulator.stats.requests).toBeLessThan(IDENTITIES);
+  });
+
+  test('publishes nothing', () => {
+    expect(sns).not.toHaveReceivedCommand(PublishBatchCommand);
+  });
+
+  test('counts the refusals in the Unauthorized metric', () => {
+    expect(emfMetric(outcome.output, 'Unauthorized')).toBeGreaterThanOrEqual(1);
+  });
+
+  test('says so in one error log line', () => {
+    const lines = jsonLines(outcome.output).filter((line) => line.level === 'ERROR');
+
+    expect(lines).toEqual([expect.objectContaining({ message: 'CommBox refused the token even after re-reading the secret; cycle stopped' })]);
+  });
+
+  test('never writes the refused token in a log line, a metric or the error', () => {
+    const error = outcome.result.status === 'rejected' ? outcome.result.reason : undefined;
+
+    expect(outcome.output).not.toContain(CANARY_TOKEN);
+    expect(JSON.stringify(error, Object.getOwnPropertyNames(error ?? {}))).not.toContain(CANARY_TOKEN);
+    expect(String((error as Error | undefined)?.stack)).not.toContain(CANARY_TOKEN);
+  });
+});

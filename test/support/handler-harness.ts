@@ -1,0 +1,59 @@
+import type { Context } from 'aws-lambda';
+import type { CycleSummary } from '../../lambda/core/poll-cycle';
+
+export type Handler = (event: unknown, context: Context) => Promise<CycleSummary>;
+
+export const LAMBDA_CONTEXT = {
+  getRemainingTimeInMillis: () => 50_000,
+  functionName: 'unread-notifier-poller',
+  awsRequestId: 'req-security',
+} as unknown as Context;
+
+/**
+ * Loads the Lambda handler with `env` set first: it reads its configuration once, at module
+ * load. Call once per test file (each file has its own module registry, and so its own
+ * SDK classes for aws-sdk-client-mock to stub).
+ */
+export function loadHandler(env: Record<string, string>): Handler {
+  Object.assign(process.env, env);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('../../lambda/handler') as { handler: Handler }).handler;
+}
+
+/** Everything written to stdout and stderr while `run` runs (Powertools writes there, not to console). */
+export async function captureOutput<T>(run: () => Promise<T>): Promise<{ result: PromiseSettledResult<T>; output: string }> {
+  const chunks: string[] = [];
+  const record = (chunk: unknown): boolean => {
+    chunks.push(typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString('utf8') : String(chunk));
+    return true;
+  };
+  const out = jest.spyOn(process.stdout, 'write').mockImplementation(record);
+  const err = jest.spyOn(process.stderr, 'write').mockImplementation(record);
+  try {
+    const [result] = await Promise.allSettled([run()]);
+    return { result: result as PromiseSettledResult<T>, output: chunks.join('') };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+  }
+}
+
+/** The JSON lines of captured output (Powertools logs and EMF metrics are one JSON object per line). */
+export function jsonLines(output: string): Record<string, unknown>[] {
+  return output
+    .split('\n')
+    .filter((line) => line.trim().startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+/** The value of an EMF metric in the captured output, summed over the metric blobs. */
+export function emfMetric(output: string, name: string): number | undefined {
+  let total: number | undefined;
+  for (const line of jsonLines(output)) {
+    const aws = line._aws as { CloudWatchMetrics?: { Metrics?: { Name: string }[] }[] } | undefined;
+    const declared = aws?.CloudWatchMetrics?.some((m) => m.Metrics?.some((metric) => metric.Name === name));
+    const value = line[name];
+    if (declared && typeof value === 'number') total = (total ?? 0) + value;
+  }
+  return total;
+}
