@@ -63,6 +63,7 @@ export async function listCommand(config: Config, io: CliIo, json: boolean): Pro
       registeredAt: r.registeredAt,
       total: r.total ?? null,
       failureStreak: r.failureStreak,
+      failing: r.failureStreak >= config.failureStreakThreshold,
       notFound: r.notFound,
     }));
     io.stdout.write(`${stringifyWithNumericIds(rows, new Set(['identityId']))}\n`);
@@ -74,7 +75,13 @@ export async function listCommand(config: Config, io: CliIo, json: boolean): Pro
   }
   for (const r of registrations) {
     const state = r.notFound ? 'not found upstream' : r.total === undefined ? 'no baseline yet' : `${r.total} unread`;
-    const streak = r.failureStreak > 0 ? `, failing ${r.failureStreak} cycle(s)` : '';
+    // `failing` from FAILURE_STREAK_THRESHOLD on, as the FailingIdentities metric counts it.
+    const streak =
+      r.failureStreak >= config.failureStreakThreshold
+        ? `, failing ${r.failureStreak} cycle(s)`
+        : r.failureStreak > 0
+          ? `, failed ${r.failureStreak} cycle(s) in a row`
+          : '';
     io.stdout.write(`${r.id}\t${r.label ?? ''}\t${state}${streak}\n`);
   }
 }

@@ -49,8 +49,8 @@ async function observedCycle(): Promise<Observation> {
     streak: registrations.find((r) => r.id === FAILING)?.failureStreak ?? -1,
     healthyStreak: registrations.find((r) => r.id === HEALTHY)?.failureStreak ?? -1,
     failingMetric: emfMetric(output, METRICS.failingIdentities),
-    listText: (await cli(['identities', 'list', '--table', h.tableName])).stdout,
-    listJson: (await cli(['identities', 'list', '--json', '--table', h.tableName])).stdout,
+    listText: (await cli(['identities', 'list', '--table', h.tableName], { FAILURE_STREAK_THRESHOLD: String(N) })).stdout,
+    listJson: (await cli(['identities', 'list', '--json', '--table', h.tableName], { FAILURE_STREAK_THRESHOLD: String(N) })).stdout,
   };
 }
 
@@ -87,7 +87,9 @@ describe('an identity whose upstream fails N cycles in a row', () => {
     const last = failing[N - 1];
 
     expect(last?.listText).toContain(`${FAILING}\t\t1 unread, failing ${N} cycle(s)`);
-    expect(JSON.parse(last?.listJson ?? '[]')).toContainEqual(expect.objectContaining({ identityId: Number(FAILING), failureStreak: N }));
+    expect(JSON.parse(last?.listJson ?? '[]')).toContainEqual(expect.objectContaining({ identityId: Number(FAILING), failureStreak: N, failing: true }));
+    expect(failing[N - 2]?.listText).toContain(`failed ${N - 1} cycle(s) in a row`);
+    expect(failing[N - 2]?.listText).not.toContain('failing');
   });
 
   test('does not drag the other identities with it', () => {
