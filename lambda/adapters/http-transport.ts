@@ -153,7 +153,9 @@ export class FetchTransport implements HttpTransport {
       return { status: response.status, retryAfter: response.headers.get('retry-after'), body };
     } catch (error) {
       if (signal.aborted) throw new HttpTransportError('timeout');
-      throw new HttpTransportError('network', errnoCode(error instanceof Error ? error.cause : undefined) ?? errnoCode(error));
+      // fetch wraps the socket's error: `TypeError('fetch failed', { cause })`.
+      const cause = typeof error === 'object' && error !== null && 'cause' in error ? error.cause : undefined;
+      throw new HttpTransportError('network', errnoCode(cause) ?? errnoCode(error));
     }
   }
 }

@@ -1,0 +1,5 @@
+/** Child process entry: dynalite (see services.ts). */
+import { serve } from './rpc';
+import { dynamoDbService } from './services';
+
+serve(dynamoDbService());

@@ -1,0 +1,91 @@
+/**
+ * `npm run bench`: the poller against the bundled CommBox simulator and dynalite, each in a
+ * process of its own. Prints a table, then one JSON line (the last line of stdout).
+ * See `npm run bench -- --help` and the Performance section of the README.
+ */
+import { cpus, loadavg } from 'node:os';
+import path from 'node:path';
+import { measureBundle, type BundleMeasurement } from './bundle';
+import { parseBenchOptions, USAGE, type BenchOptions } from './options';
+import { formatTable, summarize } from './report';
+import { runScenario, type ScenarioResult } from './scenario';
+import { DEFAULT_PROFILE_DIR, forkedTopology } from './topology';
+
+// Node 20 is this project's floor; keep the SDK's multi-line Node 22 notice out of the report.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const log = (line: string): void => void process.stderr.write(`[bench] ${line}\n`);
+
+async function main(options: BenchOptions): Promise<void> {
+  const loadBefore = loadavg()[0] ?? 0;
+  const topology = await forkedTopology();
+  let main: ScenarioResult;
+  let rateLimited: ScenarioResult | undefined;
+  try {
+    main = await runScenario(
+      topology,
+      {
+        name: 'main',
+        identities: options.identities,
+        latencyMs: options.latencyMs,
+        jitterMs: options.jitterMs,
+        concurrency: options.concurrency,
+        ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
+        seed: options.seed,
+        cycles: options.cycles,
+        changeFraction: options.changeFraction,
+        naiveIdentities: options.naiveIdentities,
+        http: options.http,
+        ...(options.profile ? { profileFile: path.join(DEFAULT_PROFILE_DIR, `main-${Date.now()}.cpuprofile`) } : {}),
+      },
+      log,
+    );
+    if (options.rateLimitedIdentities > 0) {
+      rateLimited = await runScenario(
+        topology,
+        {
+          name: 'rate-limited',
+          identities: options.rateLimitedIdentities,
+          latencyMs: options.latencyMs,
+          jitterMs: options.jitterMs,
+          concurrency: options.concurrency,
+          rateLimit: options.rateLimitedRate,
+          seed: options.seed,
+          cycles: 1,
+          changeFraction: options.changeFraction,
+          http: options.http,
+        },
+        log,
+      );
+    }
+  } finally {
+    await topology.close();
+  }
+  let bundle: BundleMeasurement | undefined;
+  if (options.bundle) {
+    log('bundling lambda/handler.ts as the stack does, and importing it');
+    bundle = await measureBundle(options.quick ? 3 : 7);
+  }
+  const summary = summarize(main, rateLimited, bundle, {
+    node: process.version,
+    cpus: cpus().length,
+    loadAverage: [loadBefore, loadavg()[0] ?? 0],
+  });
+  process.stdout.write(`${formatTable(summary, options.markdown)}\n\n${JSON.stringify(summary)}\n`);
+}
+
+let options: BenchOptions | 'help';
+try {
+  options = parseBenchOptions(process.argv.slice(2));
+} catch (error) {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n\n${USAGE}\n`);
+  process.exit(2);
+}
+if (options === 'help') {
+  process.stdout.write(`${USAGE}\n`);
+} else {
+  main(options).catch((error: unknown) => {
+    process.stderr.write(`benchmark failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  });
+}

@@ -1,0 +1,140 @@
+import type { SimulatorStats } from '../local/commbox-simulator';
+import { runNaiveReference, type NaiveMeasurement } from './naive-reference';
+import { registerIdentities, type CycleMeasurement, type EventLoopDelay, type MemoryUsage } from './poller';
+import type { Topology } from './topology';
+
+export interface UpstreamShape {
+  /** Mean answer delay. */
+  readonly latencyMs: number;
+  /** Each delay is uniform in latency ± jitter. */
+  readonly jitterMs: number;
+  /** Requests per second before the simulator answers 429 with Retry-After; none when undefined. */
+  readonly rateLimit?: number;
+  readonly seed: number;
+}
+
+export interface ScenarioSpec extends UpstreamShape {
+  readonly name: string;
+  readonly identities: number;
+  readonly concurrency: number;
+  /** Measured cycles after the baseline cycle. */
+  readonly cycles: number;
+  /** Share of the identities the simulator changes before each measured cycle. */
+  readonly changeFraction: number;
+  /** Also run the naive sequential reference on this many other identities (same upstream, same dynalite). */
+  readonly naiveIdentities?: number;
+  /** The poller's HTTP client. @default 'node' */
+  readonly http?: 'node' | 'fetch';
+  /** Write a CPU profile of the poller's measured cycles to this file. */
+  readonly profileFile?: string;
+}
+
+export interface CycleRecord {
+  readonly kind: 'baseline' | 'measured';
+  /** Identities the simulator changed before this cycle. */
+  readonly changedUpstream: number;
+  readonly measurement: CycleMeasurement;
+  readonly durationMs: number;
+  readonly identitiesPerSecond: number;
+  readonly durationOverFloor: number;
+  /** What the simulator saw: its requests, 429s and the most requests it held at once. */
+  readonly simulator: Pick<SimulatorStats, 'requests' | 'throttled' | 'maxInFlight'>;
+  /** CPU spent during the cycle by the simulator's and dynalite's processes (0 in-process). */
+  readonly simulatorCpuMs: number;
+  readonly dynamoDbCpuMs: number;
+  readonly simulatorEventLoopDelayMs: EventLoopDelay;
+}
+
+export interface ScenarioResult {
+  readonly spec: ScenarioSpec;
+  readonly topology: Topology['kind'];
+  /** max(N·L/C, N/R): no cycle can be faster. */
+  readonly floorMs: number;
+  readonly setupMs: number;
+  readonly cycles: readonly CycleRecord[];
+  /** The poller process after every cycle (peak RSS included). */
+  readonly memory: MemoryUsage;
+  readonly naive?: NaiveMeasurement;
+}
+
+export function floorMs(identities: number, shape: { latencyMs: number; concurrency: number; rateLimit?: number }): number {
+  const byLatency = (identities * shape.latencyMs) / shape.concurrency;
+  const byRate = shape.rateLimit ? (identities / shape.rateLimit) * 1000 : 0;
+  return Math.max(byLatency, byRate);
+}
+
+const FIRST_ID = 1_000_001n;
+const NAIVE_FIRST_ID = 5_000_001n;
+
+/**
+ * One scenario: a simulator with `identities`, a table with them registered, the poller in its
+ * process; a baseline cycle, then `cycles` measured ones, each after the simulator changed
+ * `changeFraction` of the identities; then, if asked, the naive reference on the same upstream.
+ */
+export async function runScenario(topology: Topology, spec: ScenarioSpec, log: (line: string) => void = () => {}): Promise<ScenarioResult> {
+  const setupStarted = performance.now();
+  const floor = floorMs(spec.identities, spec);
+  const upstream = await topology.startUpstream();
+  const poller = await topology.startPoller();
+  try {
+    const { baseUrl, token } = await upstream.service.start({
+      seed: spec.seed,
+      latencyMs: spec.latencyMs,
+      jitterMs: spec.jitterMs,
+      ...(spec.rateLimit ? { rateLimitPerSecond: spec.rateLimit } : {}),
+    });
+    await upstream.service.populate(spec.identities, String(FIRST_ID));
+    const tableName = `bench-${spec.name}-${Date.now()}`;
+    log(`${spec.name}: registering ${spec.identities} identities`);
+    await registerIdentities(topology.dynamoEndpoint, tableName, FIRST_ID, spec.identities);
+    await poller.service.start({ dynamoEndpoint: topology.dynamoEndpoint, tableName, baseUrl, token, concurrency: spec.concurrency, http: spec.http ?? 'node' });
+    const setupMs = performance.now() - setupStarted;
+
+    const cycles: CycleRecord[] = [];
+    for (let i = 0; i <= spec.cycles; i += 1) {
+      const kind = i === 0 ? 'baseline' : 'measured';
+      const changed = kind === 'baseline' ? [] : await upstream.service.tick(spec.changeFraction);
+      await upstream.service.resetStats();
+      const [simCpu, dbCpu] = [await upstream.service.cpuMs(), await topology.dynamoDb.cpuMs()];
+      if (spec.profileFile && i === 1) await poller.service.startProfile();
+      const measurement = await poller.service.cycle(changed);
+      const simulatorCpuMs = topology.kind === 'processes' ? (await upstream.service.cpuMs()) - simCpu : 0;
+      const dynamoDbCpuMs = topology.kind === 'processes' ? (await topology.dynamoDb.cpuMs()) - dbCpu : 0;
+      const stats = await upstream.service.stats();
+      const simulatorEventLoopDelayMs = await upstream.service.eventLoopDelay();
+      const durationMs = measurement.summary.durationMs;
+      const record: CycleRecord = {
+        kind,
+        changedUpstream: changed.length,
+        measurement,
+        durationMs,
+        identitiesPerSecond: spec.identities / (durationMs / 1000),
+        durationOverFloor: durationMs / floor,
+        simulator: { requests: stats.requests, throttled: stats.throttled, maxInFlight: stats.maxInFlight },
+        simulatorCpuMs,
+        dynamoDbCpuMs,
+        simulatorEventLoopDelayMs,
+      };
+      cycles.push(record);
+      log(`${spec.name}: ${kind} cycle ${i}: ${durationMs} ms (${record.durationOverFloor.toFixed(2)}× floor), ${measurement.summary.changed} changed`);
+    }
+    if (spec.profileFile) {
+      await poller.service.stopProfile(spec.profileFile);
+      log(`${spec.name}: CPU profile of the measured cycles in ${spec.profileFile}`);
+    }
+    const memory = await poller.service.memory();
+
+    let naive: NaiveMeasurement | undefined;
+    if (spec.naiveIdentities) {
+      const ids = await upstream.service.populate(spec.naiveIdentities, String(NAIVE_FIRST_ID));
+      log(`${spec.name}: naive sequential reference on ${ids.length} identities`);
+      naive = await runNaiveReference({ dynamoEndpoint: topology.dynamoEndpoint, tableName: `${tableName}-naive`, baseUrl, token, ids });
+    }
+    return { spec, topology: topology.kind, floorMs: floor, setupMs, cycles, memory, ...(naive ? { naive } : {}) };
+  } finally {
+    await poller.service.close().catch(() => undefined);
+    await poller.stop();
+    await upstream.service.close().catch(() => undefined);
+    await upstream.stop();
+  }
+}
