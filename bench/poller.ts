@@ -18,7 +18,7 @@ export interface PollerConfig {
   readonly token: string;
   /** Identities worked on at once, and the upstream's in-flight ceiling (as the Lambda wires it). */
   readonly concurrency: number;
-  /** The source's HTTP client: node:http (what the Lambda uses) or Node's fetch, for comparison. */
+  /** The source's HTTP client: Node's fetch (the default, as in the Lambda) or node:http (UPSTREAM_HTTP_CLIENT=node). */
   readonly http?: 'node' | 'fetch';
 }
 
@@ -99,7 +99,7 @@ export class BenchPoller {
       timeoutMs: DEFAULTS.requestTimeoutMs,
       maxAttempts: DEFAULTS.maxAttempts,
       maxConcurrency: config.concurrency,
-      ...(config.http === 'fetch' ? { fetchImpl: (input, init) => fetch(input, init) } : {}),
+      httpClient: config.http ?? 'fetch',
     });
   }
 

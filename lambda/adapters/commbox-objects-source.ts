@@ -5,7 +5,7 @@ import type { UnreadState } from '../core/model';
 import type { FetchOutcome, UnreadSource } from '../core/ports';
 import { AdaptiveConcurrencyLimiter, type AttemptSignal } from './adaptive-concurrency';
 import { parseObjectsBody } from './commbox-objects-body';
-import { FetchTransport, HttpTransportError, NodeHttpTransport, type HttpGetAnswer, type HttpTransport } from './http-transport';
+import { FetchTransport, HttpTransportError, NodeHttpTransport, type HttpClientKind, type HttpGetAnswer, type HttpTransport } from './http-transport';
 import type { TokenProvider } from './token-provider';
 
 export interface CommBoxObjectsSourceOptions {
@@ -19,9 +19,13 @@ export interface CommBoxObjectsSourceOptions {
   /** Never more requests than this in flight, whatever the adaptive limit says. */
   readonly maxConcurrency: number;
   /**
-   * Send requests through this `fetch` (tests). Without it: node:http(s) with a keep-alive pool
-   * of `maxConcurrency` sockets, a quarter of the CPU per request of Node 20's fetch.
+   * The wire client. `fetch` (the default): Node's global fetch, which keeps connections alive.
+   * `node`: node:http(s) with a keep-alive pool of `maxConcurrency` sockets, about half the CPU
+   * per request (`npm run bench -- --http node`), for shards that are CPU-bound.
+   * @default 'fetch'
    */
+  readonly httpClient?: HttpClientKind;
+  /** Send requests through this `fetch` instead of the global one (tests). */
   readonly fetchImpl?: typeof fetch;
   readonly sleep?: (ms: number) => Promise<void>;
   /** In [0, 1); the jitter source. */
@@ -117,9 +121,11 @@ export class CommBoxObjectsSource implements UnreadSource {
     if (!Number.isInteger(options.maxAttempts) || options.maxAttempts < 1) {
       throw new RangeError(`maxAttempts must be a positive integer, got ${options.maxAttempts}`);
     }
-    this.transport = options.fetchImpl
-      ? new FetchTransport(options.baseUrl, options.fetchImpl)
-      : new NodeHttpTransport(options.baseUrl, options.maxConcurrency);
+    this.transport =
+      options.httpClient === 'node' && !options.fetchImpl
+        ? new NodeHttpTransport(options.baseUrl, options.maxConcurrency)
+        : // Looked up at call time, so a fetch replaced later (test interceptors) is used.
+          new FetchTransport(options.baseUrl, options.fetchImpl ?? ((input, init) => fetch(input, init)));
     this.sleep = options.sleep ?? defaultSleep;
     this.random = options.random ?? Math.random;
     this.now = options.now ?? Date.now;

@@ -36,6 +36,9 @@ export class HttpTransportError extends Error {
   }
 }
 
+/** Which wire client the CommBox source uses (`UPSTREAM_HTTP_CLIENT`). */
+export type HttpClientKind = 'fetch' | 'node';
+
 export interface HttpTransport {
   get(request: HttpGetRequest): Promise<HttpGetAnswer>;
 }

@@ -56,12 +56,12 @@ afterEach(() => {
   target.received.length = 0;
 });
 
-const clients: readonly (readonly [string, typeof fetch | undefined])[] = [
-  ['the default node:http transport', undefined],
-  ["Node's fetch", (input, init) => fetch(input, init)],
+const clients: readonly (readonly [string, 'fetch' | 'node'])[] = [
+  ["the default transport, Node's global fetch", 'fetch'],
+  ['the node:http transport (UPSTREAM_HTTP_CLIENT=node)', 'node'],
 ];
 
-describe.each(clients)('with %s', (_client, fetchImpl) => {
+describe.each(clients)('with %s', (_client, httpClient) => {
   test.each([301, 302, 303, 307, 308])('a %i from the upstream is refused, and the target receives nothing', async (status) => {
     const upstream = await listen(() => ({ status, headers: { location: `${target.baseUrl}/steal?from=commbox` } }));
     try {
@@ -72,7 +72,7 @@ describe.each(clients)('with %s', (_client, fetchImpl) => {
         maxAttempts: 3,
         maxConcurrency: 1,
         baseDelayMs: 1,
-        ...(fetchImpl ? { fetchImpl } : {}),
+        httpClient,
       });
 
       const error = await source.fetchUnread(ID).then(

@@ -1,0 +1,56 @@
+import { inspect } from 'node:util';
+import { ConfigError, DEFAULTS, loadConfig, requireToken } from '../../lambda/config';
+
+describe('loadConfig', () => {
+  test('gives the documented defaults for an empty environment', () => {
+    const config = loadConfig({});
+
+    expect(config).toMatchObject({
+      tableName: DEFAULTS.tableName,
+      pollConcurrency: 16,
+      requestTimeoutMs: 5000,
+      maxAttempts: 4,
+      claimLeaseMs: 120_000,
+      failureStreakThreshold: 5,
+      upstreamHttpClient: 'fetch',
+    });
+    expect(config.apiBaseUrl.href).toBe('https://api.commbox.io/');
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  test.each([
+    ['POLL_CONCURRENCY', '0'],
+    ['POLL_CONCURRENCY', 'ten'],
+    ['REQUEST_TIMEOUT_MS', '1.5'],
+    ['MAX_ATTEMPTS', '-1'],
+    ['CLAIM_LEASE_SECONDS', '99999999'],
+    ['FAILURE_STREAK_THRESHOLD', '0'],
+    ['UPSTREAM_HTTP_CLIENT', 'curl'],
+    ['TOPIC_ARN', 'not-an-arn'],
+    ['TABLE_NAME', 'a b'],
+  ])('refuses %s=%j naming the variable', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [name]: value })).toThrow(name);
+  });
+
+  test('selects node:http for the upstream with UPSTREAM_HTTP_CLIENT=node', () => {
+    expect(loadConfig({ UPSTREAM_HTTP_CLIENT: 'node' }).upstreamHttpClient).toBe('node');
+  });
+
+  test('prefers the Secrets Manager id to a token in the environment', () => {
+    expect(loadConfig({ API_TOKEN: 't', API_TOKEN_SECRET_ID: 'commbox/token' }).token).toEqual({ kind: 'secret', secretId: 'commbox/token' });
+  });
+
+  test('keeps a token from the environment redacted in JSON, strings and inspection', () => {
+    const config = loadConfig({ API_TOKEN: 'canary-5f1e' });
+    const source = requireToken(config);
+
+    expect(JSON.stringify(config)).not.toContain('canary-5f1e');
+    expect(inspect(config, { depth: 5 })).not.toContain('canary-5f1e');
+    expect(source.kind === 'value' && source.token.reveal()).toBe('canary-5f1e');
+  });
+
+  test('requires a token only when asked, naming both variables', () => {
+    expect(() => requireToken(loadConfig({}))).toThrow(/API_TOKEN .*API_TOKEN_SECRET_ID/);
+  });
+});
