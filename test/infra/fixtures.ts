@@ -37,6 +37,8 @@ export const CONFIGURED_PROPS: UnreadNotifierStackProps = {
   apiBaseUrl: 'https://eu.commbox.io',
   pollConcurrency: 8,
   failureStreakThreshold: 3,
+  upstreamHttpClient: 'node',
+  memorySize: 1024,
   apiTokenSecretName: 'commbox/api-token',
   alertEmails: [{ endpoint: 'team@example.com' }, { endpoint: 'sales@example.com', identityId: '558355', directions: ['increased'] }],
   smsNumbers: [{ endpoint: '+14155550100', directions: ['increased'] }],
