@@ -5,7 +5,7 @@ import { createPublisher, createSource, createTokenProvider } from '../../lambda
 import { loadConfig, requireToken, type Config } from '../../lambda/config';
 import { parseIdentityId, type IdentityId } from '../../lambda/core/identity-id';
 import { stringifyWithNumericIds } from '../../lambda/core/json-with-ids';
-import { runPollCycle, type CycleSummary } from '../../lambda/core/poll-cycle';
+import { CycleAbortedWithSummary, runPollCycle, type CycleSummary } from '../../lambda/core/poll-cycle';
 import type { ScanSegment } from '../../lambda/core/ports';
 import { parseSegment } from '../../lambda/invocation';
 import { UsageError, type CliIo } from './io';
@@ -111,8 +111,9 @@ export async function pollCommand(config: Config, io: CliIo, flags: PollFlags): 
   const store = new DynamoDbSnapshotStore(dynamo(), config.tableName, {
     onMalformedItem: (key) => io.stderr.write(`warning: skipping unreadable item ${JSON.stringify(key)}\n`),
   });
-  let lastProgress = Date.now();
-  const summary = await runPollCycle(
+  const startedAt = Date.now();
+  let lastProgress = startedAt;
+  const cycle = runPollCycle(
     {
       source,
       store,
@@ -129,8 +130,29 @@ export async function pollCommand(config: Config, io: CliIo, flags: PollFlags): 
         },
       },
     },
-    { concurrency: config.pollConcurrency, claimLeaseMs: config.claimLeaseMs, ...(segment ? { segment } : {}) },
+    {
+      concurrency: config.pollConcurrency,
+      claimLeaseMs: config.claimLeaseMs,
+      ...(segment ? { segment } : {}),
+      // Events are stored with a claim of CLAIM_LEASE_SECONDS: stop starting identities at half
+      // of it, so every claim is still held when its batch goes out; the next poll resumes here.
+      shouldStartMore: () => Date.now() - startedAt < config.claimLeaseMs / 2,
+    },
   );
+  let summary: CycleSummary;
+  try {
+    summary = await cycle;
+  } catch (error) {
+    // Scripts read the last line as the summary, also when the cycle was aborted.
+    if (flags.json && error instanceof CycleAbortedWithSummary) io.stdout.write(`${JSON.stringify(contractSummary(error.summary))}\n`);
+    throw error;
+  }
+  if (!config.topicArn && summary.published > 0) {
+    io.stderr.write('note: no TOPIC_ARN: the events above went to stdout only, and count as published\n');
+  }
+  if (summary.resumeFrom !== undefined) {
+    io.stderr.write(`stopped at half the claim lease; ${summary.skipped} identities left for the next poll, which starts at ${summary.resumeFrom}\n`);
+  }
   io.stderr.write(
     `polled ${summary.polled}/${summary.identities} identities: ${summary.changed} changed, ${summary.published} published` +
       `, ${summary.baselines} baselines, ${summary.failed} failed, ${summary.notFound} not found` +

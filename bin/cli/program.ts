@@ -35,7 +35,7 @@ function buildProgram(io: CliIo): Command {
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
       writeErr: (text) => io.stderr.write(text),
-      outputError: (text, write) => write(text.split('\n')[0] + '\n'),
+      outputError: (text, write) => write(`unread-notifier: ${text.split('\n')[0]}\n`),
     });
   const config = (): Config => configFrom(io, program.opts<GlobalFlags>());
 

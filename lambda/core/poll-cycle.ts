@@ -4,6 +4,7 @@ import { buildEvent } from './event-builder';
 import { compareDecimalIds, type IdentityId } from './identity-id';
 import type { UnreadChangedEvent, UnreadState, WatchedIdentity } from './model';
 import type { EventPublisher, PublishResult, ScanSegment, SnapshotStore, UnreadSource } from './ports';
+import { fitEventForSns } from './publication';
 import { PublishQueue } from './publish-queue';
 import { runPool } from './worker-pool';
 
@@ -164,7 +165,7 @@ export async function runPollCycle(deps: PollCycleDeps, options: PollCycleOption
       if (watched.failureStreak > 0 || watched.notFound) await store.clearFailures(watched.id);
       return;
     }
-    const event = buildEvent({
+    const event = fitEventForSns(buildEvent({
       identityId: watched.id,
       ...(watched.label ? { label: watched.label } : {}),
       fromVersion: watched.snapshot.version,
@@ -172,7 +173,7 @@ export async function runPollCycle(deps: PollCycleDeps, options: PollCycleOption
       next: state,
       diff,
       observedAt: new Date(clock()),
-    });
+    }));
     const stored = await store.saveChange({
       id: watched.id,
       expectedVersion: watched.snapshot.version,

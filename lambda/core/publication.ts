@@ -27,16 +27,30 @@ export function eventToJson(event: UnreadChangedEvent): string {
 
 /** Renders an event for SNS, cutting the conversation list (and setting `truncated`) to fit the size limit. */
 export function buildPublication(event: UnreadChangedEvent, maxBytes = MAX_PUBLICATION_BYTES): Publication {
+  return fit(event, maxBytes).publication;
+}
+
+/**
+ * The event as it will be published: with its conversation list already cut when it would pass
+ * SNS's size limit. The cycle stores this one in the outbox, so the stored item stays within
+ * DynamoDB's 400 KB and a re-send is the same event, byte for byte.
+ */
+export function fitEventForSns(event: UnreadChangedEvent, maxBytes = MAX_PUBLICATION_BYTES): UnreadChangedEvent {
+  return fit(event, maxBytes).event;
+}
+
+function fit(event: UnreadChangedEvent, maxBytes: number): { event: UnreadChangedEvent; publication: Publication } {
   const whole = render(event);
-  if (whole.sizeBytes <= maxBytes) return whole;
+  if (whole.sizeBytes <= maxBytes) return { event, publication: whole };
   let low = 0;
   let high = event.conversations.length - 1;
-  let best = render(cut(event, 0));
+  let best = { event: cut(event, 0), publication: render(cut(event, 0)) };
   while (low <= high) {
     const mid = (low + high) >>> 1;
-    const candidate = render(cut(event, mid));
-    if (candidate.sizeBytes <= maxBytes) {
-      best = candidate;
+    const candidate = cut(event, mid);
+    const publication = render(candidate);
+    if (publication.sizeBytes <= maxBytes) {
+      best = { event: candidate, publication };
       low = mid + 1;
     } else {
       high = mid - 1;

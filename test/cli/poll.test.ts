@@ -96,6 +96,7 @@ describe('unread-notifier poll', () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/cycle aborted/);
     expect(run.stderr).not.toContain('wrong-token');
+    expect(lines(run.stdout).at(-1)).toMatchObject({ identities: 1, polled: 0, published: 0 });
   });
 
   test('an unreachable store aborts the cycle with a non-zero exit and one line', async () => {

@@ -2,7 +2,7 @@ import { diffUnread } from '../../lambda/core/diff';
 import { buildEvent } from '../../lambda/core/event-builder';
 import { parseIdentityId } from '../../lambda/core/identity-id';
 import { normalizeState, type ConversationUnread, type UnreadChangedEvent } from '../../lambda/core/model';
-import { buildPublication, eventToJson, SNS_MAX_BYTES } from '../../lambda/core/publication';
+import { buildPublication, eventToJson, fitEventForSns, SNS_MAX_BYTES } from '../../lambda/core/publication';
 
 /**
  * GSM 03.38 basic alphabet, written out here from the standard rather than imported, so the test
@@ -203,5 +203,38 @@ describe('buildPublication: size limit', () => {
 
     // Assess
     expect('truncated' in sent).toBe(false);
+  });
+});
+
+describe('fitEventForSns', () => {
+  const base = {
+    version: 1 as const,
+    type: 'unread.changed' as const,
+    eventId: '00000000-0000-8000-8000-000000000000',
+    identityId: '558355' as never,
+    previousTotal: 0,
+    total: 20_000,
+    delta: 20_000,
+    direction: 'increased' as const,
+    observedAt: '2026-02-12T15:09:23.998Z',
+  };
+
+  it('returns an event that fits unchanged', () => {
+    const event = { ...base, conversations: [{ objectId: '1', streamId: '2', previous: 0, current: 1 }] };
+
+    expect(fitEventForSns(event)).toBe(event);
+  });
+
+  it('cuts an oversized event the way the publication does, so the stored and the sent event are the same', () => {
+    const conversations = Array.from({ length: 20_000 }, (_, i) => ({ objectId: String(1_000_000 + i), streamId: '19155', previous: 0, current: 1 }));
+    const event = { ...base, conversations };
+
+    const fitted = fitEventForSns(event);
+
+    expect(fitted.truncated).toBe(true);
+    expect(fitted.conversations.length).toBeGreaterThan(0);
+    expect(fitted.conversations.length).toBeLessThan(20_000);
+    expect(buildPublication(fitted).message).toBe(buildPublication(event).message);
+    expect(Buffer.byteLength(JSON.stringify(fitted))).toBeLessThan(300_000);
   });
 });
