@@ -12,8 +12,31 @@ interface GlobalFlags {
   concurrency?: string;
 }
 
+const FLAG_OF: Readonly<Record<keyof GlobalFlags, string>> = {
+  table: ENV.tableName,
+  apiBaseUrl: ENV.apiBaseUrl,
+  topicArn: ENV.topicArn,
+  concurrency: ENV.pollConcurrency,
+};
+
 /** Flags override the environment variable of the same meaning (CONTRACT.md, Configuration). */
 function configFrom(io: CliIo, flags: GlobalFlags): Config {
+  try {
+    return loadFlagsAndEnv(io, flags);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    // Name what the user typed: a value given as a flag is reported under the flag's name.
+    let message = error.message;
+    for (const [flag, variable] of Object.entries(FLAG_OF)) {
+      if (flags[flag as keyof GlobalFlags] !== undefined && message.startsWith(variable)) {
+        message = `--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}${message.slice(variable.length)}`;
+      }
+    }
+    throw new ConfigError(message);
+  }
+}
+
+function loadFlagsAndEnv(io: CliIo, flags: GlobalFlags): Config {
   return loadConfig({
     ...io.env,
     ...(flags.table !== undefined ? { [ENV.tableName]: flags.table } : {}),

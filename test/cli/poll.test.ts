@@ -111,4 +111,11 @@ describe('unread-notifier poll', () => {
       process.env.AWS_ENDPOINT_URL_DYNAMODB = endpoint;
     }
   });
+
+  test('a bad flag value is refused under the name of the flag', async () => {
+    const run = await cli(['poll', '--concurrency', '0'], env);
+
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/^unread-notifier: error: --concurrency must be an integer from 1 to 1000/);
+  });
 });
