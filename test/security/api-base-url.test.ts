@@ -60,7 +60,8 @@ describe('unread-notifier poll', () => {
     const run = await cli(['poll', '--table', table, '--api-base-url', 'http://api.commbox.io'], { API_TOKEN: 'tok' });
 
     expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/API_BASE_URL must use https/);
+    // Named as the user gave it: the flag, not the variable it stands for.
+    expect(run.stderr).toMatch(/--api-base-url must use https/);
   });
 
   test('leaves the table as it was', async () => {
