@@ -7,11 +7,8 @@ import {
   type SNSClient,
 } from '@aws-sdk/client-sns';
 import type { EventPublisher, PublishResult } from '../core/ports';
-import type { Publication } from '../core/publication';
-
-/** PublishBatch limits: entries per call, and bytes for the whole call (all entries together). */
-export const SNS_BATCH_MAX_ENTRIES = 10;
-export const SNS_BATCH_MAX_BYTES = 262_144;
+import { measurePublication, SNS_MAX_BYTES, type Publication } from '../core/publication';
+import { MAX_BATCH_ENTRIES } from '../core/publish-queue';
 
 /** SNS batch entry ids: letters, digits, '-' and '_', at most 80 characters, unique in the call. */
 const ENTRY_ID_MAX = 80;
@@ -53,25 +50,14 @@ export class SnsPublisher implements EventPublisher {
 }
 
 function assertWithinLimits(batch: readonly Publication[]): void {
-  if (batch.length > SNS_BATCH_MAX_ENTRIES) {
-    throw new Error(`refusing a PublishBatch of ${batch.length} entries: SNS accepts at most ${SNS_BATCH_MAX_ENTRIES}`);
+  if (batch.length > MAX_BATCH_ENTRIES) {
+    throw new Error(`refusing a PublishBatch of ${batch.length} entries: SNS accepts at most ${MAX_BATCH_ENTRIES}`);
   }
-  const bytes = batch.reduce((sum, publication) => sum + payloadBytes(publication), 0);
-  if (bytes > SNS_BATCH_MAX_BYTES) {
-    throw new Error(`refusing a PublishBatch of ${bytes} bytes: SNS accepts at most ${SNS_BATCH_MAX_BYTES} per call`);
+  // Measured again rather than trusting `sizeBytes`: this adapter is the last guard before SNS.
+  const bytes = batch.reduce((sum, publication) => sum + measurePublication(publication), 0);
+  if (bytes > SNS_MAX_BYTES) {
+    throw new Error(`refusing a PublishBatch of ${bytes} bytes: SNS accepts at most ${SNS_MAX_BYTES} per call`);
   }
-}
-
-/**
- * Counted here rather than trusted from `publication.sizeBytes`: this adapter is the last guard
- * before SNS. Same accounting as the core: message, subject, attribute names, types and values.
- */
-function payloadBytes(publication: Publication): number {
-  let bytes = Buffer.byteLength(publication.message) + Buffer.byteLength(publication.subject);
-  for (const [name, attribute] of Object.entries(publication.attributes)) {
-    bytes += Buffer.byteLength(name) + Buffer.byteLength(attribute.type) + Buffer.byteLength(attribute.value);
-  }
-  return bytes;
 }
 
 interface Entry {

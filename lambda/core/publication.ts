@@ -59,6 +59,15 @@ function fit(event: UnreadChangedEvent, maxBytes: number): { event: UnreadChange
   return best;
 }
 
+/** The bytes SNS counts for one entry: message, subject, and attribute names, types and values. */
+export function measurePublication(publication: Omit<Publication, 'sizeBytes'>): number {
+  let bytes = Buffer.byteLength(publication.message) + Buffer.byteLength(publication.subject);
+  for (const [name, attribute] of Object.entries(publication.attributes)) {
+    bytes += Buffer.byteLength(name) + attribute.type.length + Buffer.byteLength(attribute.value);
+  }
+  return bytes;
+}
+
 function cut(event: UnreadChangedEvent, keep: number): UnreadChangedEvent {
   return { ...event, conversations: event.conversations.slice(0, keep), truncated: true };
 }
@@ -73,11 +82,8 @@ function render(event: UnreadChangedEvent): Publication {
     total: { type: 'Number', value: String(event.total) },
     delta: { type: 'Number', value: String(event.delta) },
   } as const;
-  let sizeBytes = Buffer.byteLength(message) + Buffer.byteLength(subject);
-  for (const [name, attribute] of Object.entries(attributes)) {
-    sizeBytes += Buffer.byteLength(name) + attribute.type.length + Buffer.byteLength(attribute.value);
-  }
-  return { eventId: event.eventId, identityId: event.identityId, subject, message, attributes, sizeBytes };
+  const rendered = { eventId: event.eventId, identityId: event.identityId, subject, message, attributes };
+  return { ...rendered, sizeBytes: measurePublication(rendered) };
 }
 
 function signed(n: number): string {
@@ -136,8 +142,4 @@ export function gsm7Basic(text: string): string {
   let out = '';
   for (const ch of text) out += ch === '\n' || ch === '\r' ? ' ' : GSM7_BASIC.has(ch) ? ch : '?';
   return out;
-}
-
-export function isGsm7SingleSegment(text: string): boolean {
-  return [...text].every((ch) => GSM7_BASIC.has(ch)) && [...text].length <= 160;
 }

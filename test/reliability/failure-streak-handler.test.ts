@@ -8,7 +8,7 @@ import { parseIdentityId } from '../../lambda/core/identity-id';
 import { METRICS } from '../../lambda/env-names';
 import { startCommBoxSimulator, type CommBoxSimulator } from '../../local/commbox-simulator';
 import { createTestTable } from '../support/dynalite';
-import { captureOutput, emfMetric, LAMBDA_CONTEXT, loadHandler } from '../support/handler-harness';
+import { captureOutput, emfMetric, handlerEnvironment, LAMBDA_CONTEXT, loadHandler } from '../support/handler-harness';
 
 const secrets = mockClient(SecretsManagerClient);
 const savedEnv = { ...process.env };
@@ -24,18 +24,13 @@ beforeAll(async () => {
   await table.registry.register(parseIdentityId('42'));
   await table.registry.register(parseIdentityId('43'));
   secrets.on(GetSecretValueCommand).resolves({ SecretString: 'tok' });
-  const handler = loadHandler({
-    TABLE_NAME: table.tableName,
-    API_TOKEN_SECRET_ID: 'unread-notifier/commbox-token',
-    API_BASE_URL: simulator.baseUrl,
-    MAX_ATTEMPTS: '1',
-    FAILURE_STREAK_THRESHOLD: '2',
-    AWS_ENDPOINT_URL_DYNAMODB: process.env.DYNALITE_ENDPOINT ?? '',
-    AWS_REGION: 'eu-west-1',
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-    POWERTOOLS_LOG_LEVEL: 'SILENT',
-  });
+  const handler = loadHandler(
+    handlerEnvironment(table.tableName, simulator.baseUrl, {
+      MAX_ATTEMPTS: '1',
+      FAILURE_STREAK_THRESHOLD: '2',
+      POWERTOOLS_LOG_LEVEL: 'SILENT',
+    }),
+  );
   for (const fails of [false, true, true, true, false]) {
     if (fails) simulator.faults.forIdentity('42', { status: 503 });
     const { output } = await captureOutput(() => handler({}, LAMBDA_CONTEXT));

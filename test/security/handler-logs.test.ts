@@ -10,7 +10,7 @@ import { parseIdentityId } from '../../lambda/core/identity-id';
 import { startCommBoxSimulator, type CommBoxSimulator } from '../../local/commbox-simulator';
 import { createTestTable } from '../support/dynalite';
 import { customerSecrets } from './customer-secrets';
-import { captureOutput, jsonLines, LAMBDA_CONTEXT, loadHandler, type Handler } from '../support/handler-harness';
+import { captureOutput, handlerEnvironment, jsonLines, LAMBDA_CONTEXT, loadHandler, TOPIC_ARN, type Handler } from '../support/handler-harness';
 
 const CANARY = 'canary-handler-7e57ab1e-token';
 const secrets = mockClient(SecretsManagerClient);
@@ -40,19 +40,14 @@ beforeAll(async () => {
       Failed: refused ? [{ Id: refused.Id, Code: 'InternalError', SenderFault: false }] : [],
     };
   });
-  handler = loadHandler({
-    TABLE_NAME: table.tableName,
-    TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:unread-notifier',
-    API_TOKEN_SECRET_ID: 'unread-notifier/commbox-token',
-    API_BASE_URL: simulator.baseUrl,
-    REQUEST_TIMEOUT_MS: '200',
-    MAX_ATTEMPTS: '2',
-    AWS_ENDPOINT_URL_DYNAMODB: process.env.DYNALITE_ENDPOINT ?? '',
-    AWS_REGION: 'eu-west-1',
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-    POWERTOOLS_LOG_LEVEL: 'DEBUG',
-  });
+  handler = loadHandler(
+    handlerEnvironment(table.tableName, simulator.baseUrl, {
+      TOPIC_ARN,
+      REQUEST_TIMEOUT_MS: '200',
+      MAX_ATTEMPTS: '2',
+      POWERTOOLS_LOG_LEVEL: 'DEBUG',
+    }),
+  );
 
   const invoke = async (): Promise<void> => {
     const { output: written } = await captureOutput(() => handler({}, LAMBDA_CONTEXT));

@@ -11,7 +11,7 @@ import type { CycleSummary } from '../../lambda/core/poll-cycle';
 import { parseIdentityId } from '../../lambda/core/identity-id';
 import { startCommBoxSimulator, type CommBoxSimulator } from '../../local/commbox-simulator';
 import { createTestTable } from '../support/dynalite';
-import { captureOutput, emfMetric, LAMBDA_CONTEXT, loadHandler } from '../support/handler-harness';
+import { captureOutput, emfMetric, handlerEnvironment, LAMBDA_CONTEXT, loadHandler, TOPIC_ARN } from '../support/handler-harness';
 
 const OLD_TOKEN = 'canary-0b7c2d19-rotated-away';
 const NEW_TOKEN = 'canary-e5a8f340-rotated-in';
@@ -28,18 +28,13 @@ beforeAll(async () => {
   for (const id of simulator.world.populate(10, { firstId: 920_001 })) await table.registry.register(parseIdentityId(id));
   secrets.on(GetSecretValueCommand).resolvesOnce({ SecretString: OLD_TOKEN }).resolves({ SecretString: JSON.stringify({ token: NEW_TOKEN }) });
   sns.on(PublishBatchCommand).resolves({ Successful: [], Failed: [] });
-  const handler = loadHandler({
-    TABLE_NAME: table.tableName,
-    TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:unread-notifier',
-    API_TOKEN_SECRET_ID: 'unread-notifier/commbox-token',
-    API_BASE_URL: simulator.baseUrl,
-    POLL_CONCURRENCY: '4',
-    AWS_ENDPOINT_URL_DYNAMODB: process.env.DYNALITE_ENDPOINT ?? '',
-    AWS_REGION: 'eu-west-1',
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-    POWERTOOLS_LOG_LEVEL: 'INFO',
-  });
+  const handler = loadHandler(
+    handlerEnvironment(table.tableName, simulator.baseUrl, {
+      TOPIC_ARN,
+      POLL_CONCURRENCY: '4',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+    }),
+  );
 
   outcome = await captureOutput(() => handler({}, LAMBDA_CONTEXT));
 });

@@ -11,10 +11,9 @@ import { CycleAbortedError } from '../../lambda/core/errors';
 import { parseIdentityId } from '../../lambda/core/identity-id';
 import { startCommBoxSimulator, type CommBoxSimulator } from '../../local/commbox-simulator';
 import { createTestTable } from '../support/dynalite';
-import { captureOutput, emfMetric, jsonLines, LAMBDA_CONTEXT, loadHandler, type Handler } from '../support/handler-harness';
+import { captureOutput, emfMetric, handlerEnvironment, jsonLines, LAMBDA_CONTEXT, loadHandler, SECRET_ID, TOPIC_ARN, type Handler } from '../support/handler-harness';
 
 const CANARY_TOKEN = 'canary-4f1d9e7a-stale-commbox-token';
-const SECRET_ID = 'unread-notifier/commbox-token';
 const secrets = mockClient(SecretsManagerClient);
 const sns = mockClient(SNSClient);
 const savedEnv = { ...process.env };
@@ -30,18 +29,13 @@ beforeAll(async () => {
   for (const id of simulator.world.populate(IDENTITIES, { firstId: 910_001 })) await table.registry.register(parseIdentityId(id));
   secrets.on(GetSecretValueCommand).resolves({ SecretString: CANARY_TOKEN });
   sns.on(PublishBatchCommand).resolves({ Successful: [], Failed: [] });
-  handler = loadHandler({
-    TABLE_NAME: table.tableName,
-    TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:unread-notifier',
-    API_TOKEN_SECRET_ID: SECRET_ID,
-    API_BASE_URL: simulator.baseUrl,
-    POLL_CONCURRENCY: '4',
-    AWS_ENDPOINT_URL_DYNAMODB: process.env.DYNALITE_ENDPOINT ?? '',
-    AWS_REGION: 'eu-west-1',
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-    POWERTOOLS_LOG_LEVEL: 'INFO',
-  });
+  handler = loadHandler(
+    handlerEnvironment(table.tableName, simulator.baseUrl, {
+      TOPIC_ARN,
+      POLL_CONCURRENCY: '4',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+    }),
+  );
 
   outcome = await captureOutput(() => handler({}, LAMBDA_CONTEXT));
 });

@@ -9,6 +9,23 @@ export const LAMBDA_CONTEXT = {
   awsRequestId: 'req-security',
 } as unknown as Context;
 
+export const TOPIC_ARN = 'arn:aws:sns:eu-west-1:123456789012:unread-notifier';
+export const SECRET_ID = 'unread-notifier/commbox-token';
+
+/** What the handler reads, pointed at the test dynalite (dummy credentials) and a local CommBox. */
+export function handlerEnvironment(tableName: string, apiBaseUrl: string, overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    TABLE_NAME: tableName,
+    API_TOKEN_SECRET_ID: SECRET_ID,
+    API_BASE_URL: apiBaseUrl,
+    AWS_ENDPOINT_URL_DYNAMODB: process.env.DYNALITE_ENDPOINT ?? '',
+    AWS_REGION: 'eu-west-1',
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    ...overrides,
+  };
+}
+
 /**
  * Loads the Lambda handler with `env` set first: it reads its configuration once, at module
  * load. Call once per test file (each file has its own module registry, and so its own
