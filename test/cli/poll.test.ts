@@ -118,4 +118,22 @@ describe('unread-notifier poll', () => {
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/^unread-notifier: error: --concurrency must be an integer from 1 to 1000/);
   });
+
+  test('stops starting identities at half the claim lease, and the next poll resumes where it stopped', async () => {
+    await simulator.close();
+    simulator = await startCommBoxSimulator({ seed: 11, latencyMs: 100 });
+    const slow = { ...env, API_BASE_URL: simulator.baseUrl, API_TOKEN: simulator.token, CLAIM_LEASE_SECONDS: '1', POLL_CONCURRENCY: '1' };
+    for (const id of simulator.world.populate(12, { firstId: 500 })) await cli(['identities', 'add', id], slow);
+
+    const first = await cli(['poll', '--json'], slow);
+    const second = await cli(['poll', '--json'], slow);
+
+    const cut = lines(first.stdout).at(-1) as { polled: number; identities: number };
+    expect(first.code).toBe(0);
+    expect(first.stderr).toMatch(/stopped at half the claim lease; \d+ identities left for the next poll, which starts at 5\d\d/);
+    expect(cut.polled).toBeGreaterThan(0);
+    expect(cut.polled).toBeLessThan(12);
+    expect(simulator.requestCount(String(500 + cut.polled))).toBe(1);
+    expect(second.code).toBe(0);
+  });
 });
