@@ -4,7 +4,7 @@ import { buildEvent } from './event-builder';
 import { compareDecimalIds, type IdentityId } from './identity-id';
 import type { UnreadChangedEvent, UnreadState, WatchedIdentity } from './model';
 import type { EventPublisher, PublishResult, ScanSegment, SnapshotStore, UnreadSource } from './ports';
-import { fitEventForSns } from './publication';
+import { fit } from './publication';
 import { PublishQueue } from './publish-queue';
 import { runPool } from './worker-pool';
 
@@ -165,7 +165,7 @@ export async function runPollCycle(deps: PollCycleDeps, options: PollCycleOption
       if (watched.failureStreak > 0 || watched.notFound) await store.clearFailures(watched.id);
       return;
     }
-    const event = fitEventForSns(buildEvent({
+    const { event, publication } = fit(buildEvent({
       identityId: watched.id,
       ...(watched.label ? { label: watched.label } : {}),
       fromVersion: watched.snapshot.version,
@@ -187,7 +187,7 @@ export async function runPollCycle(deps: PollCycleDeps, options: PollCycleOption
     }
     summary.changed += 1;
     observer?.eventStored?.(event);
-    queue.add(event);
+    queue.add(event, publication);
   };
 
   const shouldStart = (): boolean => abortCause === undefined && (options.shouldStartMore?.() ?? true);

@@ -39,7 +39,8 @@ export function fitEventForSns(event: UnreadChangedEvent, maxBytes = MAX_PUBLICA
   return fit(event, maxBytes).event;
 }
 
-function fit(event: UnreadChangedEvent, maxBytes: number): { event: UnreadChangedEvent; publication: Publication } {
+/** The fitted event together with its rendering, so the cycle renders a new event only once. */
+export function fit(event: UnreadChangedEvent, maxBytes = MAX_PUBLICATION_BYTES): { event: UnreadChangedEvent; publication: Publication } {
   const whole = render(event);
   if (whole.sizeBytes <= maxBytes) return { event, publication: whole };
   let low = 0;

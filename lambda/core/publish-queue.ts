@@ -24,8 +24,8 @@ export class PublishQueue {
     private readonly onResult: ResultHandler,
   ) {}
 
-  add(event: UnreadChangedEvent): void {
-    const publication = buildPublication(event);
+  /** Queues an event; `publication` is its rendering when the caller already has it. */
+  add(event: UnreadChangedEvent, publication: Publication = buildPublication(event)): void {
     if (this.batch.length > 0 && this.batchBytes + publication.sizeBytes > SNS_MAX_BYTES) this.flush();
     this.batch.push({ event, publication });
     this.batchBytes += publication.sizeBytes;
