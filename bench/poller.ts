@@ -1,6 +1,6 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { BatchWriteItemCommand, DynamoDBClient, type WriteRequest } from '@aws-sdk/client-dynamodb';
-import { CommBoxObjectsSource, type SourceStatsSnapshot } from '../lambda/adapters/commbox-objects-source';
+import { CommBoxObjectsSource, type SourceStatsSnapshot } from '../lambda/adapters/commbox/commbox-objects-source';
 import { DynamoDbIdentityRegistry } from '../lambda/adapters/dynamodb-identity-registry';
 import { DynamoDbSnapshotStore, type OperationCounts } from '../lambda/adapters/dynamodb-snapshot-store';
 import { ATTR } from '../lambda/adapters/dynamodb-item-codec';

@@ -5,7 +5,7 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Command } from 'commander';
-import { CommBoxObjectsSource } from '../lambda/adapters/commbox-objects-source';
+import { CommBoxObjectsSource } from '../lambda/adapters/commbox/commbox-objects-source';
 import { ConsolePublisher } from '../lambda/adapters/console-publisher';
 import { DynamoDbIdentityRegistry } from '../lambda/adapters/dynamodb-identity-registry';
 import { DynamoDbSnapshotStore } from '../lambda/adapters/dynamodb-snapshot-store';

@@ -1,6 +1,6 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { CommBoxObjectsSource } from './adapters/commbox-objects-source';
+import { CommBoxObjectsSource } from './adapters/commbox/commbox-objects-source';
 import { ConsolePublisher } from './adapters/console-publisher';
 import { SecretsManagerTokenProvider } from './adapters/secrets-manager-token';
 import { SnsPublisher } from './adapters/sns-publisher';

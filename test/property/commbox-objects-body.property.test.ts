@@ -3,7 +3,7 @@
  * shaped like the API's with arbitrary values in every field it reads.
  */
 import fc from 'fast-check';
-import { parseObjectsBody, type ParsedBody } from '../../lambda/adapters/commbox-objects-body';
+import { parseObjectsBody, type ParsedBody } from '../../lambda/adapters/commbox/commbox-objects-body';
 import { isIdentityId } from '../../lambda/core/identity-id';
 
 const CANONICAL_ID = /^(0|[1-9][0-9]*)$/;

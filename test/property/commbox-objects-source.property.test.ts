@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { inspect } from 'node:util';
-import { CommBoxObjectsSource } from '../../lambda/adapters/commbox-objects-source';
+import { CommBoxObjectsSource } from '../../lambda/adapters/commbox/commbox-objects-source';
 import { StaticTokenProvider } from '../../lambda/adapters/token-provider';
 import { Secret } from '../../lambda/config';
 import { UpstreamError, UpstreamUnauthorizedError } from '../../lambda/core/errors';

@@ -11,7 +11,7 @@
  * overlapping cycles wins, which request of an identity draws a random fault. A failure that
  * depends on such an interleaving may take a few runs of its seed to recur.
  */
-import { CommBoxObjectsSource } from '../../lambda/adapters/commbox-objects-source';
+import { CommBoxObjectsSource } from '../../lambda/adapters/commbox/commbox-objects-source';
 import { DynamoDbSnapshotStore } from '../../lambda/adapters/dynamodb-snapshot-store';
 import { StaticTokenProvider } from '../../lambda/adapters/token-provider';
 import { Secret } from '../../lambda/config';

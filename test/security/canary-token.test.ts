@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { inspect } from 'node:util';
-import { CommBoxObjectsSource } from '../../lambda/adapters/commbox-objects-source';
+import { CommBoxObjectsSource } from '../../lambda/adapters/commbox/commbox-objects-source';
 import { StaticTokenProvider } from '../../lambda/adapters/token-provider';
 import { loadConfig, Secret } from '../../lambda/config';
 import { parseIdentityId } from '../../lambda/core/identity-id';

@@ -3,7 +3,7 @@
  * decimal gets through, at every door (the parser, the CLI, the source itself).
  */
 import { randomUUID } from 'node:crypto';
-import { CommBoxObjectsSource } from '../../lambda/adapters/commbox-objects-source';
+import { CommBoxObjectsSource } from '../../lambda/adapters/commbox/commbox-objects-source';
 import { StaticTokenProvider } from '../../lambda/adapters/token-provider';
 import { Secret } from '../../lambda/config';
 import { UpstreamError } from '../../lambda/core/errors';

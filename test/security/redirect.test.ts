@@ -5,7 +5,7 @@
  */
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CommBoxObjectsSource } from '../../lambda/adapters/commbox-objects-source';
+import { CommBoxObjectsSource } from '../../lambda/adapters/commbox/commbox-objects-source';
 import { StaticTokenProvider } from '../../lambda/adapters/token-provider';
 import { Secret } from '../../lambda/config';
 import { UpstreamError } from '../../lambda/core/errors';

@@ -1,4 +1,4 @@
-import { CommBoxObjectsSource } from '../../lambda/adapters/commbox-objects-source';
+import { CommBoxObjectsSource } from '../../lambda/adapters/commbox/commbox-objects-source';
 import { DynamoDbSnapshotStore } from '../../lambda/adapters/dynamodb-snapshot-store';
 import { StaticTokenProvider } from '../../lambda/adapters/token-provider';
 import { Secret } from '../../lambda/config';

@@ -1,12 +1,12 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
-import { CommBoxObjectsSource, type CommBoxObjectsSourceOptions } from '../../lambda/adapters/commbox-objects-source';
-import type { TokenProvider } from '../../lambda/adapters/token-provider';
-import { Secret } from '../../lambda/config';
-import { UpstreamError, UpstreamUnauthorizedError } from '../../lambda/core/errors';
-import { parseIdentityId, type IdentityId } from '../../lambda/core/identity-id';
-import { startCommBoxSimulator, type CommBoxSimulator, type SimulatedFault } from '../../local/commbox-simulator';
+import { CommBoxObjectsSource, type CommBoxObjectsSourceOptions } from '../../../lambda/adapters/commbox/commbox-objects-source';
+import type { TokenProvider } from '../../../lambda/adapters/token-provider';
+import { Secret } from '../../../lambda/config';
+import { UpstreamError, UpstreamUnauthorizedError } from '../../../lambda/core/errors';
+import { parseIdentityId, type IdentityId } from '../../../lambda/core/identity-id';
+import { startCommBoxSimulator, type CommBoxSimulator, type SimulatedFault } from '../../../local/commbox-simulator';
 
 const ID = parseIdentityId('558355');
 const TOKEN = 'canary-token-5f0c1e9d7a3b4c2e8d6f';

@@ -1,12 +1,12 @@
-import type { Secret } from '../config';
-import { UpstreamError, UpstreamUnauthorizedError } from '../core/errors';
-import { isIdentityId, type IdentityId } from '../core/identity-id';
-import type { UnreadState } from '../core/model';
-import type { FetchOutcome, UnreadSource } from '../core/ports';
+import type { Secret } from '../../config';
+import { UpstreamError, UpstreamUnauthorizedError } from '../../core/errors';
+import { isIdentityId, type IdentityId } from '../../core/identity-id';
+import type { UnreadState } from '../../core/model';
+import type { FetchOutcome, UnreadSource } from '../../core/ports';
 import { AdaptiveConcurrencyLimiter, type AttemptSignal } from './adaptive-concurrency';
 import { parseObjectsBody } from './commbox-objects-body';
 import { FetchTransport, HttpTransportError, NodeHttpTransport, type HttpClientKind, type HttpGetAnswer, type HttpTransport } from './http-transport';
-import type { TokenProvider } from './token-provider';
+import type { TokenProvider } from '../token-provider';
 
 export interface CommBoxObjectsSourceOptions {
   /** A fixed origin (see `parseApiBaseUrl`); only the path is ever added to it. */

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { keepBigIdsExact, parseObjectsBody } from '../../lambda/adapters/commbox-objects-body';
+import { keepBigIdsExact, parseObjectsBody } from '../../../lambda/adapters/commbox/commbox-objects-body';
 
 const ok = (data: unknown, total = 0, extra: Record<string, unknown> = {}) =>
   JSON.stringify({ status: 200, description: 'Operation successful', totalUnreadChatMessages: total, data, ...extra });

@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { normalizeState, type ConversationUnread, type UnreadState } from '../core/model';
+import { normalizeState, type ConversationUnread, type UnreadState } from '../../core/model';
 
 /**
  * The body of `GET /v2/users/identities/{id}/objects`, read for what unread-notifier needs:

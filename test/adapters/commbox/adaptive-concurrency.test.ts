@@ -1,4 +1,4 @@
-import { AdaptiveConcurrencyLimiter, type Permit } from '../../lambda/adapters/adaptive-concurrency';
+import { AdaptiveConcurrencyLimiter, type Permit } from '../../../lambda/adapters/commbox/adaptive-concurrency';
 
 /** A clock that moves only when told to, and sleeps that end when it passes them. */
 function fakeTime(start = 1_000_000) {

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { FetchTransport, HttpTransportError, NodeHttpTransport, type HttpTransport } from '../../lambda/adapters/http-transport';
+import { FetchTransport, HttpTransportError, NodeHttpTransport, type HttpTransport } from '../../../lambda/adapters/commbox/http-transport';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
