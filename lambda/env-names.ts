@@ -33,6 +33,10 @@ export const METRICS = {
   failingIdentities: 'FailingIdentities',
   skipped: 'Skipped',
   cycleDuration: 'CycleDuration',
+  /** The token could not be read (empty secret, access denied, KMS refused): CommBox was never called. */
+  tokenUnavailable: 'TokenUnavailable',
+  /** Registry items the code cannot decode; they are skipped, never silently. */
+  malformedItems: 'MalformedItems',
 } as const;
 
 /**
