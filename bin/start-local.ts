@@ -5,15 +5,15 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Command } from 'commander';
-import { CommBoxObjectsSource } from '../lambda/adapters/commbox/commbox-objects-source';
 import { ConsolePublisher } from '../lambda/adapters/console-publisher';
 import { DynamoDbIdentityRegistry } from '../lambda/adapters/dynamodb-identity-registry';
 import { DynamoDbSnapshotStore } from '../lambda/adapters/dynamodb-snapshot-store';
-import { StaticTokenProvider } from '../lambda/adapters/token-provider';
-import { Secret } from '../lambda/config';
+import { createSource, createTokenProvider } from '../lambda/composition';
+import { loadConfig } from '../lambda/config';
 import { parseIdentityId } from '../lambda/core/identity-id';
 import type { UnreadChangedEvent, UnreadState } from '../lambda/core/model';
 import { runPollCycle } from '../lambda/core/poll-cycle';
+import { ENV } from '../lambda/env-names';
 import { startCommBoxSimulator } from '../local/commbox-simulator';
 import { startEmbeddedDynamoDb } from '../local/embedded-dynamodb';
 
@@ -83,13 +83,15 @@ async function main(): Promise<void> {
     await registry.register(parseIdentityId(raw), label);
   }
 
-  const source = new CommBoxObjectsSource({
-    baseUrl: new URL(simulator.baseUrl),
-    tokens: new StaticTokenProvider(new Secret(simulator.token)),
-    timeoutMs: 2000,
-    maxAttempts: 3,
-    maxConcurrency: 8,
+  // Wired as the CLI and the Lambda wire it (lambda/composition.ts), on the simulator's settings.
+  const config = loadConfig({
+    [ENV.apiBaseUrl]: simulator.baseUrl,
+    [ENV.apiToken]: simulator.token,
+    [ENV.pollConcurrency]: '8',
+    [ENV.requestTimeoutMs]: '2000',
+    [ENV.maxAttempts]: '3',
   });
+  const source = createSource(config, createTokenProvider(config));
   const store = new DynamoDbSnapshotStore(client, tableName);
   const out = process.stdout;
   const publisher = new ConsolePublisher(options.json ? out : { write: () => true });

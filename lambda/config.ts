@@ -54,23 +54,25 @@ export const DEFAULTS = {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+/**
+ * Parses one setting's value; `name` is what a refusal names: the environment variable, or the
+ * CLI flag the value was given as. One parser per setting serves both, so they are checked alike.
+ */
+export type SettingParser<T> = (raw: string, name: string) => T;
+
+/** Settings the CLI also takes as flags, already parsed; they win, and their variables are not read. */
+export type ConfigOverrides = Partial<Pick<Config, 'apiBaseUrl' | 'tableName' | 'topicArn' | 'pollConcurrency'>>;
+
 /** Reads the configuration once and fails fast, naming the variable that is wrong. */
-export function loadConfig(env: Env): Config {
+export function loadConfig(env: Env, given: ConfigOverrides = {}): Config {
   const token = readToken(env);
-  const topicArn = optional(env, ENV.topicArn);
-  if (topicArn !== undefined && !/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/.test(topicArn)) {
-    throw new ConfigError(`${ENV.topicArn} is not an SNS topic ARN: ${JSON.stringify(topicArn)}`);
-  }
-  const tableName = optional(env, ENV.tableName) ?? DEFAULTS.tableName;
-  if (!/^[A-Za-z0-9_.-]{3,255}$/.test(tableName)) {
-    throw new ConfigError(`${ENV.tableName} must be 3-255 characters of letters, digits, '_', '-' or '.': ${JSON.stringify(tableName)}`);
-  }
+  const topicArn = given.topicArn ?? read(env, ENV.topicArn, parseTopicArn);
   return Object.freeze({
-    apiBaseUrl: parseApiBaseUrl(optional(env, ENV.apiBaseUrl) ?? DEFAULTS.apiBaseUrl),
+    apiBaseUrl: given.apiBaseUrl ?? parseApiBaseUrl(optional(env, ENV.apiBaseUrl) ?? DEFAULTS.apiBaseUrl),
     ...(token ? { token } : {}),
-    tableName,
+    tableName: given.tableName ?? read(env, ENV.tableName, parseTableName) ?? DEFAULTS.tableName,
     ...(topicArn ? { topicArn } : {}),
-    pollConcurrency: integer(env, ENV.pollConcurrency, DEFAULTS.pollConcurrency, 1, 1000),
+    pollConcurrency: given.pollConcurrency ?? read(env, ENV.pollConcurrency, parsePollConcurrency) ?? DEFAULTS.pollConcurrency,
     requestTimeoutMs: integer(env, ENV.requestTimeoutMs, DEFAULTS.requestTimeoutMs, 100, 120_000),
     maxAttempts: integer(env, ENV.maxAttempts, DEFAULTS.maxAttempts, 1, 10),
     claimLeaseMs: integer(env, ENV.claimLeaseSeconds, DEFAULTS.claimLeaseSeconds, 1, 86_400) * 1000,
@@ -78,6 +80,22 @@ export function loadConfig(env: Env): Config {
     upstreamHttpClient: httpClient(optional(env, ENV.upstreamHttpClient) ?? DEFAULTS.upstreamHttpClient),
   });
 }
+
+export const parseTableName: SettingParser<string> = (raw, name) => {
+  if (!/^[A-Za-z0-9_.-]{3,255}$/.test(raw)) {
+    throw new ConfigError(`${name} must be 3-255 characters of letters, digits, '_', '-' or '.': ${JSON.stringify(raw)}`);
+  }
+  return raw;
+};
+
+export const parseTopicArn: SettingParser<string> = (raw, name) => {
+  if (!/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/.test(raw)) {
+    throw new ConfigError(`${name} is not an SNS topic ARN: ${JSON.stringify(raw)}`);
+  }
+  return raw;
+};
+
+export const parsePollConcurrency: SettingParser<number> = (raw, name) => integerIn(raw, name, 1, 1000);
 
 /** Polling needs a token; managing the registry does not. */
 export function requireToken(config: Config): TokenSource {
@@ -88,19 +106,19 @@ export function requireToken(config: Config): TokenSource {
 const LOOPBACK_HOSTS = new Set(['localhost', '[::1]']);
 
 /** https only, except plain http to this machine for the simulator; an origin, nothing more. */
-export function parseApiBaseUrl(raw: string): URL {
+export function parseApiBaseUrl(raw: string, name: string = ENV.apiBaseUrl): URL {
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw new ConfigError(`${ENV.apiBaseUrl} is not a URL: ${JSON.stringify(raw)}`);
+    throw new ConfigError(`${name} is not a URL: ${JSON.stringify(raw)}`);
   }
   const loopback = LOOPBACK_HOSTS.has(url.hostname) || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(url.hostname);
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
-    throw new ConfigError(`${ENV.apiBaseUrl} must use https (plain http is allowed only for localhost): ${JSON.stringify(url.origin)}`);
+    throw new ConfigError(`${name} must use https (plain http is allowed only for localhost): ${JSON.stringify(url.origin)}`);
   }
   if (url.username || url.password || url.search || url.hash || (url.pathname !== '/' && url.pathname !== '')) {
-    throw new ConfigError(`${ENV.apiBaseUrl} must be an origin such as https://api.commbox.io, without path, query or credentials`);
+    throw new ConfigError(`${name} must be an origin such as https://api.commbox.io, without path, query or credentials`);
   }
   return new URL(url.origin);
 }
@@ -124,9 +142,16 @@ function optional(env: Env, name: string): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value.trim();
 }
 
-function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+function read<T>(env: Env, name: string, parse: SettingParser<T>): T | undefined {
   const raw = optional(env, name);
-  if (raw === undefined) return fallback;
+  return raw === undefined ? undefined : parse(raw, name);
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  return read(env, name, (raw) => integerIn(raw, name, min, max)) ?? fallback;
+}
+
+function integerIn(raw: string, name: string, min: number, max: number): number {
   if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
     throw new ConfigError(`${name} must be an integer from ${min} to ${max}: ${JSON.stringify(raw)}`);
   }

@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDbIdentityRegistry } from '../../lambda/adapters/dynamodb-identity-registry';
 import { DynamoDbSnapshotStore } from '../../lambda/adapters/dynamodb-snapshot-store';
 import { createPublisher, createSource, createTokenProvider } from '../../lambda/composition';
-import { loadConfig, requireToken, type Config } from '../../lambda/config';
+import { requireToken, type Config } from '../../lambda/config';
 import { parseIdentityId, type IdentityId } from '../../lambda/core/identity-id';
 import { stringifyWithNumericIds } from '../../lambda/core/json-with-ids';
 import { CycleAbortedWithSummary, runPollCycle, type CycleSummary } from '../../lambda/core/poll-cycle';
@@ -168,5 +168,3 @@ export async function pollCommand(config: Config, io: CliIo, flags: PollFlags): 
 export function contractSummary(s: CycleSummary): Record<string, number> {
   return { identities: s.identities, polled: s.polled, changed: s.changed, published: s.published, failed: s.failed, notFound: s.notFound, durationMs: s.durationMs };
 }
-
-export { loadConfig };

@@ -1,66 +1,66 @@
-import { Command, CommanderError } from 'commander';
-import { ConfigError, loadConfig, type Config } from '../../lambda/config';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import {
+  ConfigError,
+  loadConfig,
+  parseApiBaseUrl,
+  parsePollConcurrency,
+  parseTableName,
+  parseTopicArn,
+  type Config,
+  type SettingParser,
+} from '../../lambda/config';
 import { CycleAbortedError } from '../../lambda/core/errors';
 import { ENV } from '../../lambda/env-names';
 import { addCommand, initCommand, listCommand, pollCommand, removeCommand } from './commands';
 import { UsageError, type CliIo } from './io';
 
+/** The global flags, as their parsers leave them. */
 interface GlobalFlags {
-  table?: string;
-  apiBaseUrl?: string;
-  topicArn?: string;
-  concurrency?: string;
-}
-
-const FLAG_OF: Readonly<Record<keyof GlobalFlags, string>> = {
-  table: ENV.tableName,
-  apiBaseUrl: ENV.apiBaseUrl,
-  topicArn: ENV.topicArn,
-  concurrency: ENV.pollConcurrency,
-};
-
-/** Flags override the environment variable of the same meaning (CONTRACT.md, Configuration). */
-function configFrom(io: CliIo, flags: GlobalFlags): Config {
-  try {
-    return loadFlagsAndEnv(io, flags);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    // Name what the user typed: a value given as a flag is reported under the flag's name.
-    let message = error.message;
-    for (const [flag, variable] of Object.entries(FLAG_OF)) {
-      if (flags[flag as keyof GlobalFlags] !== undefined && message.startsWith(variable)) {
-        message = `--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}${message.slice(variable.length)}`;
-      }
-    }
-    throw new ConfigError(message);
-  }
-}
-
-function loadFlagsAndEnv(io: CliIo, flags: GlobalFlags): Config {
-  return loadConfig({
-    ...io.env,
-    ...(flags.table !== undefined ? { [ENV.tableName]: flags.table } : {}),
-    ...(flags.apiBaseUrl !== undefined ? { [ENV.apiBaseUrl]: flags.apiBaseUrl } : {}),
-    ...(flags.topicArn !== undefined ? { [ENV.topicArn]: flags.topicArn } : {}),
-    ...(flags.concurrency !== undefined ? { [ENV.pollConcurrency]: flags.concurrency } : {}),
-  });
+  readonly table?: string;
+  readonly apiBaseUrl?: URL;
+  readonly topicArn?: string;
+  readonly concurrency?: number;
 }
 
 function buildProgram(io: CliIo): Command {
+  // Commander words a refused value "option '--x <v>' argument '<value>' is invalid. <message>";
+  // the message alone is shown: it already names the flag, and the value may hold credentials.
+  let refusal: string | undefined;
+  /**
+   * A flag for a setting that also has an environment variable: its value is checked at parse
+   * time by the parser that checks the variable, and a refusal names the flag. The variable is
+   * read by `loadConfig` from the injected environment (`Option.env()` reads `process.env`).
+   */
+  const setting = <T>(flags: string, description: string, variable: string, parse: SettingParser<T>): Option => {
+    const option = new Option(flags, `${description} (env: ${variable})`);
+    return option.argParser((raw: string): T => {
+      try {
+        return parse(raw.trim(), option.long ?? flags);
+      } catch (error) {
+        if (!(error instanceof ConfigError)) throw error;
+        refusal = error.message;
+        throw new InvalidArgumentError(error.message);
+      }
+    });
+  };
   const program = new Command('unread-notifier')
     .description('Watch CommBox user identities and publish an event when their unread counts change.')
-    .option('--table <name>', `DynamoDB table (env ${ENV.tableName})`)
-    .option('--api-base-url <url>', `CommBox base URL (env ${ENV.apiBaseUrl})`)
-    .option('--topic-arn <arn>', `SNS topic; without it events print as JSON lines (env ${ENV.topicArn})`)
-    .option('--concurrency <n>', `upstream requests in flight (env ${ENV.pollConcurrency})`)
+    .addOption(setting('--table <name>', 'DynamoDB table', ENV.tableName, parseTableName))
+    .addOption(setting('--api-base-url <url>', 'CommBox base URL', ENV.apiBaseUrl, parseApiBaseUrl))
+    .addOption(setting('--topic-arn <arn>', 'SNS topic; without it events print as JSON lines', ENV.topicArn, parseTopicArn))
+    .addOption(setting('--concurrency <n>', 'upstream requests in flight', ENV.pollConcurrency, parsePollConcurrency))
     .exitOverride()
     .showSuggestionAfterError(false)
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
       writeErr: (text) => io.stderr.write(text),
-      outputError: (text, write) => write(`unread-notifier: ${text.split('\n')[0]}\n`),
+      outputError: (text, write) => write(`unread-notifier: ${refusal !== undefined ? `error: ${refusal}` : text.split('\n')[0]}\n`),
     });
-  const config = (): Config => configFrom(io, program.opts<GlobalFlags>());
+  /** Flags override the environment variable of the same meaning (CONTRACT.md, Configuration). */
+  const config = (): Config => {
+    const flags = program.opts<GlobalFlags>();
+    return loadConfig(io.env, { tableName: flags.table, apiBaseUrl: flags.apiBaseUrl, topicArn: flags.topicArn, pollConcurrency: flags.concurrency });
+  };
 
   program
     .command('init')
