@@ -154,7 +154,7 @@ export function memoryUsage(): MemoryUsage {
  */
 export async function registerIdentities(endpoint: string, tableName: string, firstId: bigint, count: number): Promise<void> {
   const client = localDynamoDbClient(endpoint);
-  await new DynamoDbIdentityRegistry(client, tableName).ensureReady();
+  await new DynamoDbIdentityRegistry(client, tableName).ensureReady('plain');
   const registeredAt = new Date().toISOString();
   const batches: WriteRequest[][] = [];
   for (let i = 0; i < count; i += 25) {

@@ -1,0 +1,95 @@
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { decodeRegistration, decodeWatched, MalformedItemError } from '../../lambda/adapters/dynamodb-item-codec';
+
+type Item = Record<string, AttributeValue>;
+
+const EVENT_ID = '5b1c0e4a-61d2-8f3a-9c41-2e7d55a0b6f1';
+const EVENT = {
+  version: 1,
+  type: 'unread.changed',
+  eventId: EVENT_ID,
+  identityId: '558356',
+  previousTotal: 1,
+  total: 3,
+  delta: 2,
+  direction: 'increased',
+  conversations: [{ objectId: '396001', streamId: '19155', previous: 1, current: 3 }],
+  observedAt: '2026-02-12T15:09:23.998Z',
+};
+
+/** Every attribute of today's format, each well-formed. */
+const FULL: Item = {
+  identityId: { S: '558356' },
+  registeredAt: { S: '2026-02-01T08:00:01.000Z' },
+  label: { S: 'Sales' },
+  v: { N: '2' },
+  total: { N: '3' },
+  convs: { S: '396001:19155:3' },
+  pendingEvent: { S: JSON.stringify(EVENT) },
+  pendingId: { S: EVENT_ID },
+  claimUntil: { N: '1770908963998' },
+  failStreak: { N: '0' },
+  notFound: { BOOL: false },
+};
+
+/** A value no reason may repeat: reasons go to logs and metrics, item contents never do. */
+const CANARY = 'canary-5521';
+
+describe('a known attribute that is malformed makes the item undecodable, naming the attribute', () => {
+  test.each<[string, Item]>([
+    ['total', { total: { S: CANARY } }],
+    ['total', { total: { N: '-1' } }],
+    ['v', { v: { S: CANARY } }],
+    ['v', { v: { N: '1.5' } }],
+    ['convs', { convs: { N: '3' } }],
+    ['convs', { convs: { S: `${CANARY}:19155` } }],
+    ['pendingEvent', { pendingEvent: { N: '1' } }],
+    ['pendingEvent', { pendingEvent: { S: `{"${CANARY}"` } }],
+    ['pendingEvent', { pendingEvent: { S: JSON.stringify({ ...EVENT, total: CANARY }) } }],
+    ['pendingId', { pendingId: { N: '1' } }],
+    ['pendingId', { pendingId: { S: CANARY } }],
+    ['claimUntil', { claimUntil: { S: CANARY } }],
+    ['failStreak', { failStreak: { S: CANARY } }],
+    ['notFound', { notFound: { S: 'true' } }],
+    ['label', { label: { N: '5' } }],
+    ['registeredAt', { registeredAt: { N: '5' } }],
+    ['identityId', { identityId: { S: `0${CANARY}` } }],
+  ])('%s: %j', (attribute, override) => {
+    const item = { ...FULL, ...override };
+
+    for (const decode of [decodeWatched, decodeRegistration]) {
+      let error: unknown;
+      try {
+        decode(item);
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error).toBeInstanceOf(MalformedItemError);
+      expect((error as Error).message).toContain(attribute);
+      expect((error as Error).message).not.toContain(CANARY);
+    }
+  });
+});
+
+describe('an attribute this version does not know never makes an item undecodable', () => {
+  test.each<[string, AttributeValue]>([
+    ['a map', { M: { lastAlertTotal: { N: '3' } } }],
+    ['a list', { L: [{ S: 'x' }, { N: '1' }] }],
+    ['a string', { S: 'digest' }],
+    ['a number', { N: '-7.5' }],
+    ['a string set', { SS: ['a', 'b'] }],
+    ['binary', { B: new Uint8Array([1, 2, 3]) }],
+    ['null', { NULL: true }],
+  ])('%s', (_what, value) => {
+    const item = { ...FULL, alertState: value, policy: value, pendingAlert: value };
+
+    expect(decodeWatched(item)).toEqual(decodeWatched(FULL));
+    expect(decodeRegistration(item)).toEqual(decodeRegistration(FULL));
+  });
+
+  test('nor a field it does not know inside the pending event, which is kept for publishing', () => {
+    const event = { ...EVENT, alertKind: 'digest' };
+
+    expect(decodeWatched({ ...FULL, pendingEvent: { S: JSON.stringify(event) } }).pending?.event).toEqual(event);
+  });
+});
