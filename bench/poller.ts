@@ -86,7 +86,7 @@ export class BenchPoller {
     const client = localDynamoDbClient(config.dynamoEndpoint);
     client.middlewareStack.add(
       (next, context) => (args) => {
-        const key = (args.input as { Key?: Record<string, { S?: string }> }).Key?.identityId?.S;
+        const key = (args.input as { Key?: Record<string, { S?: string }> }).Key?.[ATTR.id]?.S;
         if (context.commandName !== undefined && WRITES.has(context.commandName) && key !== undefined) this.written.add(key);
         return next(args);
       },

@@ -1,36 +1,9 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { decodeRegistration, decodeWatched, MalformedItemError } from '../../lambda/adapters/dynamodb-item-codec';
-
-type Item = Record<string, AttributeValue>;
-
-const EVENT_ID = '5b1c0e4a-61d2-8f3a-9c41-2e7d55a0b6f1';
-const EVENT = {
-  version: 1,
-  type: 'unread.changed',
-  eventId: EVENT_ID,
-  identityId: '558356',
-  previousTotal: 1,
-  total: 3,
-  delta: 2,
-  direction: 'increased',
-  conversations: [{ objectId: '396001', streamId: '19155', previous: 1, current: 3 }],
-  observedAt: '2026-02-12T15:09:23.998Z',
-};
+import { PENDING_EVENT, WITH_PENDING_EVENT, type Item } from './dynamodb-today-items';
 
 /** Every attribute of today's format, each well-formed. */
-const FULL: Item = {
-  identityId: { S: '558356' },
-  registeredAt: { S: '2026-02-01T08:00:01.000Z' },
-  label: { S: 'Sales' },
-  v: { N: '2' },
-  total: { N: '3' },
-  convs: { S: '396001:19155:3' },
-  pendingEvent: { S: JSON.stringify(EVENT) },
-  pendingId: { S: EVENT_ID },
-  claimUntil: { N: '1770908963998' },
-  failStreak: { N: '0' },
-  notFound: { BOOL: false },
-};
+const FULL: Item = { ...WITH_PENDING_EVENT, notFound: { BOOL: false } };
 
 /** A value no reason may repeat: reasons go to logs and metrics, item contents never do. */
 const CANARY = 'canary-5521';
@@ -45,7 +18,8 @@ describe('a known attribute that is malformed makes the item undecodable, naming
     ['convs', { convs: { S: `${CANARY}:19155` } }],
     ['pendingEvent', { pendingEvent: { N: '1' } }],
     ['pendingEvent', { pendingEvent: { S: `{"${CANARY}"` } }],
-    ['pendingEvent', { pendingEvent: { S: JSON.stringify({ ...EVENT, total: CANARY }) } }],
+    ['pendingEvent', { pendingEvent: { S: JSON.stringify({ ...PENDING_EVENT, total: CANARY }) } }],
+    ['pendingEvent', { pendingEvent: { S: JSON.stringify({ ...PENDING_EVENT, identityId: '558399' }) } }],
     ['pendingId', { pendingId: { N: '1' } }],
     ['pendingId', { pendingId: { S: CANARY } }],
     ['claimUntil', { claimUntil: { S: CANARY } }],
@@ -88,7 +62,7 @@ describe('an attribute this version does not know never makes an item undecodabl
   });
 
   test('nor a field it does not know inside the pending event, which is kept for publishing', () => {
-    const event = { ...EVENT, alertKind: 'digest' };
+    const event = { ...PENDING_EVENT, alertKind: 'digest' };
 
     expect(decodeWatched({ ...FULL, pendingEvent: { S: JSON.stringify(event) } }).pending?.event).toEqual(event);
   });
