@@ -92,7 +92,7 @@ function isLoopbackHost(hostname: string): boolean {
 }
 
 /** The SDK's own variable for the DynamoDB endpoint; on loopback it makes a local run (CONTRACT.md). */
-export const DYNAMODB_ENDPOINT_VARIABLE = 'AWS_ENDPOINT_URL_DYNAMODB';
+const DYNAMODB_ENDPOINT_VARIABLE = 'AWS_ENDPOINT_URL_DYNAMODB';
 
 /**
  * A local run (`npm start`, the tests, the README's local recipe) talks to a DynamoDB on this
