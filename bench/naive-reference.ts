@@ -28,7 +28,7 @@ export interface NaiveMeasurement {
  */
 export async function runNaiveReference(options: NaiveOptions): Promise<NaiveMeasurement> {
   const client = localDynamoDbClient(options.dynamoEndpoint);
-  await new DynamoDbIdentityRegistry(client, options.tableName).ensureReady();
+  await new DynamoDbIdentityRegistry(client, options.tableName).ensureReady('plain');
   const publisher = new CountingPublisher();
   const counts = { GetItem: 0, PutItem: 0, upstream: 0 };
   const started = performance.now();

@@ -86,7 +86,7 @@ export class BenchPoller {
     const client = localDynamoDbClient(config.dynamoEndpoint);
     client.middlewareStack.add(
       (next, context) => (args) => {
-        const key = (args.input as { Key?: Record<string, { S?: string }> }).Key?.identityId?.S;
+        const key = (args.input as { Key?: Record<string, { S?: string }> }).Key?.[ATTR.id]?.S;
         if (context.commandName !== undefined && WRITES.has(context.commandName) && key !== undefined) this.written.add(key);
         return next(args);
       },
@@ -154,7 +154,7 @@ export function memoryUsage(): MemoryUsage {
  */
 export async function registerIdentities(endpoint: string, tableName: string, firstId: bigint, count: number): Promise<void> {
   const client = localDynamoDbClient(endpoint);
-  await new DynamoDbIdentityRegistry(client, tableName).ensureReady();
+  await new DynamoDbIdentityRegistry(client, tableName).ensureReady('plain');
   const registeredAt = new Date().toISOString();
   const batches: WriteRequest[][] = [];
   for (let i = 0; i < count; i += 25) {

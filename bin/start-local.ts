@@ -74,7 +74,7 @@ async function main(): Promise<void> {
   const client = new DynamoDBClient({ endpoint: db.endpoint, region: 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
   const tableName = 'unread-notifier';
   const registry = new DynamoDbIdentityRegistry(client, tableName);
-  await registry.ensureReady();
+  await registry.ensureReady('plain');
   const ids = simulator.world.populate(count, { firstId: 558355, maxConversations: 4 });
   const labels = new Map<string, string>();
   for (const [index, raw] of ids.entries()) {

@@ -105,6 +105,23 @@ export function requireToken(config: Config): TokenSource {
 
 const LOOPBACK_HOSTS = new Set(['localhost', '[::1]']);
 
+function isLoopbackHost(hostname: string): boolean {
+  return LOOPBACK_HOSTS.has(hostname) || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+}
+
+/** The SDK's own variable for the DynamoDB endpoint; on loopback it makes a local run (CONTRACT.md). */
+const DYNAMODB_ENDPOINT_VARIABLE = 'AWS_ENDPOINT_URL_DYNAMODB';
+
+/**
+ * A local run (`npm start`, the tests, the README's local recipe) talks to a DynamoDB on this
+ * machine; anything else talks to AWS, where the stack's protections apply.
+ */
+export function isLocalRun(env: Env): boolean {
+  const endpoint = optional(env, DYNAMODB_ENDPOINT_VARIABLE);
+  if (endpoint === undefined || !URL.canParse(endpoint)) return false;
+  return isLoopbackHost(new URL(endpoint).hostname);
+}
+
 /** https only, except plain http to this machine for the simulator; an origin, nothing more. */
 export function parseApiBaseUrl(raw: string, name: string = ENV.apiBaseUrl): URL {
   let url: URL;
@@ -113,8 +130,7 @@ export function parseApiBaseUrl(raw: string, name: string = ENV.apiBaseUrl): URL
   } catch {
     throw new ConfigError(`${name} is not a URL: ${JSON.stringify(raw)}`);
   }
-  const loopback = LOOPBACK_HOSTS.has(url.hostname) || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(url.hostname);
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
     throw new ConfigError(`${name} must use https (plain http is allowed only for localhost): ${JSON.stringify(url.origin)}`);
   }
   if (url.username || url.password || url.search || url.hash || (url.pathname !== '/' && url.pathname !== '')) {

@@ -39,9 +39,17 @@ export const METRICS = {
   malformedItems: 'MalformedItems',
 } as const;
 
+const BOOKKEEPING_PREFIX = '#';
+
 /**
  * The DynamoDB key, shared by the store adapter, `init` and the CDK table. Bookkeeping items
- * (where a deadline-cut cycle stopped) live under keys with this prefix, which no id can have;
- * the stack grants the function item reads and writes only on those.
+ * (where a deadline-cut cycle stopped, and whatever later versions keep beside the identities)
+ * live under keys that start with `bookkeepingPrefix`, which no id can: readers skip every such
+ * key, known or not. The stack grants the function GetItem, PutItem and DeleteItem only on the
+ * resume keys (identity items it changes with UpdateItem, attribute by attribute).
  */
-export const TABLE_KEY = { partitionKey: 'identityId', resumeKeyPrefix: '#resume#' } as const;
+export const TABLE_KEY = {
+  partitionKey: 'identityId',
+  bookkeepingPrefix: BOOKKEEPING_PREFIX,
+  resumeKeyPrefix: `${BOOKKEEPING_PREFIX}resume#`,
+} as const;

@@ -1,5 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
+import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
@@ -17,8 +17,12 @@ import { parseInvocation } from './invocation';
 const config = loadConfig(process.env);
 const logger = new Logger({ serviceName: METRICS.service });
 const metrics = new Metrics({ namespace: METRICS.namespace, serviceName: METRICS.service });
+let malformedItems = 0;
 const store = new DynamoDbSnapshotStore(new DynamoDBClient({}), config.tableName, {
-  onMalformedItem: (key, error) => logger.error('skipping unreadable item', { key, error: errorSummary(error) }),
+  onMalformedItem: (key, error) => {
+    malformedItems += 1;
+    logger.error('skipping unreadable item', { key, error: errorSummary(error) });
+  },
 });
 const source = createSource(config, createTokenProvider(config, () => new SecretsManagerClient({})));
 const publisher = createPublisher(config, () => new SNSClient({}));
@@ -34,6 +38,7 @@ export const handler = async (event: unknown, context: Context): Promise<CycleSu
   const segment = parseInvocation(event);
   const telemetry = new CycleTelemetry(logger, config.failureStreakThreshold);
   const before = { ...source.stats };
+  malformedItems = 0;
   try {
     const summary = await runPollCycle(
       { source, store, publisher, clock: Date.now, observer: telemetry },
@@ -58,6 +63,7 @@ export const handler = async (event: unknown, context: Context): Promise<CycleSu
     if (partial) telemetry.emit(metrics, partial, countersSince(before));
     throw error;
   } finally {
+    metrics.addMetric(METRICS.malformedItems, MetricUnit.Count, malformedItems);
     metrics.publishStoredMetrics();
   }
 };

@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDbIdentityRegistry } from '../../lambda/adapters/dynamodb-identity-registry';
 import { DynamoDbSnapshotStore } from '../../lambda/adapters/dynamodb-snapshot-store';
 import { createPublisher, createSource, createTokenProvider } from '../../lambda/composition';
-import { requireToken, type Config } from '../../lambda/config';
+import { isLocalRun, requireToken, type Config } from '../../lambda/config';
 import { parseIdentityId, type IdentityId } from '../../lambda/core/identity-id';
 import { stringifyWithNumericIds } from '../../lambda/core/json-with-ids';
 import { CycleAbortedWithSummary, runPollCycle, type CycleSummary } from '../../lambda/core/poll-cycle';
@@ -17,9 +17,16 @@ function dynamo(): DynamoDBClient {
   return new DynamoDBClient({});
 }
 
+/**
+ * In a local run the table is plain; in AWS it is made as the stack makes its own (a table
+ * worth creating there is worth protecting), so the CLI can also run without the stack.
+ */
 export async function initCommand(config: Config, io: CliIo): Promise<void> {
-  const outcome = await new DynamoDbIdentityRegistry(dynamo(), config.tableName).ensureReady();
-  io.stdout.write(outcome === 'created' ? `created table ${config.tableName}\n` : `table ${config.tableName} already exists\n`);
+  const setup = isLocalRun(io.env) ? 'plain' : 'stack';
+  const outcome = await new DynamoDbIdentityRegistry(dynamo(), config.tableName).ensureReady(setup);
+  if (outcome === 'exists') io.stdout.write(`table ${config.tableName} already exists\n`);
+  else if (setup === 'plain') io.stdout.write(`created table ${config.tableName}\n`);
+  else io.stdout.write(`created table ${config.tableName} with deletion protection, point-in-time recovery and KMS encryption (AWS managed key), as the stack makes it\n`);
 }
 
 /** Ids and labels are checked before any request, so a refused command changes nothing. */
@@ -57,15 +64,19 @@ export async function removeCommand(config: Config, io: CliIo, rawId: string): P
 export async function listCommand(config: Config, io: CliIo, json: boolean): Promise<void> {
   const registrations = await new DynamoDbIdentityRegistry(dynamo(), config.tableName).list();
   if (json) {
-    const rows = registrations.map((r) => ({
-      identityId: r.id,
-      ...(r.label ? { label: r.label } : {}),
-      registeredAt: r.registeredAt,
-      total: r.total ?? null,
-      failureStreak: r.failureStreak,
-      failing: r.failureStreak >= config.failureStreakThreshold,
-      notFound: r.notFound,
-    }));
+    const rows = registrations.map((r) =>
+      r.broken !== undefined
+        ? { identityId: r.id, broken: r.broken }
+        : {
+            identityId: r.id,
+            ...(r.label ? { label: r.label } : {}),
+            registeredAt: r.registeredAt,
+            total: r.total ?? null,
+            failureStreak: r.failureStreak,
+            failing: r.failureStreak >= config.failureStreakThreshold,
+            notFound: r.notFound,
+          },
+    );
     io.stdout.write(`${stringifyWithNumericIds(rows, new Set(['identityId']))}\n`);
     return;
   }
@@ -74,6 +85,10 @@ export async function listCommand(config: Config, io: CliIo, json: boolean): Pro
     return;
   }
   for (const r of registrations) {
+    if (r.broken !== undefined) {
+      io.stdout.write(`${r.id}\t\tbroken: ${r.broken}\n`);
+      continue;
+    }
     const state = r.notFound ? 'not found upstream' : r.total === undefined ? 'no baseline yet' : `${r.total} unread`;
     // `failing` from FAILURE_STREAK_THRESHOLD on, as the FailingIdentities metric counts it.
     const streak =

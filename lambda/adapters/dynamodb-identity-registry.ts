@@ -1,65 +1,116 @@
 import {
+  ContinuousBackupsUnavailableException,
   CreateTableCommand,
   DeleteItemCommand,
   DescribeTableCommand,
   ResourceInUseException,
   ResourceNotFoundException,
-  ScanCommand,
+  UpdateContinuousBackupsCommand,
   UpdateItemCommand,
   waitUntilTableExists,
-  type AttributeValue,
+  type CreateTableCommandInput,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
+import { setTimeout as delay } from 'node:timers/promises';
 import { compareDecimalIds, type IdentityId } from '../core/identity-id';
-import type { Registration } from '../core/model';
-import type { IdentityRegistry } from '../core/ports';
+import type { BrokenRegistration, Registration } from '../core/model';
+import type { IdentityRegistry, TableSetup } from '../core/ports';
 import { TABLE_KEY } from '../env-names';
-import { ATTR, decodeRegistration, readIdentityId } from './dynamodb-item-codec';
+import { ATTR, decodeRegistration, keyOf } from './dynamodb-item-codec';
+import { scanIdentities } from './dynamodb-scan';
 
 export class TableMissingError extends Error {
   override readonly name = 'TableMissingError';
 }
 
+export interface DynamoDbIdentityRegistryOptions {
+  /** @default the system clock */
+  readonly now?: () => Date;
+  /** Waits between attempts to turn on point-in-time recovery. @default a timer */
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+/**
+ * A new table's continuous backups take a moment to be available, and point-in-time recovery
+ * cannot be turned on before (ContinuousBackupsUnavailableException): ask again for two minutes.
+ */
+const PITR_RETRY_MS = 5_000;
+const PITR_ATTEMPTS = 25;
+
 /** The registry half of the table: what the CLI's `init` and `identities` commands change. */
 export class DynamoDbIdentityRegistry implements IdentityRegistry {
+  private readonly now: () => Date;
+  private readonly sleep: (ms: number) => Promise<void>;
+
   constructor(
     private readonly client: DynamoDBClient,
     private readonly tableName: string,
-    private readonly now: () => Date = () => new Date(),
-  ) {}
+    options: DynamoDbIdentityRegistryOptions = {},
+  ) {
+    this.now = options.now ?? (() => new Date());
+    this.sleep = options.sleep ?? ((ms) => delay(ms));
+  }
 
-  /** Creates the table with the stack's key schema when it is missing; idempotent. */
-  async ensureReady(): Promise<'created' | 'exists'> {
+  /**
+   * Creates the table with the stack's key schema when it is missing; idempotent. `stack` (in
+   * AWS) also gives it what the stack gives its table: deletion protection, KMS encryption under
+   * the AWS managed key, point-in-time recovery. `plain` (a local run) gives the key schema only.
+   * A table that exists is left as it is.
+   */
+  async ensureReady(setup: TableSetup): Promise<'created' | 'exists'> {
     try {
       await this.client.send(new DescribeTableCommand({ TableName: this.tableName }));
       return 'exists';
     } catch (error) {
       if (!(error instanceof ResourceNotFoundException)) throw error;
     }
+    const table: CreateTableCommandInput = {
+      TableName: this.tableName,
+      AttributeDefinitions: [{ AttributeName: TABLE_KEY.partitionKey, AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: TABLE_KEY.partitionKey, KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+      ...(setup === 'stack' ? { DeletionProtectionEnabled: true, SSESpecification: { Enabled: true, SSEType: 'KMS' } } : {}),
+    };
     try {
-      await this.client.send(
-        new CreateTableCommand({
-          TableName: this.tableName,
-          AttributeDefinitions: [{ AttributeName: TABLE_KEY.partitionKey, AttributeType: 'S' }],
-          KeySchema: [{ AttributeName: TABLE_KEY.partitionKey, KeyType: 'HASH' }],
-          BillingMode: 'PAY_PER_REQUEST',
-        }),
-      );
+      await this.client.send(new CreateTableCommand(table));
     } catch (error) {
       if (error instanceof ResourceInUseException) return 'exists';
       throw error;
     }
     await waitUntilTableExists({ client: this.client, maxWaitTime: 120, minDelay: 1, maxDelay: 5 }, { TableName: this.tableName });
+    if (setup === 'stack') await this.enablePointInTimeRecovery();
     return 'created';
   }
 
-  /** Adds the identity, or updates its label; its snapshot and outbox are left as they are. */
+  private async enablePointInTimeRecovery(): Promise<void> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await this.client.send(
+          new UpdateContinuousBackupsCommand({ TableName: this.tableName, PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } }),
+        );
+        return;
+      } catch (error) {
+        if (error instanceof ContinuousBackupsUnavailableException && attempt < PITR_ATTEMPTS) {
+          await this.sleep(PITR_RETRY_MS);
+          continue;
+        }
+        // `init` again would find the table and leave it as it is: say how to finish the job.
+        throw new Error(
+          `table ${this.tableName} was created, but point-in-time recovery is not on yet (${(error as Error).message}): ` +
+            `aws dynamodb update-continuous-backups --table-name ${this.tableName} --point-in-time-recovery-specification PointInTimeRecoveryEnabled=true`,
+          { cause: error },
+        );
+      }
+    }
+  }
+
+  /** Adds the identity, or updates its label; every other attribute is left as it is. */
   async register(id: IdentityId, label?: string): Promise<'added' | 'updated'> {
     const result = await this.guard(() =>
       this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
-          Key: { [ATTR.id]: { S: id } },
+          Key: keyOf(id),
           UpdateExpression: label === undefined ? 'SET #reg = if_not_exists(#reg, :now)' : 'SET #reg = if_not_exists(#reg, :now), #label = :label',
           ExpressionAttributeNames: { '#reg': ATTR.registeredAt, ...(label === undefined ? {} : { '#label': ATTR.label }) },
           ExpressionAttributeValues: { ':now': { S: this.now().toISOString() }, ...(label === undefined ? {} : { ':label': { S: label } }) },
@@ -72,23 +123,21 @@ export class DynamoDbIdentityRegistry implements IdentityRegistry {
 
   async unregister(id: IdentityId): Promise<boolean> {
     const result = await this.guard(() =>
-      this.client.send(new DeleteItemCommand({ TableName: this.tableName, Key: { [ATTR.id]: { S: id } }, ReturnValues: 'ALL_OLD' })),
+      this.client.send(new DeleteItemCommand({ TableName: this.tableName, Key: keyOf(id), ReturnValues: 'ALL_OLD' })),
     );
     return result.Attributes !== undefined;
   }
 
+  /** Every registration in id order; an item that cannot be decoded is listed as broken, not dropped. */
   async list(): Promise<Registration[]> {
-    const registrations: Registration[] = [];
-    let startKey: Record<string, AttributeValue> | undefined;
-    do {
-      const page = await this.guard(() => this.client.send(new ScanCommand({ TableName: this.tableName, ExclusiveStartKey: startKey })));
-      for (const item of page.Items ?? []) {
-        if ((readIdentityId(item) ?? '#').startsWith('#')) continue;
-        registrations.push(decodeRegistration(item));
-      }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return registrations.sort((a, b) => compareDecimalIds(a.id, b.id));
+    const broken: BrokenRegistration[] = [];
+    const readable = await this.guard(() =>
+      scanIdentities(this.client, this.tableName, {
+        decode: decodeRegistration,
+        onMalformed: (key, error) => broken.push({ id: key, broken: error.message }),
+      }),
+    );
+    return [...readable, ...broken].sort((a, b) => compareDecimalIds(a.id, b.id));
   }
 
   private async guard<T>(call: () => Promise<T>): Promise<T> {

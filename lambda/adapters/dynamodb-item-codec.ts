@@ -8,15 +8,29 @@ import {
   type ConversationChange,
   type ConversationUnread,
   type PendingEvent,
-  type Registration,
+  type ReadableRegistration,
   type UnreadChangedEvent,
   type UnreadState,
   type WatchedIdentity,
 } from '../core/model';
 
-/** Attribute names of an identity item; short because every scan reads them all. */
+/**
+ * The item format: one item per identity, keyed by its id, plus bookkeeping items under keys
+ * that start with `TABLE_KEY.bookkeepingPrefix`.
+ *
+ * How it grows (later versions add alert state, policies, more pending kinds):
+ * - Readers decode the attributes named in ATTR and ignore every other one, so an attribute a
+ *   newer version adds never makes an item undecodable here.
+ * - Writers change identity items attribute by attribute (UpdateItem with SET and REMOVE), never
+ *   the whole item, so what a newer version wrote survives this one. A bookkeeping item belongs
+ *   whole to its writer; new bookkeeping gets a key of its own.
+ * - So a new attribute gets a new name and is optional; a known attribute keeps its type,
+ *   format and meaning.
+ * - A known attribute that is malformed makes the item undecodable (MalformedItemError). Its
+ *   message names the attribute, never the contents: it goes to logs and to `identities list`.
+ */
 export const ATTR = {
-  id: 'identityId',
+  id: TABLE_KEY.partitionKey,
   label: 'label',
   registeredAt: 'registeredAt',
   version: 'v',
@@ -32,7 +46,25 @@ export const ATTR = {
 
 export const RESUME_KEY_PREFIX = TABLE_KEY.resumeKeyPrefix;
 
-type Item = Record<string, AttributeValue>;
+export type Item = Record<string, AttributeValue>;
+
+export class MalformedItemError extends Error {
+  override readonly name = 'MalformedItemError';
+}
+
+/** The key of an item as stored ('' for an item without one, which DynamoDB does not allow). */
+export function itemKey(item: Item): string {
+  return item[ATTR.id]?.S ?? '';
+}
+
+export function keyOf(key: string): Item {
+  return { [ATTR.id]: { S: key } };
+}
+
+/** A key of bookkeeping, not of an identity: known to this version or added by a later one. */
+export function isBookkeepingKey(key: string): boolean {
+  return key.startsWith(TABLE_KEY.bookkeepingPrefix);
+}
 
 /**
  * Conversations as `objectId:streamId:unread` joined by ';': a tenth of the size of a DynamoDB
@@ -42,14 +74,14 @@ export function encodeConversations(conversations: readonly ConversationUnread[]
   return conversations.map((c) => `${c.objectId}:${c.streamId}:${c.unread}`).join(';');
 }
 
+const CONVERSATION = /^(\d+):(\d+):(\d+)$/;
+
 export function decodeConversations(encoded: string): ConversationUnread[] {
   if (encoded === '') return [];
   return encoded.split(';').map((part) => {
-    const [objectId, streamId, unread] = part.split(':');
-    if (!objectId || !streamId || unread === undefined || !/^\d+$/.test(unread)) {
-      throw new Error(`malformed conversation entry in snapshot`);
-    }
-    return { objectId, streamId, unread: Number(unread) };
+    const match = CONVERSATION.exec(part);
+    if (!match) throw new MalformedItemError(`${ATTR.conversations} has an entry that is not objectId:streamId:unread`);
+    return { objectId: match[1] as string, streamId: match[2] as string, unread: Number(match[3]) };
   });
 }
 
@@ -57,70 +89,97 @@ export function stateValues(state: UnreadState): Item {
   return { ':total': { N: String(state.total) }, ':convs': { S: encodeConversations(state.conversations) } };
 }
 
-export class MalformedItemError extends Error {
-  override readonly name = 'MalformedItemError';
-}
-
-export function readIdentityId(item: Item): string | undefined {
-  return item[ATTR.id]?.S;
-}
-
-/** Turns a scanned item into the domain value the cycle needs; throws MalformedItemError. */
-export function decodeWatched(item: Item): WatchedIdentity {
-  const id = requireId(item);
-  const version = numberAttr(item, ATTR.version);
-  const snapshot =
-    version === undefined
-      ? undefined
-      : {
-          version,
-          state: normalizeState(numberAttr(item, ATTR.total) ?? 0, decodeConversations(item[ATTR.conversations]?.S ?? '')),
-        };
-  const pending = decodePending(item);
-  const label = item[ATTR.label]?.S;
-  return {
-    id,
-    ...(label ? { label } : {}),
-    ...(snapshot ? { snapshot } : {}),
-    ...(pending ? { pending } : {}),
-    failureStreak: numberAttr(item, ATTR.failureStreak) ?? 0,
-    notFound: item[ATTR.notFound]?.BOOL === true,
-  };
-}
-
-export function decodeRegistration(item: Item): Registration {
-  const id = requireId(item);
-  const label = item[ATTR.label]?.S;
-  const total = numberAttr(item, ATTR.total);
-  const version = numberAttr(item, ATTR.version);
-  return {
-    id,
-    ...(label ? { label } : {}),
-    registeredAt: item[ATTR.registeredAt]?.S ?? '',
-    ...(total !== undefined ? { total } : {}),
-    ...(version !== undefined ? { lastChangeVersion: version } : {}),
-    failureStreak: numberAttr(item, ATTR.failureStreak) ?? 0,
-    notFound: item[ATTR.notFound]?.BOOL === true,
-  };
-}
-
 /** The pending event is stored as plain JSON with ids as strings, so no digit is lost. */
 export function encodePendingEvent(event: UnreadChangedEvent): string {
   return JSON.stringify(event);
 }
 
-function decodePending(item: Item): PendingEvent | undefined {
-  const raw = item[ATTR.pendingEvent]?.S;
+/** `decode(item)`, or undefined after telling `onMalformed` why not; errors other than a malformed item propagate. */
+export function decodeOrReport<T>(
+  item: Item,
+  decode: (item: Item) => T,
+  onMalformed: ((key: string, error: MalformedItemError) => void) | undefined,
+): T | undefined {
+  try {
+    return decode(item);
+  } catch (error) {
+    if (!(error instanceof MalformedItemError)) throw error;
+    onMalformed?.(itemKey(item), error);
+    return undefined;
+  }
+}
+
+/** Turns a scanned item into the domain value the cycle needs; throws MalformedItemError. */
+export function decodeWatched(item: Item): WatchedIdentity {
+  return decodeIdentityItem(item).watched;
+}
+
+/** Turns a scanned item into what `identities list` shows; throws MalformedItemError. */
+export function decodeRegistration(item: Item): ReadableRegistration {
+  const { watched, registeredAt, total } = decodeIdentityItem(item);
+  return {
+    id: watched.id,
+    ...(watched.label ? { label: watched.label } : {}),
+    registeredAt: registeredAt ?? '',
+    ...(total !== undefined ? { total } : {}),
+    failureStreak: watched.failureStreak,
+    notFound: watched.notFound,
+  };
+}
+
+/** The resume point of a bookkeeping item; throws MalformedItemError. */
+export function decodeResumeFrom(item: Item): IdentityId | undefined {
+  const raw = stringAttr(item, ATTR.resumeFrom);
+  if (raw !== undefined && !isIdentityId(raw)) throw new MalformedItemError(`${ATTR.resumeFrom} is not an identity id`);
+  return raw;
+}
+
+/**
+ * Every known attribute is checked, whichever of them the caller needs, so an item the cycle
+ * skips is exactly an item `identities list` shows as broken.
+ */
+function decodeIdentityItem(item: Item): { watched: WatchedIdentity; registeredAt: string | undefined; total: number | undefined } {
+  const raw = stringAttr(item, ATTR.id);
+  if (raw === undefined || !isIdentityId(raw)) throw new MalformedItemError(`${ATTR.id} is not an identity id`);
+  const id = raw;
+  const label = stringAttr(item, ATTR.label);
+  const registeredAt = stringAttr(item, ATTR.registeredAt);
+  const version = numberAttr(item, ATTR.version);
+  const total = numberAttr(item, ATTR.total);
+  const conversations = decodeConversations(stringAttr(item, ATTR.conversations) ?? '');
+  const pending = decodePending(item, id);
+  const failureStreak = numberAttr(item, ATTR.failureStreak) ?? 0;
+  const notFound = boolAttr(item, ATTR.notFound) ?? false;
+  const watched: WatchedIdentity = {
+    id,
+    ...(label ? { label } : {}),
+    ...(version !== undefined ? { snapshot: { version, state: normalizeState(total ?? 0, conversations) } } : {}),
+    ...(pending ? { pending } : {}),
+    failureStreak,
+    notFound,
+  };
+  return { watched, registeredAt, total };
+}
+
+function decodePending(item: Item, id: IdentityId): PendingEvent | undefined {
+  const pendingId = stringAttr(item, ATTR.pendingId);
+  const claimUntil = numberAttr(item, ATTR.claimUntil);
+  const raw = stringAttr(item, ATTR.pendingEvent);
   if (raw === undefined) return undefined;
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
   } catch {
-    throw new MalformedItemError('pending event is not JSON');
+    throw new MalformedItemError(`${ATTR.pendingEvent} is not JSON`);
   }
-  return { event: asEvent(parsed), claimUntil: numberAttr(item, ATTR.claimUntil) ?? 0 };
+  const event = asEvent(parsed);
+  if (event.identityId !== id) throw new MalformedItemError(`${ATTR.pendingEvent} belongs to another identity`);
+  // The outbox's conditions compare pendingId: an event without its id could never be claimed or completed.
+  if (pendingId !== event.eventId) throw new MalformedItemError(`${ATTR.pendingId} does not match the pending event`);
+  return { event, claimUntil: claimUntil ?? 0 };
 }
 
+/** Checks the fields this version publishes; a field it does not know is kept and published as it is. */
 function asEvent(value: unknown): UnreadChangedEvent {
   const e = value as Partial<Record<keyof UnreadChangedEvent, unknown>>;
   const ok =
@@ -132,7 +191,7 @@ function asEvent(value: unknown): UnreadChangedEvent {
     Array.isArray(e.conversations) && typeof e.observedAt === 'string' &&
     (e.label === undefined || typeof e.label === 'string') &&
     (e.conversations as unknown[]).every(isConversationChange);
-  if (!ok) throw new MalformedItemError('pending event does not have the event shape');
+  if (!ok) throw new MalformedItemError(`${ATTR.pendingEvent} does not have the event's shape`);
   return value as UnreadChangedEvent;
 }
 
@@ -142,16 +201,24 @@ function isConversationChange(value: unknown): value is ConversationChange {
     typeof c.previous === 'number' && typeof c.current === 'number';
 }
 
-function requireId(item: Item): IdentityId {
-  const raw = item[ATTR.id]?.S;
-  if (raw === undefined || !isIdentityId(raw)) throw new MalformedItemError(`item key is not an identity id`);
-  return raw;
+function stringAttr(item: Item, name: string): string | undefined {
+  const value = item[name];
+  if (value === undefined) return undefined;
+  if (value.S === undefined) throw new MalformedItemError(`${name} is not a string`);
+  return value.S;
 }
 
 function numberAttr(item: Item, name: string): number | undefined {
-  const raw = item[name]?.N;
-  if (raw === undefined) return undefined;
-  const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < 0) throw new MalformedItemError(`attribute ${name} is not a non-negative integer`);
+  const value = item[name];
+  if (value === undefined) return undefined;
+  const n = value.N === undefined ? NaN : Number(value.N);
+  if (!Number.isSafeInteger(n) || n < 0) throw new MalformedItemError(`${name} is not a non-negative integer`);
   return n;
+}
+
+function boolAttr(item: Item, name: string): boolean | undefined {
+  const value = item[name];
+  if (value === undefined) return undefined;
+  if (value.BOOL === undefined) throw new MalformedItemError(`${name} is not a boolean`);
+  return value.BOOL;
 }

@@ -3,21 +3,32 @@ import {
   DeleteItemCommand,
   GetItemCommand,
   PutItemCommand,
-  ScanCommand,
   UpdateItemCommand,
-  type AttributeValue,
   type DynamoDBClient,
   type UpdateItemCommandInput,
 } from '@aws-sdk/client-dynamodb';
 import type { IdentityId } from '../core/identity-id';
-import { isIdentityId } from '../core/identity-id';
 import type { UnreadState, WatchedIdentity } from '../core/model';
 import type { ChangeToSave, CycleInput, ScanSegment, SnapshotStore } from '../core/ports';
-import { ATTR, decodeWatched, encodePendingEvent, readIdentityId, RESUME_KEY_PREFIX, stateValues } from './dynamodb-item-codec';
+import {
+  ATTR,
+  decodeOrReport,
+  decodeResumeFrom,
+  decodeWatched,
+  encodePendingEvent,
+  keyOf,
+  type MalformedItemError,
+  RESUME_KEY_PREFIX,
+  stateValues,
+} from './dynamodb-item-codec';
+import { scanIdentities } from './dynamodb-scan';
 
 export interface DynamoDbStoreOptions {
-  /** Told about items that cannot be read (hand-edited, say); the cycle goes on without them. */
-  readonly onMalformedItem?: (key: string, error: unknown) => void;
+  /**
+   * Told about each item that cannot be decoded (hand-edited, or written by a broken version):
+   * its key and an error naming the attribute, never the contents. The cycle goes on without it.
+   */
+  readonly onMalformedItem?: (key: string, error: MalformedItemError) => void;
 }
 
 /** Request counters by operation, for the benchmark and metrics. */
@@ -38,43 +49,24 @@ export class DynamoDbSnapshotStore implements SnapshotStore {
   ) {}
 
   async loadCycle(segment?: ScanSegment): Promise<CycleInput> {
-    const [identities, resumeFrom] = await Promise.all([this.scanIdentities(segment), this.readResumePoint(segment)]);
+    const [identities, resumeFrom] = await Promise.all([this.scanWatched(segment), this.readResumePoint(segment)]);
     return { identities, ...(resumeFrom ? { resumeFrom } : {}) };
   }
 
-  private async scanIdentities(segment?: ScanSegment): Promise<WatchedIdentity[]> {
-    const identities: WatchedIdentity[] = [];
-    let startKey: Record<string, AttributeValue> | undefined;
-    do {
-      this.requests.Scan += 1;
-      const page = await this.client.send(
-        new ScanCommand({
-          TableName: this.tableName,
-          ExclusiveStartKey: startKey,
-          ...(segment ? { Segment: segment.segment, TotalSegments: segment.totalSegments } : {}),
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        const key = readIdentityId(item) ?? '';
-        if (key.startsWith('#')) continue;
-        try {
-          identities.push(decodeWatched(item));
-        } catch (error) {
-          this.options.onMalformedItem?.(key, error);
-        }
-      }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return identities;
+  private scanWatched(segment?: ScanSegment): Promise<WatchedIdentity[]> {
+    return scanIdentities(this.client, this.tableName, {
+      decode: decodeWatched,
+      ...(this.options.onMalformedItem ? { onMalformed: this.options.onMalformedItem } : {}),
+      onPage: () => (this.requests.Scan += 1),
+      ...(segment ? { segment } : {}),
+    });
   }
 
   private async readResumePoint(segment?: ScanSegment): Promise<IdentityId | undefined> {
     this.requests.GetItem += 1;
-    const { Item } = await this.client.send(
-      new GetItemCommand({ TableName: this.tableName, Key: resumeKey(segment), ConsistentRead: true }),
-    );
-    const raw = Item?.[ATTR.resumeFrom]?.S;
-    return raw !== undefined && isIdentityId(raw) ? raw : undefined;
+    const { Item } = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: keyOf(resumeKey(segment)), ConsistentRead: true }));
+    // A malformed resume point is reported and the cycle starts from the beginning: every identity is still polled.
+    return Item ? decodeOrReport(Item, decodeResumeFrom, this.options.onMalformedItem) : undefined;
   }
 
   saveBaseline(id: IdentityId, state: UnreadState): Promise<boolean> {
@@ -161,12 +153,13 @@ export class DynamoDbSnapshotStore implements SnapshotStore {
   async saveResumePoint(segment: ScanSegment | undefined, resumeFrom: IdentityId | undefined): Promise<void> {
     if (resumeFrom === undefined) {
       this.requests.DeleteItem += 1;
-      await this.client.send(new DeleteItemCommand({ TableName: this.tableName, Key: resumeKey(segment) }));
+      await this.client.send(new DeleteItemCommand({ TableName: this.tableName, Key: keyOf(resumeKey(segment)) }));
       return;
     }
+    // A bookkeeping item belongs whole to this writer: it is put and deleted whole.
     this.requests.PutItem += 1;
     await this.client.send(
-      new PutItemCommand({ TableName: this.tableName, Item: { ...resumeKey(segment), [ATTR.resumeFrom]: { S: resumeFrom } } }),
+      new PutItemCommand({ TableName: this.tableName, Item: { ...keyOf(resumeKey(segment)), [ATTR.resumeFrom]: { S: resumeFrom } } }),
     );
   }
 
@@ -178,7 +171,7 @@ export class DynamoDbSnapshotStore implements SnapshotStore {
   ): Promise<boolean> {
     this.requests.UpdateItem += 1;
     try {
-      await this.client.send(new UpdateItemCommand({ TableName: this.tableName, Key: { [ATTR.id]: { S: id } }, ...input }));
+      await this.client.send(new UpdateItemCommand({ TableName: this.tableName, Key: keyOf(id), ...input }));
       return true;
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return false;
@@ -187,9 +180,8 @@ export class DynamoDbSnapshotStore implements SnapshotStore {
   }
 }
 
-function resumeKey(segment?: ScanSegment): Record<string, AttributeValue> {
-  const suffix = segment ? `${segment.segment}/${segment.totalSegments}` : 'all';
-  return { [ATTR.id]: { S: `${RESUME_KEY_PREFIX}${suffix}` } };
+function resumeKey(segment?: ScanSegment): string {
+  return `${RESUME_KEY_PREFIX}${segment ? `${segment.segment}/${segment.totalSegments}` : 'all'}`;
 }
 
 const PLACEHOLDER: Record<keyof typeof ATTR, string> = {

@@ -69,14 +69,26 @@ export interface WatchedIdentity {
   readonly notFound: boolean;
 }
 
-export interface Registration {
+/** A registration as the registry lists it: readable, or broken with the reason its item cannot be read. */
+export type Registration = ReadableRegistration | BrokenRegistration;
+
+export interface ReadableRegistration {
   readonly id: IdentityId;
   readonly label?: string;
   readonly registeredAt: string;
+  /** The total of the last stored snapshot; undefined until the baseline. */
   readonly total?: number;
-  readonly lastChangeVersion?: number;
   readonly failureStreak: number;
   readonly notFound: boolean;
+  readonly broken?: undefined;
+}
+
+/** An item the code cannot decode, listed so a person sees it; the poll skips it and counts it. */
+export interface BrokenRegistration {
+  /** The item's key as stored: not necessarily a valid identity id. */
+  readonly id: string;
+  /** What is wrong, naming the attribute; never the item's contents. */
+  readonly broken: string;
 }
 
 /** Builds a normalized state: zero counts dropped, one entry per objectId (the last one wins), sorted. */

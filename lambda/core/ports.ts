@@ -51,9 +51,12 @@ export interface SnapshotStore {
   saveResumePoint(segment: ScanSegment | undefined, resumeFrom: IdentityId | undefined): Promise<void>;
 }
 
+/** `stack`: a table with the stack's protections (in AWS); `plain`: the key schema only (a local run). */
+export type TableSetup = 'stack' | 'plain';
+
 /** The registry the CLI manages. */
 export interface IdentityRegistry {
-  ensureReady(): Promise<'created' | 'exists'>;
+  ensureReady(setup: TableSetup): Promise<'created' | 'exists'>;
   register(id: IdentityId, label?: string): Promise<'added' | 'updated'>;
   unregister(id: IdentityId): Promise<boolean>;
   list(): Promise<Registration[]>;

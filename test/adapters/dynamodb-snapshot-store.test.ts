@@ -1,4 +1,4 @@
-import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { DynamoDbSnapshotStore } from '../../lambda/adapters/dynamodb-snapshot-store';
 import { buildEvent } from '../../lambda/core/event-builder';
 import { diffUnread } from '../../lambda/core/diff';
@@ -12,8 +12,14 @@ const state = (total: number, ...convs: [string, string, number][]): UnreadState
 
 async function setup() {
   const table = await createTestTable();
-  const store = new DynamoDbSnapshotStore(table.client, table.tableName);
-  return { ...table, store };
+  const malformed: { key: string; reason: string }[] = [];
+  const store = new DynamoDbSnapshotStore(table.client, table.tableName, {
+    onMalformedItem: (key, error) => malformed.push({ key, reason: (error as Error).message }),
+  });
+  const putRaw = (item: Record<string, AttributeValue>) => table.client.send(new PutItemCommand({ TableName: table.tableName, Item: item }));
+  const getRaw = async (key: string) =>
+    (await table.client.send(new GetItemCommand({ TableName: table.tableName, Key: { identityId: { S: key } }, ConsistentRead: true }))).Item;
+  return { ...table, store, malformed, putRaw, getRaw };
 }
 
 function changeEvent(identity: IdentityId, fromVersion: number, previous: UnreadState, next: UnreadState) {
@@ -155,5 +161,64 @@ describe('DynamoDbSnapshotStore on dynalite', () => {
     await registry.register(id('9223372036854775807'));
 
     expect((await store.loadCycle()).identities.map((w) => w.id)).toEqual(['9223372036854775807']);
+  });
+
+  test('an item that cannot be decoded is reported by key and reason, and the others still load', async () => {
+    const { registry, store, malformed, putRaw } = await setup();
+    await registry.register(id('15'));
+    await putRaw({ identityId: { S: '16' }, registeredAt: { S: '2026-02-01T08:00:00.000Z' }, v: { N: '1' }, total: { S: 'canary-9931' } });
+    await registry.register(id('17'));
+
+    const { identities } = await store.loadCycle();
+
+    expect(identities.map((w) => w.id).sort()).toEqual(['15', '17']);
+    expect(malformed).toEqual([{ key: '16', reason: expect.stringContaining('total') }]);
+    expect(JSON.stringify(malformed)).not.toContain('canary-9931');
+  });
+
+  test('a resume point that cannot be decoded is reported and the cycle starts from the beginning', async () => {
+    const { registry, store, malformed, putRaw } = await setup();
+    await registry.register(id('18'));
+    await putRaw({ identityId: { S: '#resume#all' }, resumeFrom: { S: 'not-an-id' } });
+
+    expect((await store.loadCycle()).resumeFrom).toBeUndefined();
+    expect(malformed).toEqual([{ key: '#resume#all', reason: expect.stringContaining('resumeFrom') }]);
+  });
+
+  test('every write keeps the attributes this version does not know', async () => {
+    const { registry, store, putRaw, getRaw } = await setup();
+    const newer = { alertState: { M: { lastAlertTotal: { N: '3' } } }, policy: { M: { cooldown: { S: '15m' } } }, pendingAlert: { S: '{}' } };
+    await putRaw({ identityId: { S: '19' }, registeredAt: { S: '2026-02-01T08:00:00.000Z' }, ...newer });
+    const a = state(1);
+    const b = state(2);
+    const event = changeEvent(id('19'), 1, a, b);
+
+    await registry.register(id('19'), 'Relabelled');
+    await store.saveBaseline(id('19'), a);
+    await store.recordFailure(id('19'), 2);
+    await store.markNotFound(id('19'));
+    await store.clearFailures(id('19'));
+    await store.saveChange({ id: id('19'), expectedVersion: 1, state: b, event, claimUntil: 100 });
+    await store.claimPending(id('19'), event.eventId, 100, 200);
+    await store.releasePending(id('19'), event.eventId);
+    await store.completePending(id('19'), event.eventId);
+
+    expect(await getRaw('19')).toMatchObject({ ...newer, label: { S: 'Relabelled' }, v: { N: '2' } });
+  });
+
+  test('a table larger than one Scan page is read to the end, one counted request per page', async () => {
+    const { registry, store, putRaw } = await setup();
+    // Four items of about 380 KB: a Scan page holds at most 1 MB, so the scan takes more than one page.
+    const padding = { S: 'x'.repeat(380_000) };
+    for (const raw of ['20', '21', '22', '23']) {
+      await registry.register(id(raw));
+      await putRaw({ identityId: { S: raw }, registeredAt: { S: '2026-02-01T08:00:00.000Z' }, padding });
+    }
+
+    const { identities } = await store.loadCycle();
+
+    expect(identities.map((w) => w.id).sort()).toEqual(['20', '21', '22', '23']);
+    expect(store.requests.Scan).toBeGreaterThan(1);
+    expect(store.requests.GetItem).toBe(1);
   });
 });

@@ -1,5 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, PutItemCommand, ResourceNotFoundException, UpdateContinuousBackupsCommand } from '@aws-sdk/client-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
 import { cli, useDynaliteEnvironment } from '../support/cli-harness';
+import { dynaliteClient } from '../support/dynalite';
 
 useDynaliteEnvironment();
 
@@ -23,6 +27,33 @@ describe('unread-notifier init', () => {
 
     expect(first).toMatchObject({ code: 0, stdout: `created table ${table}\n` });
     expect(second).toMatchObject({ code: 0, stdout: `table ${table} already exists\n` });
+  });
+
+  test('in a local run (the DynamoDB endpoint on loopback) makes a plain table', async () => {
+    const table = `cli-${randomUUID()}`;
+
+    expect(await cli(['init', '--table', table])).toMatchObject({ code: 0, stdout: `created table ${table}\n` });
+
+    const { Table } = await dynaliteClient().send(new DescribeTableCommand({ TableName: table }));
+    expect(Table?.SSEDescription).toBeUndefined();
+    expect(Table?.DeletionProtectionEnabled).not.toBe(true);
+  });
+
+  test('outside a local run makes the table as the stack does: protected, encrypted, recoverable', async () => {
+    const ddb = mockClient(DynamoDBClient);
+    try {
+      ddb.on(DescribeTableCommand).rejectsOnce(new ResourceNotFoundException({ message: 'not found', $metadata: {} })).resolves({ Table: { TableStatus: 'ACTIVE' } });
+      ddb.on(CreateTableCommand).resolves({});
+      ddb.on(UpdateContinuousBackupsCommand).resolves({});
+
+      const run = await cli(['init', '--table', 'unread-notifier'], { AWS_ENDPOINT_URL_DYNAMODB: undefined });
+
+      expect(run).toMatchObject({ code: 0, stdout: expect.stringMatching(/^created table unread-notifier with deletion protection, point-in-time recovery and KMS encryption/) });
+      expect(ddb).toHaveReceivedCommandWith(CreateTableCommand, { DeletionProtectionEnabled: true, SSESpecification: { Enabled: true, SSEType: 'KMS' } });
+      expect(ddb).toHaveReceivedCommandWith(UpdateContinuousBackupsCommand, { PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } });
+    } finally {
+      ddb.restore();
+    }
   });
 });
 
@@ -62,7 +93,7 @@ describe('unread-notifier identities', () => {
 
       const run = await cli(['identities', 'add', bad, '--table', table]);
 
-      expect(run.code).not.toBe(0);
+      expect(run.code).toBe(2);
       expect(run.stdout).toBe('');
       expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
       expect(run.stderr).toMatch(/invalid identity id/);
@@ -75,7 +106,7 @@ describe('unread-notifier identities', () => {
 
     const run = await cli(['identities', 'add', '5', '--lable', 'x', '--table', table]);
 
-    expect(run.code).not.toBe(0);
+    expect(run.code).toBe(2);
     expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(run.stderr).toContain('--lable');
     expect(await listed(table)).toEqual([]);
@@ -96,7 +127,7 @@ describe('unread-notifier identities', () => {
 
     const run = await cli(['identities', 'remove', '42', '--table', table]);
 
-    expect(run.code).not.toBe(0);
+    expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/identity 42 is not registered/);
   });
 
@@ -105,6 +136,28 @@ describe('unread-notifier identities', () => {
 
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/does not exist: run 'unread-notifier init' first/);
+  });
+
+  test('an item that cannot be decoded is listed as broken with the reason, between the others', async () => {
+    const table = await freshTable();
+    await cli(['identities', 'add', '5', '--label', 'Support', '--table', table]);
+    await cli(['identities', 'add', '7', '--table', table]);
+    await dynaliteClient().send(
+      new PutItemCommand({ TableName: table, Item: { identityId: { S: '6' }, registeredAt: { S: '2026-02-01T08:00:00.000Z' }, total: { S: 'canary-4410' } } }),
+    );
+
+    const text = await cli(['identities', 'list', '--table', table]);
+    const json = await cli(['identities', 'list', '--json', '--table', table]);
+
+    expect(text.code).toBe(0);
+    expect(text.stdout.split('\n')).toEqual(['5\tSupport\tno baseline yet', expect.stringMatching(/^6\t\tbroken: .*total/), '7\t\tno baseline yet', '']);
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toEqual([
+      expect.objectContaining({ identityId: 5, label: 'Support' }),
+      { identityId: 6, broken: expect.stringContaining('total') },
+      expect.objectContaining({ identityId: 7 }),
+    ]);
+    expect(text.stdout + json.stdout).not.toContain('canary-4410');
   });
 
   test('a bad TABLE_NAME is refused naming the variable', async () => {

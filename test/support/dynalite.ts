@@ -13,6 +13,6 @@ export function dynaliteClient(): DynamoDBClient {
 export async function createTestTable(client = dynaliteClient()): Promise<{ client: DynamoDBClient; tableName: string; registry: DynamoDbIdentityRegistry }> {
   const tableName = `test-${randomUUID()}`;
   const registry = new DynamoDbIdentityRegistry(client, tableName);
-  await registry.ensureReady();
+  await registry.ensureReady('plain');
   return { client, tableName, registry };
 }
