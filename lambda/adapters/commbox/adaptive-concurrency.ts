@@ -36,7 +36,8 @@ export interface LimiterSnapshot {
   readonly notBefore: number;
 }
 
-const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/** The real wait, used by the limiter and the source unless a test passes its own. */
+export const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class AdaptiveConcurrencyLimiter {
   readonly maxConcurrency: number;
