@@ -59,17 +59,20 @@ export class CycleTelemetry implements CycleObserver {
   }
 
   emit(metrics: Metrics, summary: CycleSummary, source: SourceCounters): void {
-    metrics.addMetric(METRICS.polled, MetricUnit.Count, summary.polled);
-    metrics.addMetric(METRICS.changed, MetricUnit.Count, summary.changed);
-    metrics.addMetric(METRICS.published, MetricUnit.Count, summary.published);
-    metrics.addMetric(METRICS.publishFailed, MetricUnit.Count, summary.publishFailed);
-    metrics.addMetric(METRICS.failed, MetricUnit.Count, summary.failed);
-    metrics.addMetric(METRICS.notFound, MetricUnit.Count, summary.notFound);
-    metrics.addMetric(METRICS.skipped, MetricUnit.Count, summary.skipped);
-    metrics.addMetric(METRICS.throttled, MetricUnit.Count, source.throttled);
-    metrics.addMetric(METRICS.unauthorized, MetricUnit.Count, source.unauthorized);
-    metrics.addMetric(METRICS.tokenUnavailable, MetricUnit.Count, this.tokenUnavailable);
-    metrics.addMetric(METRICS.failingIdentities, MetricUnit.Count, this.failingIdentities);
+    const counts: readonly (readonly [name: string, value: number])[] = [
+      [METRICS.polled, summary.polled],
+      [METRICS.changed, summary.changed],
+      [METRICS.published, summary.published],
+      [METRICS.publishFailed, summary.publishFailed],
+      [METRICS.failed, summary.failed],
+      [METRICS.notFound, summary.notFound],
+      [METRICS.skipped, summary.skipped],
+      [METRICS.throttled, source.throttled],
+      [METRICS.unauthorized, source.unauthorized],
+      [METRICS.tokenUnavailable, this.tokenUnavailable],
+      [METRICS.failingIdentities, this.failingIdentities],
+    ];
+    for (const [name, value] of counts) metrics.addMetric(name, MetricUnit.Count, value);
     metrics.addMetric(METRICS.cycleDuration, MetricUnit.Milliseconds, summary.durationMs);
   }
 }

@@ -1,17 +1,10 @@
 import type { IdentityId } from '../../lambda/core/identity-id';
 import { parseIdentityId } from '../../lambda/core/identity-id';
-import type { PendingEvent, Snapshot, UnreadState, WatchedIdentity } from '../../lambda/core/model';
+import type { PendingEvent, UnreadState, WatchedIdentity } from '../../lambda/core/model';
 import type { ChangeToSave, CycleInput, ScanSegment, SnapshotStore } from '../../lambda/core/ports';
 
-/** One identity's item, as the DynamoDB store keeps it. */
-export interface StoredIdentity {
-  readonly id: IdentityId;
-  readonly label?: string;
-  readonly snapshot?: Snapshot;
-  readonly pending?: PendingEvent;
-  readonly failureStreak: number;
-  readonly notFound: boolean;
-}
+/** One identity's item: what a Scan hands the cycle is all the item holds. */
+export type StoredIdentity = WatchedIdentity;
 
 export type StoreOperation = keyof SnapshotStore;
 
@@ -63,7 +56,7 @@ export class InMemorySnapshotStore implements SnapshotStore {
       const ids = [...this.items.keys()];
       const identities = ids
         .filter((_, index) => !segment || index % segment.totalSegments === segment.segment)
-        .map((id) => structuredClone(this.items.get(id) as WatchedIdentity));
+        .map((id) => structuredClone(this.items.get(id) as StoredIdentity));
       const resumeFrom = this.resumePoint(segment);
       return { identities, ...(resumeFrom !== undefined ? { resumeFrom } : {}) };
     });
