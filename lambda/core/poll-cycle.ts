@@ -64,15 +64,18 @@ export interface CycleSummary {
 /**
  * One poll cycle: load the registry slice, then for each identity either resend its pending
  * event or poll it and record what changed, publish, and note where the cycle stopped.
- * Resolves with the summary; rejects only with CycleAbortedWithSummary.
+ * Resolves with the summary. A cycle that cannot go on (a 401, an unreadable token, an
+ * unreadable registry) rejects with CycleAbortedWithSummary, after publishing what it stored.
  */
 export function runPollCycle(deps: PollCycleDeps, options: PollCycleOptions): Promise<CycleSummary> {
   return new PollCycle(deps, options).run();
 }
 
 /**
- * The steps of one cycle, in the order they run. The summary is the cycle's only mutable state
- * besides the cause that stopped it; every step adds to it.
+ * The steps of one cycle, in the order they run: `run` → `load` → per identity `processIdentity`
+ * (`resendPending`, or `pollIdentity` → `recordNotFound` | `recordBaseline` | `recordChange` |
+ * `recordNoChange`, or `identityFailed`) → `settle` per publish result → `saveResumePoint`.
+ * Its state: the summary every step adds to, the progress count and the cause that stopped it.
  */
 class PollCycle {
   private readonly startedAt: number;
@@ -104,8 +107,8 @@ class PollCycle {
     this.summary.publishRequests = this.queue.requests;
     this.summary.skipped += ordered.length - started;
     if (this.stopCause !== undefined) throw this.abort(`cycle aborted: ${describe(this.stopCause)}`, this.stopCause);
-    await this.saveResumePoint(ordered[started]?.id, input.resumeFrom);
     this.summary.durationMs = this.elapsed();
+    await this.saveResumePoint(ordered[started]?.id, input.resumeFrom);
     return this.summary;
   }
 
