@@ -1,5 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
+import { CycleAbortedError, TokenUnavailableError, UpstreamUnauthorizedError } from './core/errors';
 import type { CycleObserver, CycleSummary } from './core/poll-cycle';
 import { METRICS } from './env-names';
 
@@ -15,6 +16,8 @@ export interface SourceCounters {
  */
 export class CycleTelemetry implements CycleObserver {
   failingIdentities = 0;
+  /** 1 when the cycle stopped because the token could not be read. */
+  tokenUnavailable = 0;
 
   constructor(
     private readonly logger: Logger,
@@ -42,17 +45,34 @@ export class CycleTelemetry implements CycleObserver {
     this.logger.warn('could not store where the cycle stopped', { error: errorSummary(error) });
   }
 
+  /** One error line saying what stopped the cycle: a refused token, an unreadable one, or something else. */
+  cycleAborted(error: unknown): void {
+    const cause = error instanceof CycleAbortedError ? error.cause : undefined;
+    if (cause instanceof TokenUnavailableError) {
+      this.tokenUnavailable = 1;
+      this.logger.error('cannot read the CommBox token; cycle stopped', { reason: cause.reason, error: errorSummary(cause) });
+    } else if (cause instanceof UpstreamUnauthorizedError) {
+      this.logger.error('CommBox refused the token even after re-reading the secret; cycle stopped');
+    } else {
+      this.logger.error('cycle aborted', { error: errorSummary(error) });
+    }
+  }
+
   emit(metrics: Metrics, summary: CycleSummary, source: SourceCounters): void {
-    metrics.addMetric(METRICS.polled, MetricUnit.Count, summary.polled);
-    metrics.addMetric(METRICS.changed, MetricUnit.Count, summary.changed);
-    metrics.addMetric(METRICS.published, MetricUnit.Count, summary.published);
-    metrics.addMetric(METRICS.publishFailed, MetricUnit.Count, summary.publishFailed);
-    metrics.addMetric(METRICS.failed, MetricUnit.Count, summary.failed);
-    metrics.addMetric(METRICS.notFound, MetricUnit.Count, summary.notFound);
-    metrics.addMetric(METRICS.skipped, MetricUnit.Count, summary.skipped);
-    metrics.addMetric(METRICS.throttled, MetricUnit.Count, source.throttled);
-    metrics.addMetric(METRICS.unauthorized, MetricUnit.Count, source.unauthorized);
-    metrics.addMetric(METRICS.failingIdentities, MetricUnit.Count, this.failingIdentities);
+    const counts: readonly (readonly [name: string, value: number])[] = [
+      [METRICS.polled, summary.polled],
+      [METRICS.changed, summary.changed],
+      [METRICS.published, summary.published],
+      [METRICS.publishFailed, summary.publishFailed],
+      [METRICS.failed, summary.failed],
+      [METRICS.notFound, summary.notFound],
+      [METRICS.skipped, summary.skipped],
+      [METRICS.throttled, source.throttled],
+      [METRICS.unauthorized, source.unauthorized],
+      [METRICS.tokenUnavailable, this.tokenUnavailable],
+      [METRICS.failingIdentities, this.failingIdentities],
+    ];
+    for (const [name, value] of counts) metrics.addMetric(name, MetricUnit.Count, value);
     metrics.addMetric(METRICS.cycleDuration, MetricUnit.Milliseconds, summary.durationMs);
   }
 }

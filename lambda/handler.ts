@@ -7,11 +7,11 @@ import type { Context } from 'aws-lambda';
 import { DynamoDbSnapshotStore } from './adapters/dynamodb-snapshot-store';
 import { createPublisher, createSource, createTokenProvider } from './composition';
 import { loadConfig } from './config';
-import { UpstreamUnauthorizedError } from './core/errors';
+import { CycleAbortedWithSummary } from './core/errors';
 import { runPollCycle, type CycleSummary } from './core/poll-cycle';
 import { CycleTelemetry, errorSummary } from './cycle-telemetry';
 import { METRICS } from './env-names';
-import { parseInvocation } from './invocation';
+import { deadlineMarginMs, parseInvocation } from './invocation';
 
 // Built once per execution environment: config fails fast at init, clients keep their connections.
 const config = loadConfig(process.env);
@@ -26,12 +26,8 @@ const store = new DynamoDbSnapshotStore(new DynamoDBClient({}), config.tableName
 });
 const source = createSource(config, createTokenProvider(config, () => new SecretsManagerClient({})));
 const publisher = createPublisher(config, () => new SNSClient({}));
-
-/**
- * Stop starting identities when less than this is left: an identity in flight may need a few
- * attempts before it settles, and the outbox writes after it.
- */
-const DEADLINE_MARGIN_MS = Math.max(3_000, config.requestTimeoutMs * 2);
+/** No identity starts when less than this is left: the last one started must still finish. */
+const DEADLINE_MARGIN_MS = deadlineMarginMs(config);
 
 export const handler = async (event: unknown, context: Context): Promise<CycleSummary> => {
   logger.addContext(context);
@@ -39,6 +35,9 @@ export const handler = async (event: unknown, context: Context): Promise<CycleSu
   const telemetry = new CycleTelemetry(logger, config.failureStreakThreshold);
   const before = { ...source.stats };
   malformedItems = 0;
+  if (context.getRemainingTimeInMillis() <= DEADLINE_MARGIN_MS) {
+    logger.warn('the function timeout leaves no time to poll: lower REQUEST_TIMEOUT_MS or MAX_ATTEMPTS, or raise the timeout', { deadlineMarginMs: DEADLINE_MARGIN_MS });
+  }
   try {
     const summary = await runPollCycle(
       { source, store, publisher, clock: Date.now, observer: telemetry },
@@ -54,13 +53,8 @@ export const handler = async (event: unknown, context: Context): Promise<CycleSu
     telemetry.emit(metrics, summary, countersSince(before));
     return summary;
   } catch (error) {
-    if (error instanceof Error && error.cause instanceof UpstreamUnauthorizedError) {
-      logger.error('CommBox refused the token even after re-reading the secret; cycle stopped', { secret: config.token?.kind });
-    } else {
-      logger.error('cycle aborted', { error: errorSummary(error) });
-    }
-    const partial = (error as { summary?: CycleSummary }).summary;
-    if (partial) telemetry.emit(metrics, partial, countersSince(before));
+    telemetry.cycleAborted(error);
+    if (error instanceof CycleAbortedWithSummary) telemetry.emit(metrics, error.summary, countersSince(before));
     throw error;
   } finally {
     metrics.addMetric(METRICS.malformedItems, MetricUnit.Count, malformedItems);

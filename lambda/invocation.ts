@@ -1,3 +1,5 @@
+import { longestFetchMs } from './adapters/commbox/commbox-objects-source';
+import type { Config } from './config';
 import type { ScanSegment } from './core/ports';
 
 export class InvalidInvocationError extends Error {
@@ -25,4 +27,17 @@ export function parseSegment(segment: unknown, totalSegments: unknown): ScanSegm
     throw new InvalidInvocationError(`segment must be an integer from 0 to ${total - 1}, got ${JSON.stringify(segment)}`);
   }
   return { segment: index, totalSegments: total };
+}
+
+/** Time for what follows an identity's last request: its change write, the publish, the outbox update, the resume point. */
+export const OUTBOX_ROOM_MS = 3_000;
+
+/**
+ * How much of the invocation must be left to start one more identity: its slowest fetch (every
+ * attempt running into the request timeout, with the longest backoff between attempts, as the
+ * source retries) and the writes after it. The source's defaults for the backoff apply, as in
+ * `createSource`.
+ */
+export function deadlineMarginMs(config: Pick<Config, 'maxAttempts' | 'requestTimeoutMs'>): number {
+  return longestFetchMs({ maxAttempts: config.maxAttempts, timeoutMs: config.requestTimeoutMs }) + OUTBOX_ROOM_MS;
 }

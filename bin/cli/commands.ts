@@ -3,9 +3,10 @@ import { DynamoDbIdentityRegistry } from '../../lambda/adapters/dynamodb-identit
 import { DynamoDbSnapshotStore } from '../../lambda/adapters/dynamodb-snapshot-store';
 import { createPublisher, createSource, createTokenProvider } from '../../lambda/composition';
 import { isLocalRun, requireToken, type Config } from '../../lambda/config';
+import { CycleAbortedWithSummary } from '../../lambda/core/errors';
 import { parseIdentityId, type IdentityId } from '../../lambda/core/identity-id';
 import { stringifyWithNumericIds } from '../../lambda/core/json-with-ids';
-import { CycleAbortedWithSummary, runPollCycle, type CycleSummary } from '../../lambda/core/poll-cycle';
+import { runPollCycle, type CycleSummary } from '../../lambda/core/poll-cycle';
 import type { ScanSegment } from '../../lambda/core/ports';
 import { parseSegment } from '../../lambda/invocation';
 import { UsageError, type CliIo } from './io';

@@ -1,5 +1,6 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Secret } from '../config';
+import { TokenUnavailableError, type TokenUnavailableReason } from '../core/errors';
 import type { TokenProvider } from './token-provider';
 
 export interface SecretsManagerTokenOptions {
@@ -21,13 +22,11 @@ export interface SecretsManagerTokenOptions {
  */
 export const TOKEN_JSON_KEYS = ['token', 'API_TOKEN'] as const;
 
-export class SecretValueError extends Error {
-  override readonly name = 'SecretValueError';
-}
-
 /**
  * The CommBox token from Secrets Manager (API_TOKEN_SECRET_ID): cached for `maxAgeMs`, read again
  * by `refresh()` after a 401 in case it was rotated. Concurrent reads share one GetSecretValue.
+ * Every failure to read it is a TokenUnavailableError saying what failed, with the SDK error as
+ * its cause: never mistaken for CommBox refusing the token.
  */
 export class SecretsManagerTokenProvider implements TokenProvider {
   private readonly maxAgeMs: number;
@@ -87,13 +86,34 @@ export class SecretsManagerTokenProvider implements TokenProvider {
     return token;
   }
 
-  /** Only the SDK's error name and message (never the value); a secret without a value gets the how-to. */
-  private readError(error: unknown): Error {
-    if (error instanceof Error && error.name === 'ResourceNotFoundException') {
-      return new SecretValueError(`${noValueMessage(this.secretId, 'was not found or has no value')} (${error.message})`, { cause: error });
-    }
+  /** Only the SDK's error name and message (never the value), with what to do where it is known. */
+  private readError(error: unknown): TokenUnavailableError {
+    const id = this.secretId;
     const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    return new SecretValueError(`cannot read the CommBox token from secret ${this.secretId}: ${detail}`, { cause: error });
+    const [reason, what] = readFailure(error instanceof Error ? error.name : '');
+    const message =
+      reason === 'not-found'
+        ? `${noValueMessage(id, 'was not found or has no value')} (${detail})`
+        : `cannot read the CommBox token from secret ${id}: ${what} (${detail})`;
+    return new TokenUnavailableError(message, reason, { cause: error });
+  }
+}
+
+/**
+ * Secrets Manager's error names for a secret that cannot be read, in words an operator acts on.
+ * A role without kms:Decrypt gets AccessDeniedException; a key that is disabled, pending deletion
+ * or whose policy refuses Secrets Manager gives DecryptionFailure.
+ */
+function readFailure(errorName: string): [TokenUnavailableReason, string] {
+  switch (errorName) {
+    case 'ResourceNotFoundException':
+      return ['not-found', 'the secret or its current value does not exist'];
+    case 'AccessDeniedException':
+      return ['access-denied', "the function's role may not call secretsmanager:GetSecretValue on it (or kms:Decrypt on its key)"];
+    case 'DecryptionFailure':
+      return ['decryption', 'its KMS key refused to decrypt it: check that the key is enabled and that its policy lets Secrets Manager use it for this function'];
+    default:
+      return ['read-failed', 'Secrets Manager did not answer with its value'];
   }
 }
 
@@ -103,10 +123,10 @@ export class SecretsManagerTokenProvider implements TokenProvider {
  */
 export function parseToken(secretString: string | undefined, secretId: string): string {
   const trimmed = secretString?.trim() ?? '';
-  if (trimmed === '') throw new SecretValueError(noValueMessage(secretId));
+  if (trimmed === '') throw new TokenUnavailableError(noValueMessage(secretId), 'no-value');
   const token = trimmed.startsWith('{') ? tokenFromJson(trimmed, secretId) : trimmed;
   if (/[\s\u0000-\u001f\u007f]/.test(token)) {
-    throw new SecretValueError(`the token in secret ${secretId} contains whitespace or control characters`);
+    throw new TokenUnavailableError(`the token in secret ${secretId} contains whitespace or control characters`, 'malformed');
   }
   return token;
 }
@@ -116,7 +136,7 @@ function tokenFromJson(json: string, secretId: string): string {
   try {
     parsed = JSON.parse(json);
   } catch {
-    throw new SecretValueError(`secret ${secretId} starts with '{' but is not valid JSON: store the raw token or {"token":"<token>"}`);
+    throw new TokenUnavailableError(`secret ${secretId} starts with '{' but is not valid JSON: store the raw token or {"token":"<token>"}`, 'malformed');
   }
   if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) {
     for (const key of TOKEN_JSON_KEYS) {
@@ -124,8 +144,9 @@ function tokenFromJson(json: string, secretId: string): string {
       if (typeof value === 'string' && value.trim() !== '') return value.trim();
     }
   }
-  throw new SecretValueError(
+  throw new TokenUnavailableError(
     `secret ${secretId} is JSON without a non-empty string under ${TOKEN_JSON_KEYS.map((k) => `"${k}"`).join(' or ')}: store the raw token or {"token":"<token>"}`,
+    'malformed',
   );
 }
 

@@ -27,7 +27,3 @@ export function diffUnread(previous: UnreadState, next: UnreadState): UnreadDiff
   changes.sort((a, b) => compareDecimalIds(a.objectId, b.objectId));
   return { previousTotal: previous.total, total: next.total, conversations: changes };
 }
-
-export function statesEqual(a: UnreadState, b: UnreadState): boolean {
-  return diffUnread(a, b) === undefined;
-}

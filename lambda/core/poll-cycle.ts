@@ -1,9 +1,9 @@
-import { diffUnread } from './diff';
-import { CycleAbortedError, UpstreamUnauthorizedError } from './errors';
+import { diffUnread, type UnreadDiff } from './diff';
+import { CycleAbortedWithSummary, stopsTheCycle } from './errors';
 import { buildEvent } from './event-builder';
 import { compareDecimalIds, type IdentityId } from './identity-id';
-import type { UnreadChangedEvent, UnreadState, WatchedIdentity } from './model';
-import type { EventPublisher, PublishResult, ScanSegment, SnapshotStore, UnreadSource } from './ports';
+import type { PendingEvent, Snapshot, UnreadChangedEvent, UnreadState, WatchedIdentity } from './model';
+import type { CycleInput, EventPublisher, PublishResult, ScanSegment, SnapshotStore, UnreadSource } from './ports';
 import { fit } from './publication';
 import { PublishQueue } from './publish-queue';
 import { runPool } from './worker-pool';
@@ -61,153 +61,218 @@ export interface CycleSummary {
   resumeFrom?: IdentityId;
 }
 
-export class CycleAbortedWithSummary extends CycleAbortedError {
-  constructor(
-    message: string,
-    readonly summary: CycleSummary,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-  }
+/**
+ * One poll cycle: load the registry slice, then for each identity either resend its pending
+ * event or poll it and record what changed, publish, and note where the cycle stopped.
+ * Resolves with the summary. A cycle that cannot go on (a 401, an unreadable token, an
+ * unreadable registry) rejects with CycleAbortedWithSummary, after publishing what it stored.
+ */
+export function runPollCycle(deps: PollCycleDeps, options: PollCycleOptions): Promise<CycleSummary> {
+  return new PollCycle(deps, options).run();
 }
 
-/** One poll cycle: load the registry slice, resend what is pending, poll, diff, store, publish. */
-export async function runPollCycle(deps: PollCycleDeps, options: PollCycleOptions): Promise<CycleSummary> {
-  const { source, store, clock, observer } = deps;
-  const startedAt = clock();
-  const input = await store.loadCycle(options.segment).catch((error: unknown) => {
-    throw new CycleAbortedError(`cannot read the registry: ${describe(error)}`, { cause: error });
-  });
-  const ordered = orderForCycle(input.identities, input.resumeFrom);
-  const summary: CycleSummary = {
-    identities: ordered.length, polled: 0, changed: 0, published: 0, failed: 0, notFound: 0, durationMs: 0,
+/**
+ * The steps of one cycle, in the order they run: `run` → `load` → per identity `processIdentity`
+ * (`resendPending`, or `pollIdentity` → `recordNotFound` | `recordBaseline` | `recordChange` |
+ * `recordNoChange`, or `identityFailed`) → `settle` per publish result → `saveResumePoint`.
+ * Its state: the summary every step adds to, the progress count and the cause that stopped it.
+ */
+class PollCycle {
+  private readonly startedAt: number;
+  private readonly summary: CycleSummary = {
+    identities: 0, polled: 0, changed: 0, published: 0, failed: 0, notFound: 0, durationMs: 0,
     baselines: 0, resent: 0, publishFailed: 0, conflicts: 0, skipped: 0, publishRequests: 0,
   };
-  let abortCause: unknown;
-  let done = 0;
+  /** Events go out in batches while identities are still polled; results come back to `settle`. */
+  private readonly queue: PublishQueue;
+  /** The first 401 or unreadable token: no identity starts after it and the cycle aborts. */
+  private stopCause: unknown;
+  private done = 0;
 
-  const queue = new PublishQueue(deps.publisher, async (event: UnreadChangedEvent, result: PublishResult) => {
+  constructor(
+    private readonly deps: PollCycleDeps,
+    private readonly options: PollCycleOptions,
+  ) {
+    this.startedAt = deps.clock();
+    this.queue = new PublishQueue(deps.publisher, (event, result) => this.settle(event, result));
+  }
+
+  async run(): Promise<CycleSummary> {
+    const input = await this.load();
+    const ordered = orderForCycle(input.identities, input.resumeFrom);
+    this.summary.identities = ordered.length;
+    const started = await runPool(ordered, this.options.concurrency, (watched) => this.processIdentity(watched), () => this.mayStartMore());
+    // Events already stored are published even when the cycle stops: nothing waits for a lease.
+    await this.queue.drain();
+    this.summary.publishRequests = this.queue.requests;
+    this.summary.skipped += ordered.length - started;
+    if (this.stopCause !== undefined) throw this.abort(`cycle aborted: ${describe(this.stopCause)}`, this.stopCause);
+    this.summary.durationMs = this.elapsed();
+    await this.saveResumePoint(ordered[started]?.id, input.resumeFrom);
+    return this.summary;
+  }
+
+  private async load(): Promise<CycleInput> {
+    try {
+      return await this.deps.store.loadCycle(this.options.segment);
+    } catch (error) {
+      throw this.abort(`cannot read the registry: ${describe(error)}`, error);
+    }
+  }
+
+  private mayStartMore(): boolean {
+    return this.stopCause === undefined && (this.options.shouldStartMore?.() ?? true);
+  }
+
+  /** An identity with a pending event only gets it resent: its next change waits until that one is out. */
+  private async processIdentity(watched: WatchedIdentity): Promise<void> {
+    try {
+      if (watched.pending) await this.resendPending(watched, watched.pending);
+      else await this.pollIdentity(watched);
+    } catch (error) {
+      await this.identityFailed(watched, error);
+    } finally {
+      this.done += 1;
+      this.deps.observer?.progress?.(this.done, this.summary.identities);
+    }
+  }
+
+  /** Takes over an event whose claim has expired (its cycle died or its publish was refused) and queues it. */
+  private async resendPending(watched: WatchedIdentity, pending: PendingEvent): Promise<void> {
+    const now = this.deps.clock();
+    if (pending.claimUntil > now) {
+      this.summary.skipped += 1;
+      return;
+    }
+    const claimed = await this.deps.store.claimPending(watched.id, pending.event.eventId, pending.claimUntil, now + this.options.claimLeaseMs);
+    if (!claimed) {
+      this.summary.conflicts += 1;
+      return;
+    }
+    this.summary.resent += 1;
+    this.queue.add(pending.event);
+  }
+
+  private async pollIdentity(watched: WatchedIdentity): Promise<void> {
+    const outcome = await this.deps.source.fetchUnread(watched.id);
+    if (outcome.kind === 'not-found') {
+      await this.recordNotFound(watched);
+      return;
+    }
+    this.summary.polled += 1;
+    if (!watched.snapshot) {
+      await this.recordBaseline(watched, outcome.state);
+      return;
+    }
+    const diff = diffUnread(watched.snapshot.state, outcome.state);
+    if (diff) await this.recordChange(watched, watched.snapshot, outcome.state, diff);
+    else await this.recordNoChange(watched);
+  }
+
+  private async recordNotFound(watched: WatchedIdentity): Promise<void> {
+    this.summary.notFound += 1;
+    this.deps.observer?.identityNotFound?.(watched.id);
+    if (!watched.notFound) await this.deps.store.markNotFound(watched.id);
+  }
+
+  /** The first good poll: stored, never published. */
+  private async recordBaseline(watched: WatchedIdentity, state: UnreadState): Promise<void> {
+    if (!(await this.deps.store.saveBaseline(watched.id, state))) {
+      this.summary.conflicts += 1;
+      return;
+    }
+    this.summary.baselines += 1;
+    this.deps.observer?.baselineRecorded?.(watched.id, state);
+  }
+
+  /** Nothing to write, unless the identity has a failure streak or a not-found mark to clear. */
+  private async recordNoChange(watched: WatchedIdentity): Promise<void> {
+    if (watched.failureStreak > 0 || watched.notFound) await this.deps.store.clearFailures(watched.id);
+  }
+
+  /** The new snapshot and its event are stored in one conditional write before the event is queued. */
+  private async recordChange(watched: WatchedIdentity, snapshot: Snapshot, state: UnreadState, diff: UnreadDiff): Promise<void> {
+    const { event, publication } = fit(
+      buildEvent({
+        identityId: watched.id,
+        ...(watched.label ? { label: watched.label } : {}),
+        fromVersion: snapshot.version,
+        previous: snapshot.state,
+        next: state,
+        diff,
+        observedAt: new Date(this.deps.clock()),
+      }),
+    );
+    const stored = await this.deps.store.saveChange({
+      id: watched.id,
+      expectedVersion: snapshot.version,
+      state,
+      event,
+      claimUntil: this.deps.clock() + this.options.claimLeaseMs,
+    });
+    if (!stored) {
+      // An overlapping cycle stored this change (or a later one) first and publishes it.
+      this.summary.conflicts += 1;
+      return;
+    }
+    this.summary.changed += 1;
+    this.deps.observer?.eventStored?.(event);
+    this.queue.add(event, publication);
+  }
+
+  /** A 401 or an unreadable token stops the cycle; any other error fails this identity only. */
+  private async identityFailed(watched: WatchedIdentity, error: unknown): Promise<void> {
+    if (stopsTheCycle(error)) {
+      this.stopCause ??= error;
+      return;
+    }
+    this.summary.failed += 1;
+    const streak = watched.failureStreak + 1;
+    this.deps.observer?.identityFailed?.(watched.id, error, streak);
+    try {
+      await this.deps.store.recordFailure(watched.id, streak);
+    } catch (storeError) {
+      this.deps.observer?.outboxUpdateFailed?.(watched.id, storeError);
+    }
+  }
+
+  /** The publisher's answer for one event: accepted leaves the outbox, refused is released for the next cycle. */
+  private async settle(event: UnreadChangedEvent, result: PublishResult): Promise<void> {
     try {
       if (result.ok) {
-        summary.published += 1;
-        observer?.eventPublished?.(event);
-        await store.completePending(event.identityId, event.eventId);
+        this.summary.published += 1;
+        this.deps.observer?.eventPublished?.(event);
+        await this.deps.store.completePending(event.identityId, event.eventId);
       } else {
-        summary.publishFailed += 1;
-        observer?.publishFailed?.(event, result.reason);
-        await store.releasePending(event.identityId, event.eventId);
+        this.summary.publishFailed += 1;
+        this.deps.observer?.publishFailed?.(event, result.reason);
+        await this.deps.store.releasePending(event.identityId, event.eventId);
       }
     } catch (error) {
       // The event stays pending under its claim; a later cycle sends it again with the same id.
-      observer?.outboxUpdateFailed?.(event.identityId, error);
+      this.deps.observer?.outboxUpdateFailed?.(event.identityId, error);
     }
-  });
+  }
 
-  const processIdentity = async (watched: WatchedIdentity): Promise<void> => {
+  /** Where the next cycle of this segment starts: the first identity not started, or the beginning. */
+  private async saveResumePoint(resumeFrom: IdentityId | undefined, previous: IdentityId | undefined): Promise<void> {
+    if (resumeFrom !== undefined) this.summary.resumeFrom = resumeFrom;
+    if (resumeFrom === undefined && previous === undefined) return;
     try {
-      if (watched.pending) {
-        await resendPending(watched);
-        return;
-      }
-      const outcome = await source.fetchUnread(watched.id);
-      if (outcome.kind === 'not-found') {
-        summary.notFound += 1;
-        observer?.identityNotFound?.(watched.id);
-        if (!watched.notFound) await store.markNotFound(watched.id);
-        return;
-      }
-      summary.polled += 1;
-      await recordObservation(watched, outcome.state);
+      await this.deps.store.saveResumePoint(this.options.segment, resumeFrom);
     } catch (error) {
-      if (error instanceof UpstreamUnauthorizedError) {
-        abortCause ??= error;
-        return;
-      }
-      summary.failed += 1;
-      const streak = watched.failureStreak + 1;
-      observer?.identityFailed?.(watched.id, error, streak);
-      await store.recordFailure(watched.id, streak).catch((storeError: unknown) => observer?.outboxUpdateFailed?.(watched.id, storeError));
-    } finally {
-      done += 1;
-      observer?.progress?.(done, ordered.length);
+      this.deps.observer?.resumePointFailed?.(error);
     }
-  };
-
-  const resendPending = async (watched: WatchedIdentity): Promise<void> => {
-    const pending = watched.pending;
-    if (!pending) return;
-    const now = clock();
-    if (pending.claimUntil > now) {
-      summary.skipped += 1;
-      return;
-    }
-    const claimed = await store.claimPending(watched.id, pending.event.eventId, pending.claimUntil, now + options.claimLeaseMs);
-    if (!claimed) {
-      summary.conflicts += 1;
-      return;
-    }
-    summary.resent += 1;
-    queue.add(pending.event);
-  };
-
-  const recordObservation = async (watched: WatchedIdentity, state: UnreadState): Promise<void> => {
-    if (!watched.snapshot) {
-      if (await store.saveBaseline(watched.id, state)) {
-        summary.baselines += 1;
-        observer?.baselineRecorded?.(watched.id, state);
-      } else {
-        summary.conflicts += 1;
-      }
-      return;
-    }
-    const diff = diffUnread(watched.snapshot.state, state);
-    if (!diff) {
-      if (watched.failureStreak > 0 || watched.notFound) await store.clearFailures(watched.id);
-      return;
-    }
-    const { event, publication } = fit(buildEvent({
-      identityId: watched.id,
-      ...(watched.label ? { label: watched.label } : {}),
-      fromVersion: watched.snapshot.version,
-      previous: watched.snapshot.state,
-      next: state,
-      diff,
-      observedAt: new Date(clock()),
-    }));
-    const stored = await store.saveChange({
-      id: watched.id,
-      expectedVersion: watched.snapshot.version,
-      state,
-      event,
-      claimUntil: clock() + options.claimLeaseMs,
-    });
-    if (!stored) {
-      summary.conflicts += 1;
-      return;
-    }
-    summary.changed += 1;
-    observer?.eventStored?.(event);
-    queue.add(event, publication);
-  };
-
-  const shouldStart = (): boolean => abortCause === undefined && (options.shouldStartMore?.() ?? true);
-  const started = await runPool(ordered, options.concurrency, processIdentity, shouldStart);
-  // Events already stored are published even when the cycle is aborted: nothing waits for a lease.
-  await queue.drain();
-  summary.publishRequests = queue.requests;
-  summary.skipped += ordered.length - started;
-  summary.durationMs = clock() - startedAt;
-
-  if (abortCause !== undefined) {
-    throw new CycleAbortedWithSummary(`cycle aborted: ${describe(abortCause)}`, summary, { cause: abortCause });
   }
-  const stoppedEarly = started < ordered.length;
-  const resumeFrom = stoppedEarly ? ordered[started]?.id : undefined;
-  if (resumeFrom !== undefined) summary.resumeFrom = resumeFrom;
-  if (resumeFrom !== undefined || input.resumeFrom !== undefined) {
-    await store.saveResumePoint(options.segment, resumeFrom).catch((error: unknown) => observer?.resumePointFailed?.(error));
+
+  private abort(message: string, cause: unknown): CycleAbortedWithSummary {
+    this.summary.durationMs = this.elapsed();
+    return new CycleAbortedWithSummary(message, this.summary, { cause });
   }
-  return summary;
+
+  private elapsed(): number {
+    return this.deps.clock() - this.startedAt;
+  }
 }
 
 /** Id order, rotated so that a cycle cut short by its deadline is continued where it stopped. */

@@ -10,7 +10,10 @@ export interface ScanSegment {
 
 export type FetchOutcome = { readonly kind: 'ok'; readonly state: UnreadState } | { readonly kind: 'not-found' };
 
-/** The upstream: CommBox. Throws UpstreamUnauthorizedError (aborts the cycle) or UpstreamError (fails one identity). */
+/**
+ * The upstream: CommBox. Throws UpstreamUnauthorizedError or TokenUnavailableError (either aborts
+ * the cycle) or UpstreamError (fails one identity).
+ */
 export interface UnreadSource {
   fetchUnread(id: IdentityId): Promise<FetchOutcome>;
 }

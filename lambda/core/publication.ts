@@ -31,15 +31,11 @@ export function buildPublication(event: UnreadChangedEvent, maxBytes = MAX_PUBLI
 }
 
 /**
- * The event as it will be published: with its conversation list already cut when it would pass
- * SNS's size limit. The cycle stores this one in the outbox, so the stored item stays within
- * DynamoDB's 400 KB and a re-send is the same event, byte for byte.
+ * The event as it will be published, with its conversation list already cut when it would pass
+ * SNS's size limit, together with its rendering (so the cycle renders a new event only once).
+ * The cycle stores this event in the outbox, so the stored item stays within DynamoDB's 400 KB
+ * and a resend is the same event, byte for byte.
  */
-export function fitEventForSns(event: UnreadChangedEvent, maxBytes = MAX_PUBLICATION_BYTES): UnreadChangedEvent {
-  return fit(event, maxBytes).event;
-}
-
-/** The fitted event together with its rendering, so the cycle renders a new event only once. */
 export function fit(event: UnreadChangedEvent, maxBytes = MAX_PUBLICATION_BYTES): { event: UnreadChangedEvent; publication: Publication } {
   const whole = render(event);
   if (whole.sizeBytes <= maxBytes) return { event, publication: whole };
@@ -95,22 +91,34 @@ function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
+/**
+ * For an event whose total did not change (one conversation read, another received): which way
+ * the conversations moved, e.g. "1 conversation up, 2 down". A cut list gives no reliable counts.
+ */
+function movedText(event: UnreadChangedEvent): string {
+  if (event.truncated) return 'conversations moved';
+  const up = event.conversations.filter((c) => c.current > c.previous).length;
+  const down = event.conversations.length - up;
+  if (down === 0) return `${plural(up, 'conversation')} up`;
+  if (up === 0) return `${plural(down, 'conversation')} down`;
+  return `${plural(up, 'conversation')} up, ${down} down`;
+}
+
 /** SNS subjects must be ASCII, one line, under 100 characters. */
 export function subjectLine(event: UnreadChangedEvent): string {
   const label = event.label ? ` (${asciiOnly(event.label)})` : '';
-  const line = `CommBox unread ${event.direction}: ${event.total} (${signed(event.delta)}) for identity ${event.identityId}${label}`;
+  const counts = event.delta === 0 ? `unchanged at ${event.total} (conversations moved)` : `${event.direction}: ${event.total} (${signed(event.delta)})`;
+  const line = `CommBox unread ${counts} for identity ${event.identityId}${label}`;
   return line.length <= SUBJECT_MAX_CHARS ? line : `${line.slice(0, SUBJECT_MAX_CHARS - 1)}~`;
 }
 
 export function emailText(event: UnreadChangedEvent): string {
   const who = event.label ? `${event.label} (identity ${event.identityId})` : `identity ${event.identityId}`;
-  const lines = [
-    `Unread CommBox messages ${event.direction} for ${who}.`,
-    '',
-    `Unread now: ${event.total} (was ${event.previousTotal}, ${signed(event.delta)}).`,
-    `Observed at ${event.observedAt}.`,
-    '',
-  ];
+  const [headline, counts] =
+    event.delta === 0
+      ? [`Unread CommBox messages moved between conversations for ${who}.`, `Unread now: ${event.total}, unchanged in total: ${movedText(event)}.`]
+      : [`Unread CommBox messages ${event.direction} for ${who}.`, `Unread now: ${event.total} (was ${event.previousTotal}, ${signed(event.delta)}).`];
+  const lines = [headline, '', counts, `Observed at ${event.observedAt}.`, ''];
   const shown = event.conversations.slice(0, EMAIL_MAX_CONVERSATION_LINES);
   if (shown.length > 0) lines.push(`Conversations that changed (${event.conversations.length}${event.truncated ? '+' : ''}):`);
   for (const c of shown) {
@@ -124,7 +132,8 @@ export function emailText(event: UnreadChangedEvent): string {
 
 /** One GSM-7 segment: basic-alphabet characters only (none of the two-septet escapes), at most 140. */
 export function smsText(event: UnreadChangedEvent): string {
-  const base = `CommBox: ${plural(event.total, 'unread message')} (${signed(event.delta)}) for identity ${event.identityId}`;
+  const change = event.delta === 0 ? `, unchanged in total (${movedText(event)})` : ` (${signed(event.delta)})`;
+  const base = `CommBox: ${plural(event.total, 'unread message')}${change} for identity ${event.identityId}`;
   const label = event.label ? gsm7Basic(event.label).trim() : '';
   const text = label ? `${base} - ${label}` : base;
   return text.length <= SMS_MAX_CHARS ? text : `${text.slice(0, SMS_MAX_CHARS - 3)}...`;

@@ -1,8 +1,16 @@
-import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  DecryptionFailure,
+  GetSecretValueCommand,
+  InvalidRequestException,
+  ResourceNotFoundException,
+  SecretsManagerClient,
+  SecretsManagerServiceException,
+} from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { inspect } from 'node:util';
-import { SecretsManagerTokenProvider, SecretValueError } from '../../lambda/adapters/secrets-manager-token';
+import { SecretsManagerTokenProvider } from '../../lambda/adapters/secrets-manager-token';
+import { TokenUnavailableError } from '../../lambda/core/errors';
 
 const SECRET_ID = 'unread-notifier/commbox-token';
 const smMock = mockClient(SecretsManagerClient);
@@ -171,22 +179,79 @@ describe('SecretsManagerTokenProvider', () => {
     const reading = provider().getToken();
 
     // Assess
-    await expect(reading).rejects.toThrow(SecretValueError);
+    await expect(reading).rejects.toThrow(TokenUnavailableError);
+    await expect(reading).rejects.toMatchObject({ reason: 'no-value' });
     await expect(reading).rejects.toThrow(`secret ${SECRET_ID} has no value`);
-    await expect(reading).rejects.toThrow(`aws secretsmanager put-secret-value --secret-id ${SECRET_ID}`);
+    await expect(reading).rejects.toThrow(`aws secretsmanager put-secret-value --secret-id ${SECRET_ID} --secret-string '<token>'`);
   });
 
-  it('explains a secret without a current value (ResourceNotFoundException) the same way', async () => {
+  /** The errors GetSecretValue answers with when the secret cannot be read, as the SDK throws them. */
+  const readFailures = [
+    {
+      name: 'a missing secret or value (ResourceNotFoundException)',
+      error: new ResourceNotFoundException({ message: "Secrets Manager can't find the specified secret.", $metadata: {} }),
+      reason: 'not-found',
+      says: /was not found or has no value: store the CommBox token with aws secretsmanager put-secret-value --secret-id unread-notifier\/commbox-token/,
+    },
+    {
+      name: 'a role without secretsmanager:GetSecretValue (AccessDeniedException)',
+      error: new SecretsManagerServiceException({
+        name: 'AccessDeniedException',
+        $fault: 'client',
+        $metadata: { httpStatusCode: 400 },
+        message: 'User: arn:aws:sts::123456789012:assumed-role/poller/fn is not authorized to perform: secretsmanager:GetSecretValue',
+      }),
+      reason: 'access-denied',
+      says: /may not call secretsmanager:GetSecretValue on it .*AccessDeniedException: User: .* is not authorized/,
+    },
+    {
+      name: 'a role without kms:Decrypt on the key (AccessDeniedException from KMS)',
+      error: new SecretsManagerServiceException({ name: 'AccessDeniedException', $fault: 'client', $metadata: {}, message: 'Access to KMS is not allowed' }),
+      reason: 'access-denied',
+      says: /kms:Decrypt.*Access to KMS is not allowed/,
+    },
+    {
+      name: 'a KMS key that refuses to decrypt (DecryptionFailure)',
+      error: new DecryptionFailure({ message: "Secrets Manager can't decrypt the protected secret text using the provided KMS key.", $metadata: {} }),
+      reason: 'decryption',
+      says: /its KMS key refused to decrypt it.*DecryptionFailure/,
+    },
+    {
+      name: 'a secret scheduled for deletion (InvalidRequestException)',
+      error: new InvalidRequestException({ message: "You can't perform this operation on the secret because it was marked for deletion.", $metadata: {} }),
+      reason: 'read-failed',
+      says: /cannot read the CommBox token from secret unread-notifier\/commbox-token: .*marked for deletion/,
+    },
+  ] as const;
+
+  it.each(readFailures)('reports $name as TokenUnavailableError saying what failed, with the SDK error as cause', async ({ error, reason, says }) => {
     // Prepare
-    smMock
-      .on(GetSecretValueCommand)
-      .rejects(new ResourceNotFoundException({ message: "Secrets Manager can't find the specified secret value", $metadata: {} }));
+    smMock.on(GetSecretValueCommand).rejects(error);
 
     // Act
-    const reading = provider().getToken();
+    const failure: unknown = await provider()
+      .getToken()
+      .catch((e: unknown) => e);
 
     // Assess
-    await expect(reading).rejects.toThrow(/was not found or has no value: .*aws secretsmanager put-secret-value/);
+    expect(failure).toBeInstanceOf(TokenUnavailableError);
+    expect(failure).toMatchObject({ reason, cause: error });
+    expect((failure as Error).message).toMatch(says);
+  });
+
+  it('reports a failed refresh the same way', async () => {
+    // Prepare
+    smMock.on(GetSecretValueCommand).resolvesOnce({ SecretString: 'tok' }).rejects(readFailures[3].error);
+    const clock = manualClock();
+    const tokens = provider(clock);
+    await tokens.getToken();
+    clock.advance(2_000);
+
+    // Act
+    const refreshing = tokens.refresh();
+
+    // Assess
+    await expect(refreshing).rejects.toMatchObject({ name: 'TokenUnavailableError', reason: 'decryption' });
   });
 
   it.each([
@@ -207,7 +272,8 @@ describe('SecretsManagerTokenProvider', () => {
       );
 
     // Assess
-    expect(error).toBeInstanceOf(SecretValueError);
+    expect(error).toBeInstanceOf(TokenUnavailableError);
+    expect(error).toMatchObject({ reason: 'malformed' });
     expect(`${String(error)} ${inspect(error)}`).not.toContain('hunter2');
   });
 

@@ -2,7 +2,7 @@ import { diffUnread } from '../../lambda/core/diff';
 import { buildEvent } from '../../lambda/core/event-builder';
 import { parseIdentityId } from '../../lambda/core/identity-id';
 import { normalizeState, type ConversationUnread, type UnreadChangedEvent } from '../../lambda/core/model';
-import { buildPublication, eventToJson, fitEventForSns, SNS_MAX_BYTES } from '../../lambda/core/publication';
+import { buildPublication, eventToJson, fit, SNS_MAX_BYTES } from '../../lambda/core/publication';
 
 /**
  * GSM 03.38 basic alphabet, written out here from the standard rather than imported, so the test
@@ -127,6 +127,70 @@ describe('buildPublication: sms', () => {
   });
 });
 
+/** One conversation read (2 -> 0), another received (0 -> 2): the total stays at 3. */
+function movedEvent(label?: string): UnreadChangedEvent {
+  const previous = normalizeState(3, [{ objectId: '1', streamId: '10', unread: 2 }, { objectId: '2', streamId: '10', unread: 1 }]);
+  const next = normalizeState(3, [{ objectId: '2', streamId: '10', unread: 1 }, { objectId: '3', streamId: '10', unread: 2 }]);
+  const diff = diffUnread(previous, next);
+  if (!diff) throw new Error('fixture has no change');
+  return buildEvent({
+    identityId: parseIdentityId('558355'),
+    ...(label !== undefined ? { label } : {}),
+    fromVersion: 4,
+    previous,
+    next,
+    diff,
+    observedAt: new Date('2026-02-12T15:09:23.998Z'),
+  });
+}
+
+describe('buildPublication: a total that did not change while conversations moved', () => {
+  it('says in the SMS that the total is unchanged and which way the conversations moved', () => {
+    expect(messageOf(movedEvent('Desk')).sms).toBe('CommBox: 3 unread messages, unchanged in total (1 conversation up, 1 down) for identity 558355 - Desk');
+  });
+
+  it.each(LABELS)('keeps that SMS within one GSM-7 segment with %s', (_name, label) => {
+    const { sms } = messageOf(movedEvent(label));
+
+    expect(sms.length).toBeLessThanOrEqual(140);
+    expect(sms).toContain('unchanged in total');
+    expect([...sms].filter((ch) => !GSM7_BASIC.has(ch))).toEqual([]);
+  });
+
+  it('says so in the subject', () => {
+    expect(buildPublication(movedEvent()).subject).toBe('CommBox unread unchanged at 3 (conversations moved) for identity 558355');
+  });
+
+  it('says so in the email, listing the conversations', () => {
+    const { email } = messageOf(movedEvent('Support desk'));
+
+    expect(email).toContain('Unread CommBox messages moved between conversations for Support desk (identity 558355).');
+    expect(email).toContain('Unread now: 3, unchanged in total: 1 conversation up, 1 down.');
+    expect(email).toContain('conversation 1 on stream 10: 2 -> 0 unread');
+    expect(email).toContain('conversation 3 on stream 10: 0 -> 2 unread');
+  });
+
+  it.each([
+    { name: 'a signed zero change', pattern: /\(0\)|, 0\)|[+-]0\b/ },
+    { name: 'a direction', pattern: /increased|decreased/ },
+  ])('never shows $name in the texts for people', ({ pattern }) => {
+    const e = movedEvent();
+    const { email, sms } = messageOf(e);
+
+    expect([email, sms, buildPublication(e).subject].filter((text) => pattern.test(text))).toEqual([]);
+  });
+
+  it('counts the conversations both ways in plural', () => {
+    const previous = normalizeState(4, [{ objectId: '1', streamId: '10', unread: 2 }, { objectId: '2', streamId: '10', unread: 2 }]);
+    const next = normalizeState(4, [{ objectId: '3', streamId: '10', unread: 1 }, { objectId: '4', streamId: '10', unread: 1 }, { objectId: '5', streamId: '10', unread: 2 }]);
+    const diff = diffUnread(previous, next);
+    if (!diff) throw new Error('fixture has no change');
+    const e = buildEvent({ identityId: parseIdentityId('7'), fromVersion: 1, previous, next, diff, observedAt: new Date(0) });
+
+    expect(messageOf(e).sms).toBe('CommBox: 4 unread messages, unchanged in total (3 conversations up, 2 down) for identity 7');
+  });
+});
+
 describe('buildPublication: subject', () => {
   it.each(LABELS)('is one ASCII line under 100 characters with %s', (_name, label) => {
     // Act
@@ -206,7 +270,7 @@ describe('buildPublication: size limit', () => {
   });
 });
 
-describe('fitEventForSns', () => {
+describe('fit', () => {
   const base = {
     version: 1 as const,
     type: 'unread.changed' as const,
@@ -219,22 +283,25 @@ describe('fitEventForSns', () => {
     observedAt: '2026-02-12T15:09:23.998Z',
   };
 
-  it('returns an event that fits unchanged', () => {
+  it('returns an event that fits unchanged, with its rendering', () => {
     const event = { ...base, conversations: [{ objectId: '1', streamId: '2', previous: 0, current: 1 }] };
 
-    expect(fitEventForSns(event)).toBe(event);
+    const fitted = fit(event);
+
+    expect(fitted.event).toBe(event);
+    expect(fitted.publication).toEqual(buildPublication(event));
   });
 
-  it('cuts an oversized event the way the publication does, so the stored and the sent event are the same', () => {
+  it('cuts an oversized event so that the stored event, rendered again for a resend, is the same publication', () => {
     const conversations = Array.from({ length: 20_000 }, (_, i) => ({ objectId: String(1_000_000 + i), streamId: '19155', previous: 0, current: 1 }));
     const event = { ...base, conversations };
 
-    const fitted = fitEventForSns(event);
+    const fitted = fit(event);
 
-    expect(fitted.truncated).toBe(true);
-    expect(fitted.conversations.length).toBeGreaterThan(0);
-    expect(fitted.conversations.length).toBeLessThan(20_000);
-    expect(buildPublication(fitted).message).toBe(buildPublication(event).message);
-    expect(Buffer.byteLength(JSON.stringify(fitted))).toBeLessThan(300_000);
+    expect(fitted.event.truncated).toBe(true);
+    expect(fitted.event.conversations.length).toBeGreaterThan(0);
+    expect(fitted.event.conversations.length).toBeLessThan(20_000);
+    expect(buildPublication(fitted.event)).toEqual(fitted.publication);
+    expect(Buffer.byteLength(JSON.stringify(fitted.event))).toBeLessThan(300_000);
   });
 });

@@ -2,7 +2,9 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { PublishBatchCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
+import { DEFAULTS } from '../../lambda/config';
 import { parseIdentityId } from '../../lambda/core/identity-id';
+import { deadlineMarginMs } from '../../lambda/invocation';
 import { startCommBoxSimulator, type CommBoxSimulator } from '../../local/commbox-simulator';
 import { createTestTable } from '../support/dynalite';
 import { handlerEnvironment, LAMBDA_CONTEXT, loadHandler, SECRET_ID, TOPIC_ARN, type Handler } from '../support/handler-harness';
@@ -62,16 +64,22 @@ describe('the Lambda handler wiring', () => {
     expect(secrets).toHaveReceivedCommandWith(GetSecretValueCommand, { SecretId: SECRET_ID });
   });
 
-  test('a {segment, totalSegments} payload polls only that slice of the registry', async () => {
+  test('the {segment, totalSegments} payloads of one shard set each poll a disjoint slice, together every identity', async () => {
     const ids = simulator.world.populate(40, { firstId: 7000 });
     for (const id of ids) await registry.register(parseIdentityId(id));
-    const total = (await registry.list()).length;
 
-    const slices = [];
-    for (const segment of [0, 1, 2]) slices.push(await handler({ segment, totalSegments: 3 }, LAMBDA_CONTEXT));
+    const slices: Set<string>[] = [];
+    for (const segment of [0, 1, 2]) {
+      const before = new Map(ids.map((id) => [id, simulator.requestCount(id)]));
+      await handler({ segment, totalSegments: 3 }, LAMBDA_CONTEXT);
+      slices.push(new Set(ids.filter((id) => simulator.requestCount(id) > (before.get(id) ?? 0))));
+    }
 
-    expect(slices.reduce((n, s) => n + s.identities, 0)).toBe(total);
-    expect(slices.every((s) => s.identities < total)).toBe(true);
+    const union = new Set(slices.flatMap((slice) => [...slice]));
+    const inMoreThanOne = ids.filter((id) => slices.filter((slice) => slice.has(id)).length > 1);
+    expect(union).toEqual(new Set(ids));
+    expect(inMoreThanOne).toEqual([]);
+    expect(slices.map((slice) => slice.size > 0)).toEqual([true, true, true]);
   });
 
   test('an invalid segment payload is refused before anything is polled', async () => {
@@ -79,5 +87,17 @@ describe('the Lambda handler wiring', () => {
 
     await expect(handler({ segment: 3, totalSegments: 3 }, LAMBDA_CONTEXT)).rejects.toThrow(/segment must be an integer from 0 to 2/);
     expect(simulator.stats.requests).toBe(before);
+  });
+
+  test('starts no identity with no more than the deadline margin left; with a millisecond more it polls', async () => {
+    const margin = deadlineMarginMs({ maxAttempts: DEFAULTS.maxAttempts, requestTimeoutMs: DEFAULTS.requestTimeoutMs });
+    simulator.world.addIdentity('7100');
+    await registry.register(parseIdentityId('7100'));
+
+    const atTheMargin = await handler({}, { ...LAMBDA_CONTEXT, getRemainingTimeInMillis: () => margin });
+    const justAbove = await handler({}, { ...LAMBDA_CONTEXT, getRemainingTimeInMillis: () => margin + 1 });
+
+    expect(atTheMargin).toMatchObject({ polled: 0, skipped: atTheMargin.identities });
+    expect(justAbove).toMatchObject({ polled: justAbove.identities, skipped: 0 });
   });
 });

@@ -8,41 +8,25 @@ import { PublishBatchCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import type { CycleSummary } from '../../lambda/core/poll-cycle';
-import { parseIdentityId } from '../../lambda/core/identity-id';
-import { startCommBoxSimulator, type CommBoxSimulator } from '../../local/commbox-simulator';
-import { createTestTable } from '../support/dynalite';
-import { captureOutput, emfMetric, handlerEnvironment, LAMBDA_CONTEXT, loadHandler, TOPIC_ARN } from '../support/handler-harness';
+import { captureOutput, emfMetric, handlerWorld, LAMBDA_CONTEXT, type HandlerWorld } from '../support/handler-harness';
 
 const OLD_TOKEN = 'canary-0b7c2d19-rotated-away';
 const NEW_TOKEN = 'canary-e5a8f340-rotated-in';
 const secrets = mockClient(SecretsManagerClient);
 const sns = mockClient(SNSClient);
-const savedEnv = { ...process.env };
 
-let simulator: CommBoxSimulator;
+let world: HandlerWorld;
 let outcome: Awaited<ReturnType<typeof captureOutput<CycleSummary>>>;
 
 beforeAll(async () => {
-  simulator = await startCommBoxSimulator({ seed: 6, token: NEW_TOKEN });
-  const table = await createTestTable();
-  for (const id of simulator.world.populate(10, { firstId: 920_001 })) await table.registry.register(parseIdentityId(id));
   secrets.on(GetSecretValueCommand).resolvesOnce({ SecretString: OLD_TOKEN }).resolves({ SecretString: JSON.stringify({ token: NEW_TOKEN }) });
   sns.on(PublishBatchCommand).resolves({ Successful: [], Failed: [] });
-  const handler = loadHandler(
-    handlerEnvironment(table.tableName, simulator.baseUrl, {
-      TOPIC_ARN,
-      POLL_CONCURRENCY: '4',
-      POWERTOOLS_LOG_LEVEL: 'INFO',
-    }),
-  );
+  world = await handlerWorld({ seed: 6, token: NEW_TOKEN, identities: 10, firstId: 920_001, env: { POLL_CONCURRENCY: '4', POWERTOOLS_LOG_LEVEL: 'INFO' } });
 
-  outcome = await captureOutput(() => handler({}, LAMBDA_CONTEXT));
+  outcome = await captureOutput(() => world.handler({}, LAMBDA_CONTEXT));
 });
 
-afterAll(async () => {
-  await simulator.close();
-  process.env = savedEnv;
-});
+afterAll(() => world.close());
 
 describe('the handler when the token was rotated since it was read', () => {
   test('reads the secret a second time after the 401, right after the cold-start read', () => {

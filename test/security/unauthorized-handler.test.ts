@@ -8,42 +8,32 @@ import { PublishBatchCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { CycleAbortedError } from '../../lambda/core/errors';
-import { parseIdentityId } from '../../lambda/core/identity-id';
-import { startCommBoxSimulator, type CommBoxSimulator } from '../../local/commbox-simulator';
-import { createTestTable } from '../support/dynalite';
-import { captureOutput, emfMetric, handlerEnvironment, jsonLines, LAMBDA_CONTEXT, loadHandler, SECRET_ID, TOPIC_ARN, type Handler } from '../support/handler-harness';
+import { METRICS } from '../../lambda/env-names';
+import { captureOutput, emfMetric, handlerWorld, jsonLines, LAMBDA_CONTEXT, SECRET_ID, type HandlerWorld } from '../support/handler-harness';
 
 const CANARY_TOKEN = 'canary-4f1d9e7a-stale-commbox-token';
 const secrets = mockClient(SecretsManagerClient);
 const sns = mockClient(SNSClient);
-const savedEnv = { ...process.env };
 const IDENTITIES = 20;
 
-let simulator: CommBoxSimulator;
-let handler: Handler;
+let world: HandlerWorld;
 let outcome: Awaited<ReturnType<typeof captureOutput>>;
 
 beforeAll(async () => {
-  simulator = await startCommBoxSimulator({ seed: 5, token: 'the-token-commbox-accepts' });
-  const table = await createTestTable();
-  for (const id of simulator.world.populate(IDENTITIES, { firstId: 910_001 })) await table.registry.register(parseIdentityId(id));
   secrets.on(GetSecretValueCommand).resolves({ SecretString: CANARY_TOKEN });
   sns.on(PublishBatchCommand).resolves({ Successful: [], Failed: [] });
-  handler = loadHandler(
-    handlerEnvironment(table.tableName, simulator.baseUrl, {
-      TOPIC_ARN,
-      POLL_CONCURRENCY: '4',
-      POWERTOOLS_LOG_LEVEL: 'INFO',
-    }),
-  );
+  world = await handlerWorld({
+    seed: 5,
+    token: 'the-token-commbox-accepts',
+    identities: IDENTITIES,
+    firstId: 910_001,
+    env: { POLL_CONCURRENCY: '4', POWERTOOLS_LOG_LEVEL: 'INFO' },
+  });
 
-  outcome = await captureOutput(() => handler({}, LAMBDA_CONTEXT));
+  outcome = await captureOutput(() => world.handler({}, LAMBDA_CONTEXT));
 });
 
-afterAll(async () => {
-  await simulator.close();
-  process.env = savedEnv;
-});
+afterAll(() => world.close());
 
 describe('the handler when CommBox refuses the token', () => {
   test('reads the secret once more after the first 401, and only once', () => {
@@ -57,16 +47,17 @@ describe('the handler when CommBox refuses the token', () => {
   });
 
   test('stops instead of hammering: at most two refused requests per slot, and not every identity asked', () => {
-    expect(simulator.stats.unauthorized).toBeLessThanOrEqual(2 * 4);
-    expect(simulator.stats.requests).toBeLessThan(IDENTITIES);
+    expect(world.simulator.stats.unauthorized).toBeLessThanOrEqual(2 * 4);
+    expect(world.simulator.stats.requests).toBeLessThan(IDENTITIES);
   });
 
   test('publishes nothing', () => {
     expect(sns).not.toHaveReceivedCommand(PublishBatchCommand);
   });
 
-  test('counts the refusals in the Unauthorized metric', () => {
-    expect(emfMetric(outcome.output, 'Unauthorized')).toBeGreaterThanOrEqual(1);
+  test('counts the refusals in the Unauthorized metric, and nothing in TokenUnavailable', () => {
+    expect(emfMetric(outcome.output, METRICS.unauthorized)).toBeGreaterThanOrEqual(1);
+    expect(emfMetric(outcome.output, METRICS.tokenUnavailable)).toBe(0);
   });
 
   test('says so in one error log line', () => {

@@ -1,5 +1,8 @@
 import type { Context } from 'aws-lambda';
+import { parseIdentityId } from '../../lambda/core/identity-id';
 import type { CycleSummary } from '../../lambda/core/poll-cycle';
+import { startCommBoxSimulator, type CommBoxSimulator } from '../../local/commbox-simulator';
+import { createTestTable } from './dynalite';
 
 export type Handler = (event: unknown, context: Context) => Promise<CycleSummary>;
 
@@ -35,6 +38,44 @@ export function loadHandler(env: Record<string, string>): Handler {
   Object.assign(process.env, env);
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   return (require('../../lambda/handler') as { handler: Handler }).handler;
+}
+
+export interface HandlerWorld {
+  readonly simulator: CommBoxSimulator;
+  readonly handler: Handler;
+  /** The registered identities, in id order. */
+  readonly ids: readonly string[];
+  /** Closes the simulator and gives back the environment as it was before. */
+  close(): Promise<void>;
+}
+
+/**
+ * A CommBox simulator that accepts `token`, a fresh table with `identities` of its identities
+ * registered from `firstId` on, and the handler loaded against both (with `env` on top).
+ * Call once per test file, after `mockClient(…)`.
+ */
+export async function handlerWorld(options: {
+  readonly seed: number;
+  readonly token: string;
+  readonly identities: number;
+  readonly firstId: number;
+  readonly env?: Record<string, string>;
+}): Promise<HandlerWorld> {
+  const savedEnv = { ...process.env };
+  const simulator = await startCommBoxSimulator({ seed: options.seed, token: options.token });
+  const table = await createTestTable();
+  const ids = simulator.world.populate(options.identities, { firstId: options.firstId });
+  for (const id of ids) await table.registry.register(parseIdentityId(id));
+  const handler = loadHandler(handlerEnvironment(table.tableName, simulator.baseUrl, { TOPIC_ARN, ...options.env }));
+  return {
+    simulator,
+    handler,
+    ids,
+    close: async () => {
+      await simulator.close();
+      process.env = savedEnv;
+    },
+  };
 }
 
 /** Everything written to stdout and stderr while `run` runs (Powertools writes there, not to console). */

@@ -16,7 +16,7 @@ export type ParsedBody =
 const Count = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
 
 // `v.object`, not `looseObject`: both accept any other keys, but `object` leaves them out of its
-// output instead of copying them (names, messages, nested users), which was half the CPU of a parse.
+// output instead of copying them (names, messages, nested users), a large share of a parse's CPU.
 
 /** A JSON integer, or a digit string when `keepBigIdsExact` protected an int64 beyond 2^53. */
 const Id = v.union([

@@ -1,9 +1,9 @@
 import type { Secret } from '../../config';
-import { UpstreamError, UpstreamUnauthorizedError } from '../../core/errors';
+import { TokenUnavailableError, UpstreamError, UpstreamUnauthorizedError } from '../../core/errors';
 import { isIdentityId, type IdentityId } from '../../core/identity-id';
 import type { UnreadState } from '../../core/model';
 import type { FetchOutcome, UnreadSource } from '../../core/ports';
-import { AdaptiveConcurrencyLimiter, type AttemptSignal } from './adaptive-concurrency';
+import { AdaptiveConcurrencyLimiter, defaultSleep, type AttemptSignal } from './adaptive-concurrency';
 import { parseObjectsBody } from './commbox-objects-body';
 import { FetchTransport, HttpTransportError, NodeHttpTransport, type HttpClientKind, type HttpGetAnswer, type HttpTransport } from './http-transport';
 import type { TokenProvider } from '../token-provider';
@@ -20,8 +20,8 @@ export interface CommBoxObjectsSourceOptions {
   readonly maxConcurrency: number;
   /**
    * The wire client. `fetch` (the default): Node's global fetch, which keeps connections alive.
-   * `node`: node:http(s) with a keep-alive pool of `maxConcurrency` sockets, about half the CPU
-   * per request (`npm run bench -- --http node`), for shards that are CPU-bound.
+   * `node`: node:http(s) with a keep-alive pool of `maxConcurrency` sockets, less CPU per request
+   * (README, Performance; `npm run bench -- --http node`), for shards that are CPU-bound.
    * @default 'fetch'
    */
   readonly httpClient?: HttpClientKind;
@@ -32,9 +32,9 @@ export interface CommBoxObjectsSourceOptions {
   readonly random?: () => number;
   /** Epoch milliseconds; for Retry-After dates and the shared gate. */
   readonly now?: () => number;
-  /** @default 200 */
+  /** @default RETRY_BACKOFF.baseDelayMs */
   readonly baseDelayMs?: number;
-  /** @default 5000 */
+  /** @default RETRY_BACKOFF.maxDelayMs */
   readonly maxDelayMs?: number;
   /** A longer Retry-After is shortened to this. @default 10000 */
   readonly maxRetryAfterMs?: number;
@@ -95,12 +95,38 @@ const MAX_MALFORMED_ATTEMPTS = 2;
 /** Error bodies are read (so the connection can be reused) but only this much of them. */
 const MAX_DISCARDED_BYTES = 64 * 1024;
 
-const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/** The retry backoff: full jitter below min(maxDelayMs, baseDelayMs·2^retry). */
+export const RETRY_BACKOFF = { baseDelayMs: 200, maxDelayMs: 5000 } as const;
+
+export interface RetryBudget {
+  readonly maxAttempts: number;
+  readonly timeoutMs: number;
+  readonly baseDelayMs?: number;
+  readonly maxDelayMs?: number;
+}
+
+/** The most one backoff may wait before retry number `retry` (0 for the first retry). */
+export function backoffCeilingMs(retry: number, backoff: Pick<RetryBudget, 'baseDelayMs' | 'maxDelayMs'> = {}): number {
+  const base = backoff.baseDelayMs ?? RETRY_BACKOFF.baseDelayMs;
+  return Math.min(backoff.maxDelayMs ?? RETRY_BACKOFF.maxDelayMs, base * 2 ** retry);
+}
+
+/**
+ * The longest `fetchUnread` of one identity takes with these settings: every attempt running
+ * into its timeout, with the longest backoff between them. Not counted: waiting for a slot or
+ * for a Retry-After gate, and the one immediate retry after re-reading a refused token.
+ */
+export function longestFetchMs(budget: RetryBudget): number {
+  let total = budget.maxAttempts * budget.timeoutMs;
+  for (let retry = 0; retry < budget.maxAttempts - 1; retry += 1) total += backoffCeilingMs(retry, budget);
+  return total;
+}
 
 /**
  * CommBox `GET /v2/users/identities/{id}/objects` as an UnreadSource. Throws only
- * UpstreamUnauthorizedError (the token is refused even after one refresh) and UpstreamError;
- * their messages hold status codes and short reasons, never the token, a body or customer data.
+ * UpstreamUnauthorizedError (CommBox refused the token, also after one refresh),
+ * TokenUnavailableError (the token could not be read) and UpstreamError; their messages hold
+ * status codes and short reasons, never the token, a body or customer data.
  */
 export class CommBoxObjectsSource implements UnreadSource {
   readonly stats = new SourceStats();
@@ -129,8 +155,8 @@ export class CommBoxObjectsSource implements UnreadSource {
     this.sleep = options.sleep ?? defaultSleep;
     this.random = options.random ?? Math.random;
     this.now = options.now ?? Date.now;
-    this.baseDelayMs = options.baseDelayMs ?? 200;
-    this.maxDelayMs = options.maxDelayMs ?? 5000;
+    this.baseDelayMs = options.baseDelayMs ?? RETRY_BACKOFF.baseDelayMs;
+    this.maxDelayMs = options.maxDelayMs ?? RETRY_BACKOFF.maxDelayMs;
     this.maxRetryAfterMs = options.maxRetryAfterMs ?? 10_000;
     this.maxBodyBytes = options.maxBodyBytes ?? 16 * 1024 * 1024;
     this.limiter = new AdaptiveConcurrencyLimiter({ maxConcurrency: options.maxConcurrency, now: this.now, sleep: this.sleep });
@@ -186,7 +212,7 @@ export class CommBoxObjectsSource implements UnreadSource {
 
   /** Full jitter: uniform in [0, min(max, base·2^retry)), so retrying clients spread out. */
   private backoffMs(retry: number): number {
-    return Math.floor(this.random() * Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** retry));
+    return Math.floor(this.random() * backoffCeilingMs(retry, { baseDelayMs: this.baseDelayMs, maxDelayMs: this.maxDelayMs }));
   }
 
   private async attempt(path: string, token: Secret): Promise<Attempt> {
@@ -262,11 +288,12 @@ export class CommBoxObjectsSource implements UnreadSource {
     return { kind: 'retry', error: 'malformed', reason: `malformed response: ${reason}` };
   }
 
+  /** A token that cannot be read is not a 401: CommBox was not asked, and the error says what failed. */
   private async currentToken(): Promise<Secret> {
     try {
       return await this.options.tokens.getToken();
-    } catch {
-      throw new UpstreamUnauthorizedError('cannot obtain the CommBox API token');
+    } catch (error) {
+      throw tokenUnavailable(error);
     }
   }
 
@@ -279,10 +306,17 @@ export class CommBoxObjectsSource implements UnreadSource {
     });
     try {
       return await this.refreshing;
-    } catch {
-      throw new UpstreamUnauthorizedError('CommBox refused the API token (HTTP 401) and fetching it again failed');
+    } catch (error) {
+      // CommBox refused the token (counted as unauthorized), and reading it again failed too: that second failure is what to fix.
+      throw tokenUnavailable(error);
     }
   }
+}
+
+function tokenUnavailable(error: unknown): TokenUnavailableError {
+  if (error instanceof TokenUnavailableError) return error;
+  const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return new TokenUnavailableError(`cannot obtain the CommBox API token: ${detail}`, 'read-failed', { cause: error });
 }
 
 /** 429s and timeouts say "too much"; a good answer (404 included) says "fine"; the rest says nothing. */

@@ -44,9 +44,10 @@ export interface HttpTransport {
 }
 
 /**
- * node:http(s) with a keep-alive pool. About a quarter of the CPU per request of Node 20's
- * fetch (undici plus web streams, AbortSignal and Headers objects), measured by `npm run bench`;
- * per request CPU is what bounds a 256 MB Lambda (a fraction of one vCPU) at high request rates.
+ * node:http(s) with a keep-alive pool: less CPU per request than Node 20's fetch (no undici,
+ * web streams, AbortSignal or Headers objects per request), which matters because CPU per
+ * request is what bounds a small Lambda at high request rates. The figures are in the README
+ * (Performance), from `npm run bench -- --http node`.
  */
 export class NodeHttpTransport implements HttpTransport {
   private readonly agent: HttpAgent;

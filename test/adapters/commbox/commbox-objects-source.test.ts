@@ -4,7 +4,7 @@ import { inspect } from 'node:util';
 import { CommBoxObjectsSource, type CommBoxObjectsSourceOptions } from '../../../lambda/adapters/commbox/commbox-objects-source';
 import type { TokenProvider } from '../../../lambda/adapters/token-provider';
 import { Secret } from '../../../lambda/config';
-import { UpstreamError, UpstreamUnauthorizedError } from '../../../lambda/core/errors';
+import { TokenUnavailableError, UpstreamError, UpstreamUnauthorizedError } from '../../../lambda/core/errors';
 import { parseIdentityId, type IdentityId } from '../../../lambda/core/identity-id';
 import { startCommBoxSimulator, type CommBoxSimulator, type SimulatedFault } from '../../../local/commbox-simulator';
 
@@ -25,6 +25,20 @@ class RotatingTokens implements TokenProvider {
     this.refreshes += 1;
     this.current = this.next;
     return Promise.resolve(new Secret(this.current));
+  }
+}
+
+/** Cannot read the token: on every read, or only on the refresh after a 401. */
+class UnreadableTokens implements TokenProvider {
+  constructor(
+    private readonly error: Error,
+    private readonly firstToken?: string,
+  ) {}
+  getToken(): Promise<Secret> {
+    return this.firstToken === undefined ? Promise.reject(this.error) : Promise.resolve(new Secret(this.firstToken));
+  }
+  refresh(): Promise<Secret> {
+    return Promise.reject(this.error);
   }
 }
 
@@ -312,6 +326,33 @@ describe('CommBoxObjectsSource: refusals', () => {
     await expect(source.fetchUnread(ID)).rejects.toBeInstanceOf(UpstreamUnauthorizedError);
     expect(tokens.refreshes).toBe(1);
     expect(sim.stats.requests).toBe(2);
+  });
+
+  it('rethrows a token that cannot be read as it is, not as a 401, without asking CommBox', async () => {
+    const unreadable = new TokenUnavailableError('secret s has no value: store the CommBox token with …', 'no-value');
+    const { source } = sourceFor(sim.baseUrl, { tokens: new UnreadableTokens(unreadable) });
+
+    await expect(source.fetchUnread(ID)).rejects.toBe(unreadable);
+    expect(sim.stats.requests).toBe(0);
+    expect(source.stats.unauthorized).toBe(0);
+  });
+
+  it('reports any other failure to get the token as TokenUnavailableError, keeping it as the cause', async () => {
+    const failure = new Error('connect ECONNREFUSED secretsmanager');
+    const { source } = sourceFor(sim.baseUrl, { tokens: new UnreadableTokens(failure) });
+
+    const error = await errorOf(source.fetchUnread(ID));
+
+    expect(error).toBeInstanceOf(TokenUnavailableError);
+    expect(error).toMatchObject({ reason: 'read-failed', cause: failure, message: expect.stringContaining('ECONNREFUSED') });
+  });
+
+  it('reports a refresh after a 401 that cannot read the token as TokenUnavailableError, the 401 counted', async () => {
+    const unreadable = new TokenUnavailableError('cannot read the CommBox token from secret s: access denied', 'access-denied');
+    const { source } = sourceFor(sim.baseUrl, { tokens: new UnreadableTokens(unreadable, 'old-token') });
+
+    await expect(source.fetchUnread(ID)).rejects.toBe(unreadable);
+    expect(source.stats.unauthorized).toBe(1);
   });
 
   it('refreshes once for many requests refused with the same token at the same time', async () => {
