@@ -114,7 +114,8 @@ function acknowledgeLogGroupChoices(logGroup: logs.LogGroup, retention: logs.Ret
     reason:
       'CloudWatch Logs encrypts every log group at rest already. These logs carry ids, counts and error kinds, never a token or message content, so a customer managed key would add a key policy for the logs service and a key to keep as long as the retained group, and protect nothing more.',
   });
-  if (retention !== logs.RetentionDays.INFINITE && retention < CONTROL_TOWER_MIN_LOG_RETENTION_DAYS) {
+  const days: number = retention;
+  if (retention !== logs.RetentionDays.INFINITE && days < CONTROL_TOWER_MIN_LOG_RETENTION_DAYS) {
     Validations.of(logGroup).acknowledge({
       id: CONTROL_TOWER.logGroupRetention,
       reason: `Kept ${retention} days, not a year: these are operating logs for diagnosing recent cycles (the table holds the state, the topic the events), and a year of a poll every minute costs storage nobody reads. An account that must keep a year sets the context key logRetentionDays=${CONTROL_TOWER_MIN_LOG_RETENTION_DAYS}, and this acknowledgement goes away.`,
