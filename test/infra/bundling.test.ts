@@ -39,21 +39,26 @@ test('the bundle stays within its budget of 600 KB (minified, the SDK clients bu
   expect(statSync(bundle).size).toBeLessThan(600 * 1024);
 });
 
-test('Node imports the bundle and finds the handler the stack names', () => {
-  const script = `const m = await import(process.argv[1]); process.stdout.write(typeof m[process.argv[2]]);`;
-  const output = execFileSync(process.execPath, ['--input-type=module', '-e', script, bundle, exportName], {
+/** Runs an ES module script in a fresh Node with the bundle's path as its first argument and the function's environment. */
+function runWithBundle(script: string, args: readonly string[], env: Readonly<Record<string, string>> = {}): string {
+  return execFileSync(process.execPath, ['--input-type=module', '-e', script, bundle, ...args], {
     env: {
       PATH: process.env.PATH,
       AWS_REGION: 'eu-west-1',
       TABLE_NAME: SAMPLE_REFERENCE_VALUES.table,
       TOPIC_ARN: SAMPLE_REFERENCE_VALUES.topicArn,
       API_TOKEN_SECRET_ID: SAMPLE_REFERENCE_VALUES.secretArn,
+      ...env,
     },
     encoding: 'utf8',
-    // stderr is kept with the error if the import fails, and out of the test output if it does not.
+    // stderr is kept with the error if the script fails, and out of the test output if it does not.
     stdio: ['ignore', 'pipe', 'pipe'],
     timeout: 20_000,
   });
+}
+
+test('Node imports the bundle and finds the handler the stack names', () => {
+  const output = runWithBundle(`const m = await import(process.argv[1]); process.stdout.write(typeof m[process.argv[2]]);`, [exportName]);
   expect(output).toBe('function');
 });
 
@@ -79,26 +84,16 @@ test('errors keep their class names in the bundle, as the Lambda runtime logs th
     }
     process.stdout.write('\\n' + JSON.stringify(errorTypes));`;
   const endpoint = `http://127.0.0.1:${await closedPort()}`;
-  const output = execFileSync(process.execPath, ['--input-type=module', '-e', script, bundle], {
-    env: {
-      PATH: process.env.PATH,
-      AWS_REGION: 'eu-west-1',
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
-      AWS_EC2_METADATA_DISABLED: 'true',
-      AWS_MAX_ATTEMPTS: '1',
-      AWS_ENDPOINT_URL_DYNAMODB: endpoint,
-      AWS_ENDPOINT_URL_SNS: endpoint,
-      AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoint,
-      POWERTOOLS_LOG_LEVEL: 'SILENT',
-      POWERTOOLS_METRICS_DISABLED: 'true',
-      TABLE_NAME: SAMPLE_REFERENCE_VALUES.table,
-      TOPIC_ARN: SAMPLE_REFERENCE_VALUES.topicArn,
-      API_TOKEN_SECRET_ID: SAMPLE_REFERENCE_VALUES.secretArn,
-    },
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-    timeout: 20_000,
+  const output = runWithBundle(script, [], {
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_MAX_ATTEMPTS: '1',
+    AWS_ENDPOINT_URL_DYNAMODB: endpoint,
+    AWS_ENDPOINT_URL_SNS: endpoint,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoint,
+    POWERTOOLS_LOG_LEVEL: 'SILENT',
+    POWERTOOLS_METRICS_DISABLED: 'true',
   });
   const [refused, aborted] = JSON.parse(output.trim().split('\n').at(-1)!) as [string, string];
   expect(refused).toBe('InvalidInvocationError');

@@ -664,18 +664,23 @@ describe('alarms', () => {
     expect(notPolling(configured)).toMatchObject({ Period: 300, EvaluationPeriods: 2 });
   });
 
-  test('one alarm per dead-letter queue', () => {
-    const queues = (template: Template): number => Object.keys(template.findResources('AWS::SQS::Queue', { Properties: { RedrivePolicy: Match.absent() } })).length;
-    for (const template of [defaults, configured]) {
-      const dlqAlarms = alarms(template).filter((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible');
-      expect(dlqAlarms).toHaveLength(queues(template));
+  test('one alarm per dead-letter queue, on that queue', () => {
+    for (const [template, count] of [[defaults, 2], [configured, 5]] as const) {
+      const dlqs = Object.keys(template.findResources('AWS::SQS::Queue', { Properties: { RedrivePolicy: Match.absent() } })).sort();
+      const watched = alarms(template)
+        .filter((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible')
+        .map((a) => ((a.Dimensions as { Name: string; Value: { 'Fn::GetAtt': [string, string] } }[])[0]?.Value['Fn::GetAtt'][0]))
+        .sort();
+      expect(dlqs).toHaveLength(count);
+      expect(watched).toEqual(dlqs);
     }
-    expect(alarms(configured).filter((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible')).toHaveLength(5);
   });
 
   test('every alarm notifies the alarm topic', () => {
-    const topic = only(defaults, 'AWS::SNS::Topic', { DisplayName: 'Unread notifier alarms' })[0];
-    for (const alarm of alarms(defaults)) expect(alarm.AlarmActions).toEqual([{ Ref: topic }]);
+    for (const template of [defaults, configured]) {
+      const topic = only(template, 'AWS::SNS::Topic', { DisplayName: 'Unread notifier alarms' })[0];
+      for (const alarm of alarms(template)) expect(alarm.AlarmActions).toEqual([{ Ref: topic }]);
+    }
   });
 
   test("CloudWatch may use the alarm topic's key, for this account's alarms only", () => {
