@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The CDK app: `npx cdk synth` / `npx cdk deploy` (cdk.json runs this with tsx). Environment-agnostic:
 // no account or region lookups, so it synthesizes offline and deploys wherever the credentials point.
+import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
 import { App, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { readAppConfig, type ContextKey } from '../lib/app-config';
@@ -13,5 +14,6 @@ const stack = new UnreadNotifierStack(app, stackName, {
   description: 'unread-notifier: polls CommBox for unread counts, keeps snapshots in DynamoDB, publishes changes to SNS',
 });
 Tags.of(stack).add('app', 'unread-notifier');
-// Synth (and so deploy) fails on any finding of these packs that is not acknowledged with a reason.
-Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
+// Synth (and so deploy) fails on any finding of these packs, or of AWS Control Tower's proactive
+// controls (run by the cfn-guard binary in node_modules, offline), that is not acknowledged with a reason.
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app), new CfnGuardValidator());

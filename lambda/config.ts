@@ -1,5 +1,5 @@
 import { inspect } from 'node:util';
-import { ENV } from './env-names';
+import { ENV, METRICS } from './env-names';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -39,6 +39,8 @@ export interface Config {
   readonly failureStreakThreshold: number;
   /** `fetch` (Node's global fetch) or `node` (node:http, less CPU per request). */
   readonly upstreamHttpClient: 'fetch' | 'node';
+  /** The `service` dimension of the metrics and the service of the logs (the stack's name in Lambda). */
+  readonly serviceName: string;
 }
 
 export const DEFAULTS = {
@@ -50,6 +52,7 @@ export const DEFAULTS = {
   claimLeaseSeconds: 120,
   failureStreakThreshold: 5,
   upstreamHttpClient: 'fetch',
+  serviceName: METRICS.service,
 } as const;
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -78,6 +81,7 @@ export function loadConfig(env: Env, given: ConfigOverrides = {}): Config {
     claimLeaseMs: integer(env, ENV.claimLeaseSeconds, DEFAULTS.claimLeaseSeconds, 1, 86_400) * 1000,
     failureStreakThreshold: integer(env, ENV.failureStreakThreshold, DEFAULTS.failureStreakThreshold, 1, 10_000),
     upstreamHttpClient: httpClient(optional(env, ENV.upstreamHttpClient) ?? DEFAULTS.upstreamHttpClient),
+    serviceName: serviceName(optional(env, ENV.serviceName) ?? DEFAULTS.serviceName),
   });
 }
 
@@ -141,6 +145,12 @@ export function parseApiBaseUrl(raw: string, name: string = ENV.apiBaseUrl): URL
 
 function httpClient(raw: string): 'fetch' | 'node' {
   if (raw !== 'fetch' && raw !== 'node') throw new ConfigError(`${ENV.upstreamHttpClient} must be fetch or node: ${JSON.stringify(raw)}`);
+  return raw;
+}
+
+/** A CloudWatch dimension value: 1 to 255 printable ASCII characters. */
+function serviceName(raw: string): string {
+  if (!/^[\x21-\x7e]{1,255}$/.test(raw)) throw new ConfigError(`${ENV.serviceName} must be 1-255 printable ASCII characters without spaces: ${JSON.stringify(raw)}`);
   return raw;
 }
 

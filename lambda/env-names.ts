@@ -14,6 +14,11 @@ export const ENV = {
   claimLeaseSeconds: 'CLAIM_LEASE_SECONDS',
   failureStreakThreshold: 'FAILURE_STREAK_THRESHOLD',
   upstreamHttpClient: 'UPSTREAM_HTTP_CLIENT',
+  /**
+   * The `service` dimension of every metric and the service of every log line. The stack sets it
+   * to its own name, so two copies of the stack in one account never mix their metrics.
+   */
+  serviceName: 'POWERTOOLS_SERVICE_NAME',
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];
@@ -21,6 +26,7 @@ export type EnvName = (typeof ENV)[keyof typeof ENV];
 /** CloudWatch metric namespace and names, emitted by the handler and alarmed on by the stack. */
 export const METRICS = {
   namespace: 'UnreadNotifier',
+  /** The `service` dimension when ENV.serviceName is not set (local runs); the stack sets its own. */
   service: 'unread-notifier',
   polled: 'Polled',
   changed: 'Changed',

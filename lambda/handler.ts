@@ -15,8 +15,9 @@ import { deadlineMarginMs, parseInvocation } from './invocation';
 
 // Built once per execution environment: config fails fast at init, clients keep their connections.
 const config = loadConfig(process.env);
-const logger = new Logger({ serviceName: METRICS.service });
-const metrics = new Metrics({ namespace: METRICS.namespace, serviceName: METRICS.service });
+// The service (the metrics' `service` dimension) is the stack's own name: two copies never mix their figures.
+const logger = new Logger({ serviceName: config.serviceName });
+const metrics = new Metrics({ namespace: METRICS.namespace, serviceName: config.serviceName });
 let malformedItems = 0;
 const store = new DynamoDbSnapshotStore(new DynamoDBClient({}), config.tableName, {
   onMalformedItem: (key, error) => {

@@ -1,23 +1,32 @@
-import { ArnFormat, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRICS } from '../lambda/env-names';
-import { cycleMetric } from './cycle-metrics';
+import type { CycleMetrics } from './cycle-metrics';
 import { DeadLetterQueue } from './dead-letter-queue';
 import { isEmailAddress } from './event-subscriptions';
+import { TopicKey } from './topic-key';
+
+/** How many schedule intervals without an invocation make the NotPolling alarm fire. */
+const NOT_POLLING_INTERVALS = 2;
+/** CloudWatch refuses an alarm whose period times its evaluation periods exceeds seven days. */
+const CLOUDWATCH_MAX_EVALUATION_RANGE = Duration.days(7);
+/** The longest schedule interval the NotPolling alarm can watch: 5,040 minutes (three and a half days). */
+export const MAX_WATCHED_INTERVAL = Duration.minutes(CLOUDWATCH_MAX_EVALUATION_RANGE.toMinutes() / NOT_POLLING_INTERVALS);
 
 export interface AlarmsProps {
   readonly fn: lambda.IFunction;
+  /** The metrics of that function's cycles, with this stack's own `service` dimension. */
+  readonly metrics: CycleMetrics;
   /** The function's timeout: the duration alarm fires when a run comes close to it. */
   readonly timeout: Duration;
-  /** The schedule interval: the "not polling" alarm waits for two of them. */
+  /** The schedule interval: the "not polling" alarm waits for two of them; at most MAX_WATCHED_INTERVAL. */
   readonly interval: Duration;
   /** Every dead-letter queue of the stack, by a short PascalCase label used in construct ids. */
   readonly deadLetterQueues: Readonly<Record<string, sqs.IQueue>>;
@@ -36,11 +45,14 @@ export interface AlarmsProps {
 /**
  * The operations alarms, all sent to one encrypted alarm topic: function errors, throttles,
  * duration near the timeout, no invocations at all, messages in any dead-letter queue, the
- * upstream refusing the token (401) and identities failing again and again.
+ * upstream refusing the token (401), a token that cannot be read, registry items that cannot be
+ * decoded and identities failing again and again.
  */
 export class Alarms extends Construct {
   /** Where every alarm goes; subscribe an ops email, a chat integration or a pager to it. */
   readonly topic: sns.Topic;
+  /** The alarm topic's own key. */
+  readonly key: TopicKey;
   readonly alarms: Readonly<Record<string, cloudwatch.Alarm>>;
   /** Alarm notifications SNS could not deliver; only when there are ops emails. */
   readonly deadLetterQueue?: DeadLetterQueue;
@@ -48,21 +60,23 @@ export class Alarms extends Construct {
   constructor(scope: Construct, id: string, props: AlarmsProps) {
     super(scope, id);
     const stack = Stack.of(this);
-    const key = new kms.Key(this, 'TopicKey', {
-      description: 'Encrypts the unread-notifier alarm topic',
-      enableKeyRotation: true,
-      removalPolicy: RemovalPolicy.DESTROY,
-      pendingWindow: Duration.days(7),
-    });
-    // CloudWatch encrypts the notification itself when it publishes, so it needs the key (an AWS managed key would refuse it).
-    key.addToResourcePolicy(
+    if (props.interval.toSeconds() > MAX_WATCHED_INTERVAL.toSeconds()) {
+      throw new Error(
+        `the schedule interval must be at most ${MAX_WATCHED_INTERVAL.toMinutes()} minutes: the NotPolling alarm watches ${NOT_POLLING_INTERVALS} intervals, and CloudWatch alarms look back at most ${CLOUDWATCH_MAX_EVALUATION_RANGE.toDays()} days; got ${props.interval.toMinutes({ integral: false })} minutes`,
+      );
+    }
+    this.key = new TopicKey(this, 'TopicKey', { description: 'Encrypts the unread-notifier alarm topic' });
+    // CloudWatch encrypts the notification itself when it publishes, so it needs the key (an AWS managed key would refuse it);
+    // only for this account's alarms, like the topic policy below.
+    this.key.addToResourcePolicy(
       new iam.PolicyStatement({
         principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
         actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
         resources: ['*'],
+        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
       }),
     );
-    this.topic = new sns.Topic(this, 'Topic', { displayName: 'Unread notifier alarms', masterKey: key, enforceSSL: true });
+    this.topic = new sns.Topic(this, 'Topic', { displayName: 'Unread notifier alarms', masterKey: this.key, enforceSSL: true });
     // The topic policy that enforces TLS replaces the default one: let this account's alarms publish, and nobody else's.
     this.topic.addToResourcePolicy(
       new iam.PolicyStatement({
@@ -124,18 +138,30 @@ export class Alarms extends Construct {
     add('NotPolling', {
       metric: props.fn.metricInvocations({ period: stalledPeriod, statistic: cloudwatch.Stats.SUM }),
       threshold: 1,
-      evaluationPeriods: 2,
+      evaluationPeriods: NOT_POLLING_INTERVALS,
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.BREACHING,
       alarmDescription: 'The poller has not been invoked for two periods: the schedules are disabled, deleted or cannot invoke the function.',
     });
     add('UpstreamUnauthorized', {
-      metric: cycleMetric(METRICS.unauthorized, { period }),
+      metric: props.metrics.metric(METRICS.unauthorized, { period }),
       threshold: 1,
-      alarmDescription: 'CommBox answered 401: the token in the API token secret is missing, wrong or revoked. Put a valid one with aws secretsmanager put-secret-value.',
+      alarmDescription: 'CommBox answered 401: the token in the API token secret is wrong or revoked. Put a valid one with aws secretsmanager put-secret-value.',
+    });
+    add('TokenUnavailable', {
+      metric: props.metrics.metric(METRICS.tokenUnavailable, { period }),
+      threshold: 1,
+      alarmDescription:
+        'The poller could not read the CommBox token, so CommBox was not called: the secret is empty (put the token with aws secretsmanager put-secret-value), the function may not read it, or KMS refused to decrypt it. See the function log group.',
+    });
+    add('MalformedItems', {
+      metric: props.metrics.metric(METRICS.malformedItems, { period, statistic: cloudwatch.Stats.MAXIMUM }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      alarmDescription: 'The registry holds items the poller cannot decode; they are skipped until repaired. identities list shows them as broken, and the function log names their keys.',
     });
     add('FailingIdentities', {
-      metric: cycleMetric(METRICS.failingIdentities, { period, statistic: cloudwatch.Stats.MAXIMUM }),
+      metric: props.metrics.metric(METRICS.failingIdentities, { period, statistic: cloudwatch.Stats.MAXIMUM }),
       threshold: 1,
       alarmDescription: 'Some identities have failed several polls in a row (FAILURE_STREAK_THRESHOLD): see "identity poll failed" in the function logs.',
     });

@@ -1,6 +1,11 @@
-import { RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+
+/** A KMS key ARN (not an alias: IAM authorizes Decrypt on the key itself). */
+const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/;
+export const isKmsKeyArn = (value: string): boolean => KMS_KEY_ARN.test(value);
 
 export interface ApiTokenSecretProps {
   /**
@@ -9,6 +14,13 @@ export interface ApiTokenSecretProps {
    * @default - the stack creates an empty secret
    */
   readonly secretName?: string;
+  /**
+   * The customer managed KMS key that encrypts the imported secret (`secretName`). The function
+   * may then decrypt with it, only through Secrets Manager in this region. The key's own policy
+   * must also allow that (a key policy that delegates to IAM does).
+   * @default - the secret is encrypted with the AWS managed key aws/secretsmanager
+   */
+  readonly encryptionKeyArn?: string;
   /**
    * What happens to a secret the stack created when it leaves the stack.
    * @default RemovalPolicy.RETAIN
@@ -27,9 +39,18 @@ export class ApiTokenSecret extends Construct {
   readonly secretId: string;
   /** True when the stack created (and owns) the secret. */
   readonly created: boolean;
+  /** The customer managed key of an imported secret, when one was named. */
+  readonly encryptionKeyArn?: string;
 
   constructor(scope: Construct, id: string, props: ApiTokenSecretProps = {}) {
     super(scope, id);
+    if (props.encryptionKeyArn !== undefined) {
+      if (props.secretName === undefined) throw new Error('encryptionKeyArn is for an imported secret: name it with secretName (a created secret uses the AWS managed key)');
+      if (!Token.isUnresolved(props.encryptionKeyArn) && !isKmsKeyArn(props.encryptionKeyArn)) {
+        throw new Error(`encryptionKeyArn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>, not an alias); got ${JSON.stringify(props.encryptionKeyArn)}`);
+      }
+      this.encryptionKeyArn = props.encryptionKeyArn;
+    }
     if (props.secretName !== undefined) {
       this.secret = secretsmanager.Secret.fromSecretNameV2(this, 'Secret', props.secretName);
       // A name is the only unambiguous id without the random suffix: a partial ARN can match the wrong secret.
@@ -52,5 +73,17 @@ export class ApiTokenSecret extends Construct {
     this.secret = secret;
     this.secretId = secret.secretArn;
     this.created = true;
+  }
+
+  /** Lets the grantee read the token: the secret, and its customer managed key through Secrets Manager only. */
+  grantRead(grantee: iam.IGrantable): void {
+    this.secret.grantRead(grantee);
+    if (this.encryptionKeyArn === undefined) return;
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['kms:Decrypt'],
+      resourceArns: [this.encryptionKeyArn],
+      conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${Stack.of(this).region}.amazonaws.com` } },
+    });
   }
 }

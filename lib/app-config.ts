@@ -1,6 +1,9 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import type { Config } from '../lambda/config';
 import type { Direction } from '../lambda/core/model';
+import { MAX_WATCHED_INTERVAL } from './alarms';
+import { isKmsKeyArn } from './api-token-secret';
 import type { EventFilter, IntegratorQueueSpec, SubscriptionSpec } from './event-subscriptions';
 import type { UnreadNotifierStackProps } from './unread-notifier-stack';
 
@@ -11,7 +14,7 @@ import type { UnreadNotifierStackProps } from './unread-notifier-stack';
  */
 export const CONTEXT_KEYS = {
   stackName: 'stack name; a second name deploys a second, independent copy (default UnreadNotifier)',
-  scheduleRateMinutes: 'minutes between polls of every identity (default 1)',
+  scheduleRateMinutes: `minutes between polls of every identity, 1 to ${MAX_WATCHED_INTERVAL.toMinutes()} (default 1)`,
   shards: 'schedules, each polling one parallel-scan segment of the registry (default 1)',
   timeoutSeconds: 'function timeout, below the rate (default rate minus 10 s: 50)',
   apiBaseUrl: 'CommBox API origin (default https://api.commbox.io)',
@@ -20,6 +23,7 @@ export const CONTEXT_KEYS = {
   upstreamHttpClient: "the poller's HTTP client: fetch (default) or node (node:http, less CPU per request)",
   memorySize: 'function memory in MB, which also sets its CPU share (default 256)',
   apiTokenSecretName: 'use this existing Secrets Manager secret instead of creating an empty one',
+  apiTokenSecretKmsKeyArn: 'the ARN of the customer managed KMS key that encrypts that existing secret (the poller may decrypt through Secrets Manager only)',
   alertEmails: 'email subscriptions to the events',
   smsNumbers: 'SMS subscriptions (E.164, e.g. +14155550100)',
   webhookUrls: 'HTTPS webhook subscriptions',
@@ -44,8 +48,9 @@ export function readAppConfig(get: (key: ContextKey) => unknown): AppConfig {
   if (!/^[A-Za-z][A-Za-z0-9-]{0,127}$/.test(stackName)) {
     throw contextError('stackName', 'a CloudFormation stack name (a letter, then letters, digits and hyphens)', stackName);
   }
-  const rate = optionalInteger(get, 'scheduleRateMinutes');
+  const rate = scheduleRateMinutes(get);
   const timeout = optionalInteger(get, 'timeoutSeconds');
+  const apiTokenSecretName = optionalString(get, 'apiTokenSecretName');
   return {
     stackName,
     props: {
@@ -58,7 +63,8 @@ export function readAppConfig(get: (key: ContextKey) => unknown): AppConfig {
       failureStreakThreshold: optionalInteger(get, 'failureStreakThreshold'),
       upstreamHttpClient: httpClient(get),
       memorySize: optionalInteger(get, 'memorySize'),
-      apiTokenSecretName: optionalString(get, 'apiTokenSecretName'),
+      apiTokenSecretName,
+      apiTokenSecretKmsKeyArn: secretKmsKeyArn(get, apiTokenSecretName),
       alertEmails: subscriptionList(get, 'alertEmails'),
       smsNumbers: subscriptionList(get, 'smsNumbers'),
       webhookUrls: subscriptionList(get, 'webhookUrls'),
@@ -72,7 +78,24 @@ export function readAppConfig(get: (key: ContextKey) => unknown): AppConfig {
   };
 }
 
-function httpClient(get: (key: ContextKey) => unknown): 'fetch' | 'node' | undefined {
+function scheduleRateMinutes(get: (key: ContextKey) => unknown): number | undefined {
+  const minutes = optionalInteger(get, 'scheduleRateMinutes');
+  const max = MAX_WATCHED_INTERVAL.toMinutes();
+  if (minutes !== undefined && (minutes < 1 || minutes > max)) {
+    throw contextError('scheduleRateMinutes', `from 1 to ${max} (the NotPolling alarm watches two intervals, and CloudWatch alarms look back at most 7 days)`, minutes);
+  }
+  return minutes;
+}
+
+function secretKmsKeyArn(get: (key: ContextKey) => unknown, secretName: string | undefined): string | undefined {
+  const arn = optionalString(get, 'apiTokenSecretKmsKeyArn');
+  if (arn === undefined) return undefined;
+  if (secretName === undefined) throw contextError('apiTokenSecretKmsKeyArn', 'given only with apiTokenSecretName (a secret the stack creates uses the AWS managed key)', arn);
+  if (!isKmsKeyArn(arn)) throw contextError('apiTokenSecretKmsKeyArn', 'a KMS key ARN such as arn:aws:kms:eu-west-1:123456789012:key/<id> (not an alias)', arn);
+  return arn;
+}
+
+function httpClient(get: (key: ContextKey) => unknown): Config['upstreamHttpClient'] | undefined {
   const value = optionalString(get, 'upstreamHttpClient');
   if (value === undefined || value === 'fetch' || value === 'node') return value;
   throw contextError('upstreamHttpClient', 'fetch or node', value);

@@ -4,10 +4,12 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRICS } from '../lambda/env-names';
-import { cycleMetric } from './cycle-metrics';
+import type { CycleMetricName, CycleMetrics } from './cycle-metrics';
 
 export interface CycleDashboardProps {
   readonly fn: lambda.IFunction;
+  /** The metrics of that function's cycles, with this stack's own `service` dimension. */
+  readonly metrics: CycleMetrics;
   readonly timeout: Duration;
   readonly alarms: readonly cloudwatch.IAlarm[];
   readonly deadLetterQueues: Readonly<Record<string, sqs.IQueue>>;
@@ -20,7 +22,8 @@ export class CycleDashboard extends Construct {
   constructor(scope: Construct, id: string, props: CycleDashboardProps) {
     super(scope, id);
     const minute = Duration.minutes(1);
-    const sum = (name: Parameters<typeof cycleMetric>[0], label: string): cloudwatch.Metric => cycleMetric(name, { period: minute, label });
+    const { metrics } = props;
+    const sum = (name: CycleMetricName, label: string): cloudwatch.Metric => metrics.metric(name, { period: minute, label });
     // No dashboardName: CloudFormation derives one, so two copies of the stack fit in one account.
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { defaultInterval: Duration.hours(3) });
     this.dashboard.addWidgets(
@@ -42,7 +45,7 @@ export class CycleDashboard extends Construct {
           sum(METRICS.publishFailed, 'publish failed'),
           sum(METRICS.skipped, 'skipped at deadline'),
         ],
-        right: [cycleMetric(METRICS.failingIdentities, { period: minute, statistic: cloudwatch.Stats.MAXIMUM, label: 'failing identities' })],
+        right: [metrics.metric(METRICS.failingIdentities, { period: minute, statistic: cloudwatch.Stats.MAXIMUM, label: 'failing identities' })],
         width: 12,
       }),
     );
@@ -50,8 +53,8 @@ export class CycleDashboard extends Construct {
       new cloudwatch.GraphWidget({
         title: 'Cycle duration (ms)',
         left: [
-          cycleMetric(METRICS.cycleDuration, { period: minute, statistic: cloudwatch.Stats.AVERAGE, label: 'average' }),
-          cycleMetric(METRICS.cycleDuration, { period: minute, statistic: cloudwatch.Stats.MAXIMUM, label: 'maximum' }),
+          metrics.metric(METRICS.cycleDuration, { period: minute, statistic: cloudwatch.Stats.AVERAGE, label: 'average' }),
+          metrics.metric(METRICS.cycleDuration, { period: minute, statistic: cloudwatch.Stats.MAXIMUM, label: 'maximum' }),
         ],
         leftAnnotations: [{ value: props.timeout.toMilliseconds(), label: 'function timeout', color: cloudwatch.Color.RED }],
         width: 12,
@@ -68,11 +71,19 @@ export class CycleDashboard extends Construct {
     );
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({
+        title: 'Token unreadable, registry items undecodable',
+        left: [
+          sum(METRICS.tokenUnavailable, 'token unavailable'),
+          metrics.metric(METRICS.malformedItems, { period: minute, statistic: cloudwatch.Stats.MAXIMUM, label: 'malformed items' }),
+        ],
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
         title: 'Dead-letter queues: messages waiting',
         left: Object.entries(props.deadLetterQueues).map(([label, queue]) =>
           queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: cloudwatch.Stats.MAXIMUM, label }),
         ),
-        width: 24,
+        width: 12,
       }),
     );
   }

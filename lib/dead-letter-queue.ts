@@ -15,7 +15,8 @@ export interface DeadLetterQueueProps {
 /**
  * A queue that is itself the dead-letter queue of something else (a Lambda on-failure
  * destination, a Scheduler target, an SNS subscription): SQS-managed encryption, TLS only,
- * kept as long as SQS allows. It has no DLQ of its own, and says why.
+ * kept as long as SQS allows, marked as a DLQ by its redrive allow policy. It has no DLQ of its
+ * own, and says why.
  */
 export class DeadLetterQueue extends sqs.Queue {
   constructor(scope: Construct, id: string, props: DeadLetterQueueProps) {
@@ -24,6 +25,9 @@ export class DeadLetterQueue extends sqs.Queue {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: props.retentionPeriod ?? Duration.days(14),
+      // Says "this is a dead-letter queue" (AWS Control Tower CT.SQS.PR.1). allowAll is what SQS does
+      // without the property; byQueue would have to name the source queue, which refers back to this one.
+      redriveAllowPolicy: { redrivePermission: sqs.RedrivePermission.ALLOW_ALL },
       // Dead letters are a diagnosis aid, not records: they go with the stack.
       removalPolicy: RemovalPolicy.DESTROY,
     });

@@ -76,6 +76,9 @@ export const WEBHOOK_DELIVERY_POLICY: sns.DeliveryPolicy = {
   requestPolicy: { headerContentType: 'application/json' },
 };
 
+/** How long the integrator queue keeps an event nobody has received; its DLQ keeps one for 14 days. */
+export const INTEGRATOR_QUEUE_RETENTION = Duration.days(7);
+
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 /** A plausible email address (SNS sends the confirmation; this only catches typos at synth). */
 export const isEmailAddress = (endpoint: string): boolean => EMAIL.test(endpoint);
@@ -146,8 +149,9 @@ export class EventSubscriptions extends Construct {
         queue = new sqs.Queue(this, 'IntegratorQueue', {
           encryption: sqs.QueueEncryption.SQS_MANAGED,
           enforceSSL: true,
-          // An integrator that is down over a long weekend still gets every event.
-          retentionPeriod: Duration.days(14),
+          // An integrator that is down over a long weekend still gets every event. Shorter than the DLQ's
+          // 14 days: a dead letter keeps its first enqueue time, so it has a week left there to be read.
+          retentionPeriod: INTEGRATOR_QUEUE_RETENTION,
           deadLetterQueue: { queue: this.integratorDeadLetterQueue, maxReceiveCount: 5 },
         });
       }

@@ -1,7 +1,6 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { TopicKey } from './topic-key';
 
 export interface EventTopicProps {
   /**
@@ -18,17 +17,11 @@ export interface EventTopicProps {
  */
 export class EventTopic extends Construct {
   readonly topic: sns.Topic;
-  readonly key: kms.Key;
+  readonly key: TopicKey;
 
   constructor(scope: Construct, id: string, props: EventTopicProps = {}) {
     super(scope, id);
-    this.key = new kms.Key(this, 'Key', {
-      description: 'Encrypts the unread-notifier event topic',
-      enableKeyRotation: true,
-      // Only messages in flight are encrypted with it: nothing is lost with the key, so it goes with the stack.
-      removalPolicy: RemovalPolicy.DESTROY,
-      pendingWindow: Duration.days(7),
-    });
+    this.key = new TopicKey(this, 'Key', { description: 'Encrypts the unread-notifier event topic' });
     this.topic = new sns.Topic(this, 'Topic', {
       displayName: props.displayName ?? 'Unread notifier',
       masterKey: this.key,

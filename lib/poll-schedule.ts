@@ -89,6 +89,9 @@ export class PollSchedule extends Construct {
         }),
       );
     }
+    // A schedule may tick as soon as it exists: it must not exist before its role may invoke the
+    // function and send to the DLQ (the role's policy is a resource of its own, created in parallel otherwise).
+    for (const schedule of schedules) schedule.node.addDependency(this.role);
     this.schedules = schedules;
     const cfnFunction = props.fn.node.defaultChild;
     if (CfnResource.isCfnResource(cfnFunction)) {

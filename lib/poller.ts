@@ -1,14 +1,15 @@
 import * as path from 'node:path';
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { DEFAULTS, loadConfig } from '../lambda/config';
+import { DEFAULTS, loadConfig, type Config } from '../lambda/config';
 import { ENV, METRICS, TABLE_KEY } from '../lambda/env-names';
 import type { ApiTokenSecret } from './api-token-secret';
+import { CycleMetrics } from './cycle-metrics';
 import { DeadLetterQueue } from './dead-letter-queue';
 import { HouseNodejsFunction } from './house-nodejs-function';
 
@@ -21,29 +22,33 @@ export const POLLER_HANDLER = 'handler';
 /** How much longer than the function can run a claim on a pending event lasts. */
 export const CLAIM_LEASE_MARGIN = Duration.seconds(60);
 
-export interface PollerProps {
+/** What an operator tunes about the poller; the stack takes the same props and passes them on. */
+export interface PollerTuning {
+  /**
+   * Function timeout; must be shorter than the schedule interval, so two ticks of one shard never overlap.
+   * @default interval minus 10 seconds, at most 15 minutes (50 seconds for the 1-minute default)
+   */
+  readonly timeout?: Duration;
+  /** CommBox API origin. @default DEFAULTS.apiBaseUrl ('https://api.commbox.io') */
+  readonly apiBaseUrl?: string;
+  /** Upstream requests in flight at once, per shard. @default DEFAULTS.pollConcurrency (16) */
+  readonly pollConcurrency?: number;
+  /** Failed polls in a row after which an identity counts as failing (and alarms). @default DEFAULTS.failureStreakThreshold (5) */
+  readonly failureStreakThreshold?: number;
+  /** The poller's HTTP client for CommBox. @default DEFAULTS.upstreamHttpClient ('fetch') */
+  readonly upstreamHttpClient?: Config['upstreamHttpClient'];
+  /** Function memory in MB; Lambda's CPU share grows with it. @default 256 */
+  readonly memorySize?: number;
+  /** Retention of the function's logs. @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+export interface PollerProps extends PollerTuning {
   readonly table: dynamodb.ITableV2;
   readonly topic: sns.ITopic;
   readonly apiToken: ApiTokenSecret;
   /** How often the schedule invokes the function: the timeout and the event age stay below it. */
   readonly interval: Duration;
-  /**
-   * Function timeout; must be shorter than `interval`, so two ticks of one shard never overlap.
-   * @default interval minus 10 seconds, at most 15 minutes (50 seconds for the 1-minute default)
-   */
-  readonly timeout?: Duration;
-  /** @default DEFAULTS.apiBaseUrl ('https://api.commbox.io') */
-  readonly apiBaseUrl?: string;
-  /** @default DEFAULTS.pollConcurrency (16) */
-  readonly pollConcurrency?: number;
-  /** @default DEFAULTS.failureStreakThreshold (5) */
-  readonly failureStreakThreshold?: number;
-  /** @default DEFAULTS.upstreamHttpClient ('fetch') */
-  readonly upstreamHttpClient?: 'fetch' | 'node';
-  /** @default 256 */
-  readonly memorySize?: number;
-  /** @default logs.RetentionDays.ONE_MONTH */
-  readonly logRetention?: logs.RetentionDays;
   /** @default RemovalPolicy.RETAIN */
   readonly logRemovalPolicy?: RemovalPolicy;
 }
@@ -58,6 +63,8 @@ export class Poller extends Construct {
   /** Failed asynchronous invocations (on-failure destination). */
   readonly failureQueue: DeadLetterQueue;
   readonly timeout: Duration;
+  /** The cycle metrics the function emits, under this stack's name as their `service` dimension. */
+  readonly metrics: CycleMetrics;
 
   constructor(scope: Construct, id: string, props: PollerProps) {
     super(scope, id);
@@ -70,6 +77,9 @@ export class Poller extends Construct {
       );
     }
 
+    // One stack, one `service` dimension: a second copy of the stack in the account never mixes its figures with these.
+    this.metrics = new CycleMetrics(Stack.of(this).stackName);
+
     // The settings that are plain values go through the runtime's own parser, so a value the
     // function would refuse at cold start fails the synth instead, naming the variable.
     const settings = {
@@ -79,6 +89,7 @@ export class Poller extends Construct {
       [ENV.claimLeaseSeconds]: String(timeoutSeconds + CLAIM_LEASE_MARGIN.toSeconds()),
       [ENV.failureStreakThreshold]: String(props.failureStreakThreshold ?? DEFAULTS.failureStreakThreshold),
       [ENV.upstreamHttpClient]: props.upstreamHttpClient ?? DEFAULTS.upstreamHttpClient,
+      [ENV.serviceName]: this.metrics.service,
     };
     loadConfig(settings);
 
@@ -98,7 +109,6 @@ export class Poller extends Construct {
         // The secret's id only: the token is read at run time and never lands in the configuration.
         [ENV.apiTokenSecretId]: props.apiToken.secretId,
         ...settings,
-        POWERTOOLS_SERVICE_NAME: METRICS.service,
         POWERTOOLS_METRICS_NAMESPACE: METRICS.namespace,
       },
       // The schedule ticks again within the interval: a retry could only overlap the next cycle.
@@ -125,6 +135,6 @@ export class Poller extends Construct {
         reason: "topic.grantPublish lets the function use the topic's own KMS key (kms:GenerateDataKey*, kms:Decrypt) so SNS can encrypt what it publishes; the grant is scoped to that single key.",
       });
     }
-    props.apiToken.secret.grantRead(this.fn);
+    props.apiToken.grantRead(this.fn);
   }
 }

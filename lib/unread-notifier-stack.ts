@@ -1,5 +1,4 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
-import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { Alarms } from './alarms';
@@ -8,10 +7,10 @@ import { CycleDashboard } from './cycle-dashboard';
 import { EventSubscriptions, type IntegratorQueueSpec, type SubscriptionSpec } from './event-subscriptions';
 import { EventTopic } from './event-topic';
 import { PollSchedule } from './poll-schedule';
-import { Poller } from './poller';
+import { Poller, type PollerTuning } from './poller';
 import { RegistryTable } from './registry-table';
 
-export interface UnreadNotifierStackProps extends StackProps {
+export interface UnreadNotifierStackProps extends StackProps, PollerTuning {
   /**
    * What happens to the stateful resources (table, token secret, function log group) when they
    * leave the stack. DESTROY is for throw-away test stacks.
@@ -22,20 +21,13 @@ export interface UnreadNotifierStackProps extends StackProps {
   readonly scheduleRate?: Duration;
   /** Schedules, each polling one parallel-scan segment of the registry. @default 1 */
   readonly shards?: number;
-  /** Function timeout, below the schedule rate. @default scheduleRate minus 10 seconds, at most 15 minutes */
-  readonly timeout?: Duration;
-  /** CommBox API origin. @default 'https://api.commbox.io' */
-  readonly apiBaseUrl?: string;
-  /** Upstream requests in flight at once, per shard. @default 16 */
-  readonly pollConcurrency?: number;
-  /** Failed polls in a row after which an identity counts as failing (and alarms). @default 5 */
-  readonly failureStreakThreshold?: number;
-  /** The poller's HTTP client for CommBox. @default 'fetch' */
-  readonly upstreamHttpClient?: 'fetch' | 'node';
-  /** Function memory in MB; Lambda's CPU share grows with it. @default 256 */
-  readonly memorySize?: number;
   /** Import the token secret by this name instead of creating an empty one. @default - a new empty secret */
   readonly apiTokenSecretName?: string;
+  /**
+   * The customer managed KMS key ARN of the imported secret (`apiTokenSecretName`); the poller may
+   * decrypt with it through Secrets Manager only. @default - the secret uses the AWS managed key
+   */
+  readonly apiTokenSecretKmsKeyArn?: string;
   /** Event subscriptions by email. @default - none */
   readonly alertEmails?: readonly SubscriptionSpec[];
   /** Event subscriptions by SMS (E.164 numbers). @default - none */
@@ -46,8 +38,6 @@ export interface UnreadNotifierStackProps extends StackProps {
   readonly integratorQueue?: IntegratorQueueSpec;
   /** Emails for the operations alarms. @default - none */
   readonly opsEmails?: readonly string[];
-  /** Retention of the function's logs. @default logs.RetentionDays.ONE_MONTH */
-  readonly logRetention?: logs.RetentionDays;
 }
 
 /** unread-notifier: a schedule polls CommBox, a table remembers, a topic tells the subscribers. */
@@ -68,19 +58,24 @@ export class UnreadNotifierStack extends Stack {
 
     this.registry = new RegistryTable(this, 'Registry', { removalPolicy });
     this.events = new EventTopic(this, 'Events');
-    this.apiToken = new ApiTokenSecret(this, 'ApiToken', { removalPolicy, secretName: props.apiTokenSecretName });
+    this.apiToken = new ApiTokenSecret(this, 'ApiToken', {
+      removalPolicy,
+      secretName: props.apiTokenSecretName,
+      encryptionKeyArn: props.apiTokenSecretKmsKeyArn,
+    });
+    const { timeout, apiBaseUrl, pollConcurrency, failureStreakThreshold, upstreamHttpClient, memorySize, logRetention } = props;
     this.poller = new Poller(this, 'Poller', {
       table: this.registry.table,
       topic: this.events.topic,
       apiToken: this.apiToken,
       interval: rate,
-      timeout: props.timeout,
-      apiBaseUrl: props.apiBaseUrl,
-      pollConcurrency: props.pollConcurrency,
-      failureStreakThreshold: props.failureStreakThreshold,
-      ...(props.upstreamHttpClient ? { upstreamHttpClient: props.upstreamHttpClient } : {}),
-      ...(props.memorySize ? { memorySize: props.memorySize } : {}),
-      logRetention: props.logRetention,
+      timeout,
+      apiBaseUrl,
+      pollConcurrency,
+      failureStreakThreshold,
+      upstreamHttpClient,
+      memorySize,
+      logRetention,
       logRemovalPolicy: removalPolicy,
     });
     this.schedule = new PollSchedule(this, 'Schedule', { fn: this.poller.fn, rate, shards: props.shards });
@@ -100,6 +95,7 @@ export class UnreadNotifierStack extends Stack {
     if (this.subscriptions.integratorDeadLetterQueue) deadLetterQueues.IntegratorDlq = this.subscriptions.integratorDeadLetterQueue;
     this.alarms = new Alarms(this, 'Alarms', {
       fn: this.poller.fn,
+      metrics: this.poller.metrics,
       timeout: this.poller.timeout,
       interval: rate,
       deadLetterQueues,
@@ -108,6 +104,7 @@ export class UnreadNotifierStack extends Stack {
     if (this.alarms.deadLetterQueue) deadLetterQueues.AlarmDeliveryDlq = this.alarms.deadLetterQueue;
     this.dashboard = new CycleDashboard(this, 'Dashboard', {
       fn: this.poller.fn,
+      metrics: this.poller.metrics,
       timeout: this.poller.timeout,
       alarms: Object.values(this.alarms.alarms),
       deadLetterQueues,

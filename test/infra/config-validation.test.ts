@@ -63,6 +63,15 @@ describe('context (bin/app.ts)', () => {
     expect(props.integratorQueue).toEqual({ identityId: '9223372036854775807', directions: ['increased', 'decreased'] });
   });
 
+  test('the longest schedule rate the NotPolling alarm can watch: 5040 minutes (two of them are CloudWatch\'s seven days)', () => {
+    expect(read({ scheduleRateMinutes: '5040' }).props.scheduleRate).toEqual(Duration.minutes(5040));
+  });
+
+  test('the customer managed key of an imported token secret', () => {
+    const keyArn = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    expect(read({ apiTokenSecretName: 'commbox/token', apiTokenSecretKmsKeyArn: keyArn }).props).toMatchObject({ apiTokenSecretName: 'commbox/token', apiTokenSecretKmsKeyArn: keyArn });
+  });
+
   test.each([
     [true, {}],
     ['true', {}],
@@ -84,6 +93,10 @@ describe('context (bin/app.ts)', () => {
     [{ alertEmails: [{ endpoint: 'a@example.com', label: 'x' }] }, /only "endpoint", "identityId" and "directions"/],
     [{ opsEmails: [{ endpoint: 'a@example.com', directions: ['increased'] }] }, /"opsEmails" must be plain email addresses/],
     [{ integratorQueue: 'yes' }, /"integratorQueue" must be true or a filter object/],
+    [{ scheduleRateMinutes: '0' }, /"scheduleRateMinutes" must be from 1 to 5040/],
+    [{ scheduleRateMinutes: '5041' }, /"scheduleRateMinutes" must be from 1 to 5040 \(the NotPolling alarm watches two intervals, and CloudWatch alarms look back at most 7 days\)/],
+    [{ apiTokenSecretKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/abcd' }, /"apiTokenSecretKmsKeyArn" must be given only with apiTokenSecretName/],
+    [{ apiTokenSecretName: 'commbox/token', apiTokenSecretKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:alias/commbox' }, /"apiTokenSecretKmsKeyArn" must be a KMS key ARN/],
   ])('%p is refused, naming the key', (context, message) => {
     expect(() => read(context)).toThrow(message);
   });
@@ -113,11 +126,18 @@ describe('stack props are checked before anything is synthesized', () => {
     [{ apiBaseUrl: 'https://api.commbox.io/v2' }, /API_BASE_URL must be an origin/],
     [{ pollConcurrency: 0 }, /POLL_CONCURRENCY must be an integer from 1 to 1000/],
     [{ failureStreakThreshold: 0 }, /FAILURE_STREAK_THRESHOLD must be an integer/],
+    [{ scheduleRate: Duration.minutes(5041) }, /schedule interval must be at most 5040 minutes: the NotPolling alarm watches 2 intervals/],
+    [{ apiTokenSecretKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/abcd' }, /encryptionKeyArn is for an imported secret/],
+    [{ apiTokenSecretName: 'commbox/token', apiTokenSecretKmsKeyArn: 'alias/commbox' }, /encryptionKeyArn must be a KMS key ARN/],
   ])('%p', (props, message) => {
     expect(build(props)).toThrow(message);
   });
 
   test('the longest sensible setting is accepted: hourly, 15-minute timeout, 100 shards', () => {
     expect(build({ scheduleRate: Duration.hours(1), timeout: Duration.minutes(15), shards: 100 })).not.toThrow();
+  });
+
+  test('the longest schedule rate is accepted: 5040 minutes', () => {
+    expect(build({ scheduleRate: Duration.minutes(5040) })).not.toThrow();
   });
 });

@@ -40,6 +40,7 @@ export const CONFIGURED_PROPS: UnreadNotifierStackProps = {
   upstreamHttpClient: 'node',
   memorySize: 1024,
   apiTokenSecretName: 'commbox/api-token',
+  apiTokenSecretKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab',
   alertEmails: [{ endpoint: 'team@example.com' }, { endpoint: 'sales@example.com', identityId: '558355', directions: ['increased'] }],
   smsNumbers: [{ endpoint: '+14155550100', directions: ['increased'] }],
   webhookUrls: [{ endpoint: 'https://hooks.example.com/unread', identityId: '9223372036854775807' }],

@@ -4,6 +4,7 @@ import { Capture, Match, Template } from 'aws-cdk-lib/assertions';
 import { loadConfig } from '../../lambda/config';
 import { ENV, METRICS, TABLE_KEY } from '../../lambda/env-names';
 import { RESUME_KEY_PREFIX } from '../../lambda/adapters/dynamodb-item-codec';
+import { INTEGRATOR_QUEUE_RETENTION } from '../../lib/event-subscriptions';
 import { POLLER_HANDLER } from '../../lib/poller';
 import { UnreadNotifierStack } from '../../lib/unread-notifier-stack';
 import { CONFIGURED_PROPS, SAMPLE_REFERENCE_VALUES, testApp } from './fixtures';
@@ -39,6 +40,17 @@ function functionOf(template: Template): [string, Resource] {
 function envOf(template: Template): Record<string, unknown> {
   const env = functionOf(template)[1].Properties?.Environment as { Variables: Record<string, unknown> };
   return env.Variables;
+}
+
+/** The logical id of the KMS key that encrypts the topic with this display name. */
+function topicKeyOf(template: Template, displayName: string): string {
+  const [, topic] = only(template, 'AWS::SNS::Topic', { DisplayName: displayName });
+  return (topic.Properties?.KmsMasterKeyId as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+}
+
+function keyStatements(template: Template, keyLogicalId: string): Record<string, unknown>[] {
+  const key = (template.toJSON().Resources as Record<string, Resource>)[keyLogicalId];
+  return (key?.Properties?.KeyPolicy as { Statement: Record<string, unknown>[] }).Statement;
 }
 
 describe('table', () => {
@@ -93,15 +105,8 @@ describe('no hard-coded physical names', () => {
 });
 
 describe('event topic', () => {
-  test('standard topic, encrypted with a rotating customer managed key, TLS only', () => {
-    const key = new Capture();
-    defaults.hasResourceProperties('AWS::SNS::Topic', {
-      DisplayName: 'Unread notifier',
-      KmsMasterKeyId: { 'Fn::GetAtt': [key, 'Arn'] },
-      FifoTopic: Match.absent(),
-    });
-    defaults.hasResource('AWS::KMS::Key', { Properties: Match.objectLike({ EnableKeyRotation: true }) });
-    expect(defaults.toJSON().Resources[key.asString()].Type).toBe('AWS::KMS::Key');
+  test('standard topic, TLS only, with signature version 2', () => {
+    defaults.hasResourceProperties('AWS::SNS::Topic', { DisplayName: 'Unread notifier', FifoTopic: Match.absent(), SignatureVersion: '2' });
   });
 
   test('every topic denies publishing without TLS', () => {
@@ -117,21 +122,49 @@ describe('event topic', () => {
             ]),
           },
         });
-        template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+      }
+    }
+  });
+
+  test('each topic, events and alarms, is encrypted with a rotating customer managed key of its own', () => {
+    for (const template of [defaults, configured]) {
+      const resources = template.toJSON().Resources as Record<string, Resource>;
+      const keys = ['Unread notifier', 'Unread notifier alarms'].map((displayName) => topicKeyOf(template, displayName));
+      expect(new Set(keys).size).toBe(2);
+      for (const key of keys) {
+        expect([key, resources[key]?.Type, resources[key]?.Properties?.EnableKeyRotation]).toEqual([key, 'AWS::KMS::Key', true]);
+      }
+    }
+  });
+
+  test('each topic key refuses grants except to AWS services acting for a resource (Control Tower CT.KMS.PR.3)', () => {
+    for (const template of [defaults, configured]) {
+      for (const displayName of ['Unread notifier', 'Unread notifier alarms']) {
+        expect(keyStatements(template, topicKeyOf(template, displayName))).toContainEqual({
+          Sid: 'DenyGrantsExceptForAwsResources',
+          Effect: 'Deny',
+          Principal: { AWS: '*' },
+          Action: 'kms:CreateGrant',
+          Resource: '*',
+          Condition: { BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' } },
+        });
       }
     }
   });
 });
 
 describe('poller function', () => {
-  test('Node.js 24 on ARM64, the handler the bundle exports, active tracing', () => {
+  test('Node.js 24 on ARM64, the handler the bundle exports', () => {
     defaults.hasResourceProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
       Handler: `index.${POLLER_HANDLER}`,
-      TracingConfig: { Mode: 'Active' },
       MemorySize: 256,
     });
+  });
+
+  test('no X-Ray tracing: nothing in the code is instrumented, so active tracing would record only the invocation', () => {
+    for (const template of [defaults, configured]) expect(functionOf(template)[1].Properties?.TracingConfig).toBeUndefined();
   });
 
   test('timeout below the schedule interval, and the claim lease above the timeout', () => {
@@ -166,7 +199,7 @@ describe('poller function', () => {
         ENV.claimLeaseSeconds,
         ENV.failureStreakThreshold,
         ENV.upstreamHttpClient,
-        'POWERTOOLS_SERVICE_NAME',
+        ENV.serviceName,
         'POWERTOOLS_METRICS_NAMESPACE',
         'NODE_OPTIONS',
       ].sort(),
@@ -179,7 +212,7 @@ describe('poller function', () => {
       [ENV.pollConcurrency]: '16',
       [ENV.failureStreakThreshold]: '5',
       [ENV.upstreamHttpClient]: 'fetch',
-      POWERTOOLS_SERVICE_NAME: METRICS.service,
+      [ENV.serviceName]: 'Defaults',
       POWERTOOLS_METRICS_NAMESPACE: METRICS.namespace,
       NODE_OPTIONS: '--enable-source-maps',
     });
@@ -214,6 +247,7 @@ describe('poller function', () => {
       pollConcurrency: 16,
       claimLeaseMs: 110_000,
       failureStreakThreshold: 5,
+      serviceName: 'Defaults',
     });
     expect(config.apiBaseUrl.origin).toBe('https://api.commbox.io');
   });
@@ -259,7 +293,6 @@ describe('IAM: least privilege', () => {
 
   test('the function role has no managed policy and only the actions one cycle needs', () => {
     const { role, statements } = poller(defaults);
-    defaults.hasResourceProperties('AWS::IAM::Role', Match.objectLike({ ManagedPolicyArns: Match.absent() }));
     expect(defaults.toJSON().Resources[role].Properties.ManagedPolicyArns).toBeUndefined();
     expect(statements.flatMap(actionsOf).sort()).toEqual(
       [
@@ -278,8 +311,6 @@ describe('IAM: least privilege', () => {
         'sqs:GetQueueAttributes',
         'sqs:GetQueueUrl',
         'sqs:SendMessage',
-        'xray:PutTelemetryRecords',
-        'xray:PutTraceSegments',
       ].sort(),
     );
     expect(statements.every((s) => s.Effect === 'Allow')).toBe(true);
@@ -319,12 +350,25 @@ describe('IAM: least privilege', () => {
     });
   });
 
-  test('"*" is used only where the service has no resource-level permissions (X-Ray)', () => {
+  test('no "*" resource and no X-Ray action in the function role', () => {
     for (const template of [defaults, configured]) {
-      const wildcard = poller(template).statements.filter((s) => s.Resource === '*');
-      expect(wildcard.flatMap(actionsOf)).toEqual(['xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
-      for (const s of poller(template).statements) expect(actionsOf(s).filter((a) => a.endsWith(':*') || a === '*')).toEqual([]);
+      const { statements } = poller(template);
+      expect(statements.filter((s) => [s.Resource].flat().includes('*'))).toEqual([]);
+      expect(statements.flatMap(actionsOf).filter((a) => a.startsWith('xray:'))).toEqual([]);
+      for (const s of statements) expect(actionsOf(s).filter((a) => a.endsWith(':*') || a === '*')).toEqual([]);
     }
+  });
+
+  test('an imported secret with a customer managed key: kms:Decrypt on that key, through Secrets Manager in this region only', () => {
+    expect(poller(configured).statements).toContainEqual({
+      Effect: 'Allow',
+      Action: 'kms:Decrypt',
+      Resource: CONFIGURED_PROPS.apiTokenSecretKmsKeyArn,
+      Condition: { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['secretsmanager.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } } },
+    });
+    // Without the context key, the only key the function may use is the event topic's.
+    const topicKey = topicKeyOf(defaults, 'Unread notifier');
+    expect(poller(defaults).statements.filter((s) => actionsOf(s).includes('kms:Decrypt')).map((s) => s.Resource)).toEqual([{ 'Fn::GetAtt': [topicKey, 'Arn'] }]);
   });
 
   test('an imported secret is granted by name, with the random suffix Secrets Manager adds', () => {
@@ -417,6 +461,18 @@ describe('schedule (no cdk-nag rule covers EventBridge Scheduler: asserted here)
     expect(payloads).toEqual([0, 1, 2].map((segment) => ({ segment, totalSegments: 3 })));
   });
 
+  test('every schedule waits for its role policy: the first tick may invoke and may send to the DLQ', () => {
+    for (const template of [defaults, configured]) {
+      const resources = template.toJSON().Resources as Record<string, Resource & { DependsOn?: string[] }>;
+      const [role] = only(template, 'AWS::IAM::Role', { AssumeRolePolicyDocument: Match.objectLike({ Statement: [Match.objectLike({ Principal: { Service: 'scheduler.amazonaws.com' } })] }) });
+      const policies = Object.keys(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: role }] } }));
+      expect(policies).toHaveLength(1);
+      const schedules = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::Scheduler::Schedule');
+      expect(schedules.length).toBeGreaterThan(0);
+      for (const [id, schedule] of schedules) expect([id, schedule.DependsOn ?? []]).toEqual([id, expect.arrayContaining([policies[0]])]);
+    }
+  });
+
   test('the schedule group goes with the stack', () => {
     defaults.hasResource('AWS::Scheduler::ScheduleGroup', { DeletionPolicy: 'Delete' });
   });
@@ -440,11 +496,35 @@ describe('queues', () => {
     }
   });
 
-  test('the integrator queue has a DLQ of its own', () => {
-    configured.hasResourceProperties('AWS::SQS::Queue', {
-      RedrivePolicy: { deadLetterTargetArn: Match.anyValue(), maxReceiveCount: 5 },
-      MessageRetentionPeriod: Duration.days(14).toSeconds(),
-    });
+  const integratorQueues = (template: Template): { queue: Resource; dlq: Resource; dlqId: string } => {
+    const [, queue] = only(template, 'AWS::SQS::Queue', { RedrivePolicy: Match.anyValue() });
+    const dlqId = (queue.Properties?.RedrivePolicy as { deadLetterTargetArn: { 'Fn::GetAtt': [string, string] } }).deadLetterTargetArn['Fn::GetAtt'][0];
+    return { queue, dlq: (template.toJSON().Resources as Record<string, Resource>)[dlqId]!, dlqId };
+  };
+
+  test('the integrator queue has a DLQ of its own, after five receives', () => {
+    const { queue, dlqId } = integratorQueues(configured);
+    expect(queue.Properties?.RedrivePolicy).toEqual({ deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] }, maxReceiveCount: 5 });
+    // Its own: no SNS subscription sends its failures there.
+    const subscriptionTargets = (Object.values(configured.findResources('AWS::SNS::Subscription')) as Resource[]).map((r) => JSON.stringify(r.Properties?.RedrivePolicy));
+    expect(subscriptionTargets.filter((target) => target.includes(`"${dlqId}"`))).toEqual([]);
+  });
+
+  test('the integrator queue keeps a message a week less than its DLQ: a dead letter keeps its first enqueue time', () => {
+    const { queue, dlq } = integratorQueues(configured);
+    const main = queue.Properties?.MessageRetentionPeriod as number;
+    const dead = dlq.Properties?.MessageRetentionPeriod as number;
+    expect(main).toBe(INTEGRATOR_QUEUE_RETENTION.toSeconds());
+    expect(dead - main).toBeGreaterThanOrEqual(Duration.days(7).toSeconds());
+  });
+
+  test.each([
+    ['defaults', defaults, 2],
+    ['configured', configured, 5],
+  ])('%s: every dead-letter queue says so in its redrive allow policy (Control Tower CT.SQS.PR.1)', (_name, template, count) => {
+    const dlqs = Object.entries(template.findResources('AWS::SQS::Queue', { Properties: { RedrivePolicy: Match.absent() } })) as [string, Resource][];
+    expect(dlqs).toHaveLength(count);
+    for (const [id, dlq] of dlqs) expect([id, dlq.Properties?.RedriveAllowPolicy]).toEqual([id, { redrivePermission: 'allowAll' }]);
   });
 });
 
@@ -510,31 +590,40 @@ describe('subscriptions', () => {
   });
 
   test('the delivery DLQ lets only the events topic send to it', () => {
-    configured.hasResourceProperties('AWS::SQS::QueuePolicy', {
-      Queues: [{ Ref: deliveryDlq()['Fn::GetAtt'][0] }],
-      PolicyDocument: {
-        Statement: Match.arrayWith([
-          Match.objectLike({
-            Effect: 'Allow',
-            Action: 'sqs:SendMessage',
-            Principal: { Service: 'sns.amazonaws.com' },
-            Condition: { ArnEquals: { 'aws:SourceArn': { Ref: eventsTopic(configured) } } },
-          }),
-        ]),
-      },
-    });
+    const [, policy] = only(configured, 'AWS::SQS::QueuePolicy', { Queues: [{ Ref: deliveryDlq()['Fn::GetAtt'][0] }] });
+    const allows = (policy.Properties?.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement.filter((s) => s.Effect === 'Allow');
+    expect(allows).toEqual([
+      expect.objectContaining({
+        Action: 'sqs:SendMessage',
+        Principal: { Service: 'sns.amazonaws.com' },
+        Condition: { ArnEquals: { 'aws:SourceArn': { Ref: eventsTopic(configured) } } },
+      }),
+    ]);
   });
 });
 
+type Alarm = {
+  Namespace?: string;
+  MetricName?: string;
+  Statistic?: string;
+  Threshold: number;
+  ComparisonOperator: string;
+  Dimensions?: unknown;
+  AlarmActions?: unknown;
+  AlarmDescription?: string;
+  Period?: number;
+  EvaluationPeriods?: number;
+  TreatMissingData?: string;
+};
+const alarms = (template: Template): Alarm[] => (Object.values(template.findResources('AWS::CloudWatch::Alarm')) as Resource[]).map((r) => r.Properties as Alarm);
+
 describe('alarms', () => {
-  type Alarm = { Namespace?: string; MetricName?: string; Statistic?: string; Threshold: number; ComparisonOperator: string; Dimensions?: unknown; AlarmActions?: unknown };
-  const alarms = (template: Template): Alarm[] => (Object.values(template.findResources('AWS::CloudWatch::Alarm')) as Resource[]).map((r) => r.Properties as Alarm);
   const summary = (template: Template): string[] =>
     alarms(template)
       .map((a) => `${a.Namespace}/${a.MetricName} ${a.Statistic} ${a.ComparisonOperator} ${a.Threshold}`)
       .sort();
 
-  test('errors, throttles, duration near the timeout, not polling, DLQ messages, upstream 401s, failing identities', () => {
+  test('errors, throttles, duration near the timeout, not polling, DLQ messages, upstream 401s, unreadable token, undecodable items, failing identities', () => {
     expect(summary(defaults)).toEqual(
       [
         'AWS/Lambda/Errors Sum GreaterThanOrEqualToThreshold 1',
@@ -544,49 +633,128 @@ describe('alarms', () => {
         'AWS/SQS/ApproximateNumberOfMessagesVisible Maximum GreaterThanOrEqualToThreshold 1',
         'AWS/SQS/ApproximateNumberOfMessagesVisible Maximum GreaterThanOrEqualToThreshold 1',
         `${METRICS.namespace}/${METRICS.unauthorized} Sum GreaterThanOrEqualToThreshold 1`,
+        `${METRICS.namespace}/${METRICS.tokenUnavailable} Sum GreaterThanOrEqualToThreshold 1`,
+        `${METRICS.namespace}/${METRICS.malformedItems} Maximum GreaterThanThreshold 0`,
         `${METRICS.namespace}/${METRICS.failingIdentities} Maximum GreaterThanOrEqualToThreshold 1`,
       ].sort(),
     );
   });
 
-  test('cycle metrics use the handler namespace and its one service dimension', () => {
-    defaults.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      Namespace: METRICS.namespace,
-      MetricName: METRICS.unauthorized,
-      Dimensions: [{ Name: 'service', Value: METRICS.service }],
-      TreatMissingData: 'notBreaching',
-    });
+  test.each([METRICS.unauthorized, METRICS.tokenUnavailable, METRICS.malformedItems, METRICS.failingIdentities])(
+    'the %s alarm reads the handler namespace under this stack\'s service, and quiet periods are not failures',
+    (metricName) => {
+      defaults.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: METRICS.namespace,
+        MetricName: metricName,
+        Dimensions: [{ Name: 'service', Value: defaultsStack.stackName }],
+        TreatMissingData: 'notBreaching',
+      });
+    },
+  );
+
+  test('an unreadable token and undecodable items say what to do', () => {
+    const description = (metricName: string): string | undefined => alarms(defaults).find((a) => a.MetricName === metricName)?.AlarmDescription;
+    expect(description(METRICS.tokenUnavailable)).toMatch(/could not read the CommBox token.*put-secret-value/);
+    expect(description(METRICS.malformedItems)).toMatch(/cannot decode/);
   });
 
-  test('one alarm per dead-letter queue', () => {
-    const queues = (template: Template): number => Object.keys(template.findResources('AWS::SQS::Queue', { Properties: { RedrivePolicy: Match.absent() } })).length;
-    for (const template of [defaults, configured]) {
-      const dlqAlarms = alarms(template).filter((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible');
-      expect(dlqAlarms).toHaveLength(queues(template));
+  test('NotPolling watches two intervals of the schedule (at least five minutes each)', () => {
+    const notPolling = (template: Template): Alarm | undefined => alarms(template).find((a) => a.MetricName === 'Invocations');
+    expect(notPolling(defaults)).toMatchObject({ Period: 300, EvaluationPeriods: 2, TreatMissingData: 'breaching' });
+    expect(notPolling(configured)).toMatchObject({ Period: 300, EvaluationPeriods: 2 });
+  });
+
+  test('one alarm per dead-letter queue, on that queue', () => {
+    for (const [template, count] of [[defaults, 2], [configured, 5]] as const) {
+      const dlqs = Object.keys(template.findResources('AWS::SQS::Queue', { Properties: { RedrivePolicy: Match.absent() } })).sort();
+      const watched = alarms(template)
+        .filter((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible')
+        .map((a) => ((a.Dimensions as { Name: string; Value: { 'Fn::GetAtt': [string, string] } }[])[0]?.Value['Fn::GetAtt'][0]))
+        .sort();
+      expect(dlqs).toHaveLength(count);
+      expect(watched).toEqual(dlqs);
     }
-    expect(alarms(configured).filter((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible')).toHaveLength(5);
   });
 
   test('every alarm notifies the alarm topic', () => {
-    const topic = only(defaults, 'AWS::SNS::Topic', { DisplayName: 'Unread notifier alarms' })[0];
-    for (const alarm of alarms(defaults)) expect(alarm.AlarmActions).toEqual([{ Ref: topic }]);
+    for (const template of [defaults, configured]) {
+      const topic = only(template, 'AWS::SNS::Topic', { DisplayName: 'Unread notifier alarms' })[0];
+      for (const alarm of alarms(template)) expect(alarm.AlarmActions).toEqual([{ Ref: topic }]);
+    }
   });
 
-  test('CloudWatch may use the alarm topic key and publish to the alarm topic', () => {
-    defaults.hasResourceProperties('AWS::KMS::Key', {
-      KeyPolicy: { Statement: Match.arrayWith([Match.objectLike({ Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey*'] })]) },
-    });
-    defaults.hasResourceProperties('AWS::SNS::TopicPolicy', {
-      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Allow', Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: 'sns:Publish' })]) },
-    });
+  test("CloudWatch may use the alarm topic's key, for this account's alarms only", () => {
+    const statements = keyStatements(defaults, topicKeyOf(defaults, 'Unread notifier alarms'));
+    expect(statements.filter((s) => JSON.stringify(s.Principal).includes('cloudwatch.amazonaws.com'))).toEqual([
+      {
+        Effect: 'Allow',
+        Principal: { Service: 'cloudwatch.amazonaws.com' },
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        Resource: '*',
+        Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+      },
+    ]);
+    // The event topic's key lets no service in.
+    const eventKey = keyStatements(defaults, topicKeyOf(defaults, 'Unread notifier'));
+    expect(eventKey.filter((s) => s.Effect === 'Allow' && JSON.stringify(s.Principal).includes('Service'))).toEqual([]);
+  });
+
+  test("CloudWatch may publish to the alarm topic, for this account's alarms only", () => {
+    const alarmTopic = only(defaults, 'AWS::SNS::Topic', { DisplayName: 'Unread notifier alarms' })[0];
+    const [, policy] = only(defaults, 'AWS::SNS::TopicPolicy', { Topics: [{ Ref: alarmTopic }] });
+    const allows = (policy.Properties?.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement.filter((s) => s.Effect === 'Allow');
+    expect(allows).toEqual([
+      expect.objectContaining({
+        Principal: { Service: 'cloudwatch.amazonaws.com' },
+        Action: 'sns:Publish',
+        Condition: expect.objectContaining({ StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } }),
+      }),
+    ]);
   });
 });
 
 describe('dashboard', () => {
-  test('graphs polled, changed, published, failed, throttled and cycle duration from the handler namespace', () => {
+  test('graphs polled, changed, published, failed, throttled, unreadable token, undecodable items and cycle duration from the handler namespace', () => {
     const body = JSON.stringify(only(defaults, 'AWS::CloudWatch::Dashboard')[1].Properties?.DashboardBody);
-    for (const name of [METRICS.polled, METRICS.changed, METRICS.published, METRICS.failed, METRICS.throttled, METRICS.cycleDuration]) {
-      expect(body).toContain(`\\"${METRICS.namespace}\\",\\"${name}\\",\\"service\\",\\"${METRICS.service}\\"`);
+    const graphed = [METRICS.polled, METRICS.changed, METRICS.published, METRICS.failed, METRICS.throttled, METRICS.tokenUnavailable, METRICS.malformedItems, METRICS.cycleDuration];
+    for (const name of graphed) {
+      expect(body).toContain(`\\"${METRICS.namespace}\\",\\"${name}\\",\\"service\\",\\"${defaultsStack.stackName}\\"`);
+    }
+  });
+});
+
+describe('two copies of the stack in one account', () => {
+  /** Every `service` dimension value the alarms and the dashboard of a template read. */
+  const servicesRead = (template: Template): string[] => {
+    const alarmServices = (Object.values(template.findResources('AWS::CloudWatch::Alarm')) as Resource[]).flatMap((alarm) =>
+      ((alarm.Properties?.Dimensions ?? []) as { Name: string; Value: string }[]).filter((d) => d.Name === 'service').map((d) => d.Value),
+    );
+    const body = JSON.stringify(only(template, 'AWS::CloudWatch::Dashboard')[1].Properties?.DashboardBody);
+    const dashboardServices = [...body.matchAll(/\\"service\\",\\"([^\\]+)\\"/g)].map((m) => m[1]!);
+    expect(alarmServices.length).toBeGreaterThan(0);
+    expect(dashboardServices.length).toBeGreaterThan(0);
+    return [...new Set([...alarmServices, ...dashboardServices])];
+  };
+
+  test.each([
+    ['Defaults', defaults],
+    ['Configured', configured],
+  ])('%s: the function is told its stack name as the metrics service, and its alarms and dashboard read only that', (stackName, template) => {
+    expect(envOf(template)[ENV.serviceName]).toBe(stackName);
+    expect(servicesRead(template)).toEqual([stackName]);
+  });
+
+  test('neither copy reads the figures of the other', () => {
+    expect(servicesRead(defaults)).not.toContain(configuredStack.stackName);
+    expect(servicesRead(configured)).not.toContain(defaultsStack.stackName);
+    expect(defaultsStack.poller.metrics.service).not.toBe(configuredStack.poller.metrics.service);
+  });
+
+  test('every alarm on a cycle metric carries the service dimension (no alarm adds up both copies)', () => {
+    for (const template of [defaults, configured]) {
+      const cycleAlarms = alarms(template).filter((a) => a.Namespace === METRICS.namespace);
+      expect(cycleAlarms).toHaveLength(4);
+      for (const alarm of cycleAlarms) expect(alarm.Dimensions).toEqual([{ Name: 'service', Value: expect.any(String) }]);
     }
   });
 });
