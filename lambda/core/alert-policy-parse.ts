@@ -3,6 +3,7 @@ import {
   ALERT_FLAGS,
   ALERT_POLICY_FIELDS,
   BUILT_IN_ALERT_DEFAULTS,
+  formatDuration,
   type AlertPolicy,
   type AlertPolicyField,
   type AlertPolicyOverrides,
@@ -43,12 +44,12 @@ const ISO_INSTANT = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d
 
 /** `30s`, `15m`, `2h`, `1d`, or units combined largest first (`1h30m`). */
 export function parseDuration(field: AlertPolicyField, raw: unknown, min: number): number {
-  const expected = `a duration such as 30s, 15m, 2h or 1d${min > 0 ? ` (at least ${min / 1000}s)` : ''}`;
+  const expected = 'a duration such as 30s, 15m, 2h or 1d';
   const match = typeof raw === 'string' && raw !== '' ? DURATION.exec(raw.trim()) : null;
   if (!match || match.slice(1).every((g) => g === undefined)) throw new InvalidAlertPolicyError(field, raw, expected);
   const [d, h, m, s] = match.slice(1).map((g) => Number(g ?? 0)) as [number, number, number, number];
   const ms = d * DAY + h * 60 * MINUTE + m * MINUTE + s * 1000;
-  if (ms < min || ms > MAX_DURATION) throw new InvalidAlertPolicyError(field, raw, `${expected}, at most 366d`);
+  if (ms < min || ms > MAX_DURATION) throw new InvalidAlertPolicyError(field, raw, `a duration from ${formatDuration(min)} to 366d`);
   return ms;
 }
 

@@ -83,6 +83,20 @@ export function addDays(date: LocalDate, days: number): LocalDate {
  * Zones change offset at most once within any two days, which this relies on.
  */
 export function resolveWallTime(date: LocalDate, minuteOfDay: number, zone: string): number {
+  // Identities share zones and windows, so a cycle asks for the same boundaries again and again.
+  const key = `${zone}|${date.year}-${date.month}-${date.day}|${minuteOfDay}`;
+  const known = resolved.get(key);
+  if (known !== undefined) return known;
+  if (resolved.size >= RESOLVED_CACHE_SIZE) resolved.clear();
+  const instant = resolveUncached(date, minuteOfDay, zone);
+  resolved.set(key, instant);
+  return instant;
+}
+
+const RESOLVED_CACHE_SIZE = 4096;
+const resolved = new Map<string, number>();
+
+function resolveUncached(date: LocalDate, minuteOfDay: number, zone: string): number {
   const wall = Date.UTC(date.year, date.month - 1, date.day) + minuteOfDay * MINUTE_MS;
   const offsetBefore = offsetAt(wall - DAY_MS, zone);
   const offsetAfter = offsetAt(wall + DAY_MS, zone);
