@@ -6,7 +6,7 @@
  */
 import { decideAlert, needsDecision, type AlertToSend } from '../../lambda/core/alert-decision';
 import { alertPolicyFingerprint, type AlertPolicy } from '../../lambda/core/alert-policy';
-import { decodeAlertState, encodeAlertState, type AlertKind, type AlertState } from '../../lambda/core/alert-state';
+import { decodeAlertState, encodeAlertState, type AlertKind } from '../../lambda/core/alert-state';
 import { statesEqual } from '../../lambda/core/diff';
 import { normalizeState, type UnreadState } from '../../lambda/core/model';
 
@@ -27,7 +27,8 @@ export interface CycleRecord {
   readonly at: number;
   readonly snapshot: UnreadState;
   readonly policy: AlertPolicy;
-  readonly state: AlertState;
+  /** The stored alert state after this cycle, encoded. */
+  readonly encodedState: string;
   readonly alert?: AlertToSend;
 }
 
@@ -60,6 +61,12 @@ export function simulate(input: SimulationInput): SimulationResult {
   let encoded: string | undefined;
   let decisions = 0;
   let index = 0;
+  const fingerprints = new Map<AlertPolicy, string>();
+  const fingerprintOf = (policy: AlertPolicy): string => {
+    const known = fingerprints.get(policy) ?? alertPolicyFingerprint(policy);
+    fingerprints.set(policy, known);
+    return known;
+  };
   for (let now = input.start; now <= input.end; now += every) {
     while (index + 1 < input.snapshots.length && (input.snapshots[index + 1]?.[0] ?? Infinity) <= now) index++;
     const polled = input.snapshots[index]?.[1];
@@ -68,7 +75,7 @@ export function simulate(input: SimulationInput): SimulationResult {
     const state = encoded === undefined ? undefined : decodeAlertState(encoded);
     const changed = stored !== undefined && !statesEqual(stored, polled);
     let alert: AlertToSend | undefined;
-    if (stored === undefined || needsDecision(state, alertPolicyFingerprint(policy), now, changed)) {
+    if (stored === undefined || needsDecision(state, fingerprintOf(policy), now, changed)) {
       const decision = decideAlert({ policy, state, previous: stored, next: changed || stored === undefined ? polled : undefined, now, isBaseline: stored === undefined });
       decisions++;
       alert = decision.alert;
@@ -83,7 +90,7 @@ export function simulate(input: SimulationInput): SimulationResult {
         throw new Error(`a skipped cycle at ${new Date(now).toISOString()} would have changed ${encoded} to ${encodeAlertState(skipped.state)}`);
       }
     }
-    cycles.push({ at: now, snapshot: polled, policy, state: decodeAlertState(encoded ?? ''), ...(alert ? { alert } : {}) });
+    cycles.push({ at: now, snapshot: polled, policy, encodedState: encoded ?? '', ...(alert ? { alert } : {}) });
   }
   return { alerts, deferred, dropped, cycles, decisions };
 }
