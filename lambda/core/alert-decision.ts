@@ -29,11 +29,13 @@
  */
 import { releaseTime } from './alert-clock';
 import { adopt, observe } from './alert-episode';
+import { afterSending, alertOf, planAlert, type AlertToSend } from './alert-plan';
 import { alertPolicyFingerprint, type AlertPolicy } from './alert-policy';
 import type { AlertKind, AlertState } from './alert-state';
-import type { ConversationUnread, UnreadState } from './model';
+import type { UnreadState } from './model';
 
 export type { AlertKind } from './alert-state';
+export type { AlertToSend } from './alert-plan';
 
 export interface AlertDecisionInput {
   readonly policy: AlertPolicy;
@@ -47,24 +49,6 @@ export interface AlertDecisionInput {
   readonly now: number;
   /** The first successful poll: records the state, never alerts. */
   readonly isBaseline: boolean;
-}
-
-/** Everything an alert event needs that the identity's registration does not hold. */
-export interface AlertToSend {
-  readonly kind: AlertKind;
-  readonly episode: number;
-  readonly sequence: number;
-  readonly total: number;
-  /** What people last heard: the last alert's total, or the total just before this episode. */
-  readonly lastAlertTotal: number;
-  /** Rises folded since the last alert (0 for `reminder` and `cleared`). */
-  readonly changes: number;
-  readonly waitingSince: number;
-  /** The previous alert of this episode, which texts say "since"; undefined for its first. */
-  readonly lastAlertAt?: number;
-  /** The current state's conversations (the stored one for a time-only check). */
-  readonly conversations: readonly ConversationUnread[];
-  readonly observedAt: number;
 }
 
 export interface AlertDecision {
@@ -90,11 +74,6 @@ export function needsDecision(state: AlertState | undefined, policyFingerprint: 
   return inFlight && state.policy !== policyFingerprint;
 }
 
-interface Plan {
-  readonly kind: AlertKind;
-  readonly earliest: number;
-}
-
 export function decideAlert(input: AlertDecisionInput): AlertDecision {
   const { policy, now } = input;
   const current = input.next ?? input.previous;
@@ -110,7 +89,7 @@ export function decideAlert(input: AlertDecisionInput): AlertDecision {
     dropped.push('cleared');
     state = { ...state, clearedOwed: false };
   }
-  const plan = planFor(state, current, policy);
+  const plan = planAlert(state, current, policy);
   if (state.deferred && plan?.kind !== 'digest') {
     dropped.push('digest');
     state = { ...state, deferred: false };
@@ -126,7 +105,7 @@ export function decideAlert(input: AlertDecisionInput): AlertDecision {
   } else if (plan?.kind === 'cleared' && !before.clearedOwed) {
     deferred.push('cleared');
   }
-  const next = planFor(state, current, policy);
+  const next = planAlert(state, current, policy);
   const dueAt = next ? releaseTime(Math.max(next.earliest, now), policy) : undefined;
   return { ...(alert ? { alert } : {}), state: scheduled(state, dueAt, fingerprint), deferred, dropped };
 }
@@ -136,51 +115,4 @@ function scheduled(state: AlertState, dueAt: number | undefined, policy: string)
   if (dueAt === undefined) delete copy.dueAt;
   else copy.dueAt = dueAt;
   return copy;
-}
-
-/** What is owed or scheduled next, and its earliest time before snooze and quiet hours. */
-function planFor(state: AlertState, current: UnreadState, policy: AlertPolicy): Plan | undefined {
-  const cooldownEnd = state.lastAlertAt === undefined ? -Infinity : state.lastAlertAt + policy.cooldown;
-  if (state.waiting) {
-    if (state.alerted === 'none' || current.total > state.lastAlertTotal) {
-      const kind = state.deferred || state.alerted === 'sent' ? 'digest' : 'new';
-      return { kind, earliest: cooldownEnd };
-    }
-    if (state.alerted === 'sent' && policy.remindAfter !== null && state.reminders < policy.maxReminders && state.lastAlertAt !== undefined) {
-      return { kind: 'reminder', earliest: state.lastAlertAt + Math.max(policy.remindAfter, policy.cooldown) };
-    }
-    return undefined;
-  }
-  return state.clearedOwed ? { kind: 'cleared', earliest: -Infinity } : undefined;
-}
-
-function alertOf(kind: AlertKind, state: AlertState, current: UnreadState, now: number): AlertToSend {
-  const folds = kind === 'new' || kind === 'digest';
-  const since = kind === 'cleared' || state.alerted === 'sent' ? state.lastAlertAt : undefined;
-  return {
-    kind,
-    episode: state.episode,
-    sequence: state.sequence + 1,
-    total: current.total,
-    lastAlertTotal: state.lastAlertTotal,
-    changes: folds ? state.changes : 0,
-    waitingSince: state.waitingSince ?? now,
-    ...(since !== undefined ? { lastAlertAt: since } : {}),
-    conversations: current.conversations,
-    observedAt: now,
-  };
-}
-
-function afterSending(kind: AlertKind, state: AlertState, total: number, now: number): AlertState {
-  if (kind === 'cleared') return { ...state, sequence: state.sequence + 1, clearedOwed: false, lastAlertTotal: total };
-  return {
-    ...state,
-    sequence: state.sequence + 1,
-    alerted: 'sent',
-    lastAlertAt: now,
-    lastAlertTotal: total,
-    changes: 0,
-    deferred: false,
-    reminders: state.reminders + (kind === 'reminder' ? 1 : 0),
-  };
 }

@@ -101,6 +101,16 @@ export function resolveAlertPolicy(overrides: AlertPolicyOverrides, defaults: Al
   return { policy: Object.freeze(policy) as unknown as AlertPolicy, defaulted };
 }
 
+/** One line per field for `identities show`: its value as the flags write it, and whether it is a default. */
+export function describeAlertPolicy(effective: EffectiveAlertPolicy): { field: AlertPolicyField; flag: string; value: string | number | boolean; isDefault: boolean }[] {
+  return ALERT_POLICY_FIELDS.map((field) => ({
+    field,
+    flag: ALERT_FLAGS[field],
+    value: formatAlertPolicyValue(field, effective.policy[field]),
+    isDefault: effective.defaulted.includes(field),
+  }));
+}
+
 /**
  * Eight hex digits that change whenever any field of the effective policy changes. Stored next to
  * a due time: when the current policy's fingerprint differs, the due time is computed again
