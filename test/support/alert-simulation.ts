@@ -7,7 +7,7 @@
 import { decideAlert, needsDecision, type AlertToSend } from '../../lambda/core/alert-decision';
 import { alertPolicyFingerprint, type AlertPolicy } from '../../lambda/core/alert-policy';
 import { decodeAlertState, encodeAlertState, type AlertKind } from '../../lambda/core/alert-state';
-import { statesEqual } from '../../lambda/core/diff';
+import { diffUnread } from '../../lambda/core/diff';
 import { normalizeState, type UnreadState } from '../../lambda/core/model';
 
 export interface SimulationInput {
@@ -73,7 +73,7 @@ export function simulate(input: SimulationInput): SimulationResult {
     if (!polled) throw new Error('no snapshot at the first cycle');
     const policy = policyAt(now);
     const state = encoded === undefined ? undefined : decodeAlertState(encoded);
-    const changed = stored !== undefined && !statesEqual(stored, polled);
+    const changed = stored !== undefined && diffUnread(stored, polled) !== undefined;
     let alert: AlertToSend | undefined;
     if (stored === undefined || needsDecision(state, fingerprintOf(policy), now, changed)) {
       const decision = decideAlert({ policy, state, previous: stored, next: changed || stored === undefined ? polled : undefined, now, isBaseline: stored === undefined });
