@@ -1,5 +1,5 @@
 import type { IdentityId } from './core/identity-id';
-import { parseRepollPath, presentedSecrets, redactRepollPath, type RepollRoute } from './core/repoll-auth';
+import { parseRepollPath, presentedSecrets, redactRepollPath, RepollSecrets, type RepollRoute } from './core/repoll-auth';
 import { DEFAULT_REPOLL_WINDOW_MS } from './core/repoll-debounce';
 import type { ObjectIdentityLookup, RepollDecision, RepollMarker, RepollMessage, RepollQueue, RepollSecretSource } from './core/repoll-ports';
 import {
@@ -117,6 +117,15 @@ export async function handleRepollRequest(request: RepollHttpRequest, deps: Repo
     return finish(503, { error: `could not queue ${outcome.failed} of ${total} re-polls; retry the request` }, summary);
   }
   return finish(202, { accepted: outcome.accepted, ignored: outcome.ignored }, summary);
+}
+
+/**
+ * Secrets that do not change while the process runs (`serve`'s REPOLL_SECRET). Throws
+ * RepollSecretError, naming the problem and never the value, for a secret that is too weak.
+ */
+export function fixedRepollSecrets(current: string, previous?: string): RepollSecretSource {
+  const secrets = RepollSecrets.of(current, previous);
+  return { get: () => Promise.resolve(secrets) };
 }
 
 async function authorize(

@@ -1,7 +1,6 @@
 import type { IdentityId } from '../../lambda/core/identity-id';
-import { RepollSecrets } from '../../lambda/core/repoll-auth';
 import { planRepoll } from '../../lambda/core/repoll-debounce';
-import type { RepollDecision, RepollMarker, RepollMessage, RepollQueue, RepollSecretSource, RepollSendResult } from '../../lambda/core/repoll-ports';
+import type { RepollDecision, RepollMarker, RepollMessage, RepollQueue, RepollSendResult } from '../../lambda/core/repoll-ports';
 import type { RepollLog } from '../../lambda/repoll-endpoint';
 
 /** The marker's contract in memory: registered ids, one `pollAt` each, the core's plan applied atomically. */
@@ -60,10 +59,7 @@ export class CapturingLog implements RepollLog {
   }
 }
 
-export function fixedSecrets(current: string, previous?: string): RepollSecretSource {
-  const secrets = RepollSecrets.of(current, previous);
-  return { get: () => Promise.resolve(secrets) };
-}
+export { fixedRepollSecrets as fixedSecrets } from '../../lambda/repoll-endpoint';
 
 /** A clock the test moves by hand. */
 export class ManualClock {
