@@ -64,6 +64,8 @@ function inIpv4Range(value: number, base: string, prefix: number): boolean {
 }
 
 function ipv4Refusal(value: number): AddressRefusal | undefined {
+  const dotted = [value >>> 24, (value >>> 16) & 255, (value >>> 8) & 255, value & 255].join('.');
+  if (METADATA_ADDRESSES.has(dotted)) return 'metadata';
   return IPV4_RANGES.find(([base, prefix]) => inIpv4Range(value, base, prefix))?.[2];
 }
 
@@ -105,8 +107,8 @@ function ipv6Refusal(g: readonly number[]): AddressRefusal | undefined {
   const [g0 = 0, g1 = 0, g2 = 0, g3 = 0, g4 = 0, g5 = 0, g6 = 0, g7 = 0] = g;
   const embedded = (): AddressRefusal => ipv4Refusal(g6 * 65536 + g7) ?? 'ipv4-embedded-in-ipv6';
   if (g0 === 0 && g1 === 0 && g2 === 0 && g3 === 0 && g4 === 0) {
-    if (g5 === 0 && g6 === 0) return g7 === 0 ? 'unspecified' : g7 === 1 ? 'loopback' : embedded(); // ::, ::1, IPv4-compatible
-    if (g5 === 0xffff) return embedded(); // ::ffff:a.b.c.d, IPv4-mapped
+    if (g5 === 0 && g6 === 0 && g7 <= 1) return g7 === 0 ? 'unspecified' : 'loopback'; // ::, ::1
+    if (g5 === 0 || g5 === 0xffff) return embedded(); // ::a.b.c.d (IPv4-compatible), ::ffff:a.b.c.d (IPv4-mapped)
   }
   // NAT64 (64:ff9b::/96, 64:ff9b:1::/48), 6to4 (2002::/16) and Teredo (2001::/32) all carry an
   // IPv4 address that the v4 checks would never see; no webhook host needs them.
@@ -146,8 +148,7 @@ export function addressRefusal(address: string, options: { readonly allowLoopbac
   const v4 = parseIpv4(bare);
   const v6 = v4 === undefined ? parseIpv6(bare) : undefined;
   if (v4 === undefined && v6 === undefined) return 'not-an-ip-address';
-  const canonical = v6 === undefined ? bare : canonicalIpv6(v6);
-  if (METADATA_ADDRESSES.has(canonical)) return 'metadata';
+  if (v6 !== undefined && METADATA_ADDRESSES.has(canonicalIpv6(v6))) return 'metadata';
   const refusal = v4 !== undefined ? ipv4Refusal(v4) : ipv6Refusal(v6 as number[]);
   // Only plain loopback (127/8, ::1) is let through in local runs, never a mapped or embedded form.
   if (refusal === 'loopback' && options.allowLoopback && isPlainLoopback(bare)) return undefined;
