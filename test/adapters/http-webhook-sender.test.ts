@@ -6,7 +6,7 @@
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
-import { HttpWebhookSender, type HostResolver, type HttpWebhookSenderOptions, type ResolvedAddress } from '../../lambda/adapters/http-webhook-sender';
+import { HttpWebhookSender, systemResolver, type HostResolver, type HttpWebhookSenderOptions, type ResolvedAddress } from '../../lambda/adapters/http-webhook-sender';
 import type { DeliveryAttemptOutcome, WebhookDeliveryRequest } from '../../lambda/core/webhook-delivery';
 import { classifyAttempt, decideAfterAttempt, DISPATCHER_RETRY_SCHEDULE } from '../../lambda/core/webhook-retry-schedule';
 import { signPayload, webhookSecretFromBytes } from '../../lambda/core/webhook-signature';
@@ -285,6 +285,16 @@ describe('over https with a certificate for a made-up name', () => {
 
     expect(outcome).toMatchObject({ kind: 'network', code: 'DEPTH_ZERO_SELF_SIGNED_CERT' });
     expect(target.received).toEqual([]);
+  });
+});
+
+describe('the system resolver', () => {
+  // Numeric hosts are answered by getaddrinfo itself, without a DNS query.
+  test.each([
+    ['127.0.0.1', 4],
+    ['::1', 6],
+  ] as const)('answers %s with family %i, in the shape the address check reads', async (address, family) => {
+    await expect(systemResolver(address)).resolves.toEqual([{ address, family }]);
   });
 });
 
