@@ -31,6 +31,12 @@ export const REPOLL_METRICS = {
   unauthorized: 'RepollUnauthorized',
   /** Entries whose marker write or queue message failed (answered 503). */
   failed: 'RepollFailed',
+  /** Identities the consumer polled (or whose pending event it sent, then polled). */
+  consumerPolled: 'RepollPolled',
+  /** Re-polls handed back to the queue to be tried again (the poll or the publish failed, or another cycle held the identity). */
+  consumerRetried: 'RepollRetried',
+  /** Milliseconds from the request to the end of its poll. */
+  consumerLatency: 'RepollLatency',
 } as const;
 
 export interface RepollEndpointConfig {
@@ -38,18 +44,20 @@ export interface RepollEndpointConfig {
   readonly queueUrl: string;
   readonly secretId: string;
   readonly windowMs: number;
+  /** The `service` dimension of the metrics and the service of the logs (the stack's name in Lambda), as the poller's. */
+  readonly serviceName: string;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
 
 /** The endpoint function's configuration, read once; throws ConfigError naming the variable. */
 export function loadRepollEndpointConfig(env: Env): RepollEndpointConfig {
-  const { tableName } = loadConfig(env);
+  const { tableName, serviceName } = loadConfig(env);
   const queueUrl = required(env, REPOLL_ENV.queueUrl);
   if (!/^https:\/\/\S+\/\d{12}\/[A-Za-z0-9_-]{1,80}(\.fifo)?$/.test(queueUrl)) {
     throw new ConfigError(`${REPOLL_ENV.queueUrl} is not an SQS queue URL: ${JSON.stringify(queueUrl)}`);
   }
-  return Object.freeze({ tableName, queueUrl, secretId: required(env, REPOLL_ENV.secretId), windowMs: repollWindowMs(env) });
+  return Object.freeze({ tableName, queueUrl, secretId: required(env, REPOLL_ENV.secretId), windowMs: repollWindowMs(env), serviceName });
 }
 
 /** `REPOLL_WINDOW_MS`: 0 to 60000, default 2000. */

@@ -11,6 +11,10 @@ export const CONTROL_TOWER = {
   logGroupRetention: 'cdk-validator-cfnguard::cloudwatch_log_group_retention_period_check',
   /** CT.CLOUDWATCH.PR.3: a log group is encrypted with a KMS key. */
   logGroupEncrypted: 'cdk-validator-cfnguard::cloudwatch_log_group_encrypted_check',
+  /** CT.LAMBDA.PR.5: a Lambda function URL uses AWS IAM authentication. */
+  lambdaFunctionUrlAuth: 'cdk-validator-cfnguard::lambda_function_url_auth_check',
+  /** CT.LAMBDA.PR.2: a Lambda function's resource-based policy prohibits public access (a URL with auth NONE is public). */
+  lambdaFunctionPublicAccess: 'cdk-validator-cfnguard::lambda_function_public_access_prohibited_check',
 } as const;
 
 /** The retention CT.CLOUDWATCH.PR.2 asks for. */

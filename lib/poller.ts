@@ -65,6 +65,8 @@ export class Poller extends Construct {
   readonly timeout: Duration;
   /** The cycle metrics the function emits, under this stack's name as their `service` dimension. */
   readonly metrics: CycleMetrics;
+  /** The function's configuration (environment), for siblings that poll with the same settings. */
+  readonly environment: Readonly<Record<string, string>>;
 
   constructor(scope: Construct, id: string, props: PollerProps) {
     super(scope, id);
@@ -95,6 +97,14 @@ export class Poller extends Construct {
 
     this.failureQueue = new DeadLetterQueue(this, 'FailureQueue', { purpose: 'failed asynchronous invocations of the poller' });
 
+    this.environment = {
+      [ENV.tableName]: props.table.tableName,
+      [ENV.topicArn]: props.topic.topicArn,
+      // The secret's id only: the token is read at run time and never lands in the configuration.
+      [ENV.apiTokenSecretId]: props.apiToken.secretId,
+      ...settings,
+      POWERTOOLS_METRICS_NAMESPACE: METRICS.namespace,
+    };
     this.fn = new HouseNodejsFunction(this, 'Function', {
       description: 'unread-notifier: one poll cycle (or one shard of it) over the registered CommBox identities',
       entry: POLLER_ENTRY,
@@ -103,14 +113,7 @@ export class Poller extends Construct {
       depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
       timeout: this.timeout,
       memorySize: props.memorySize,
-      environment: {
-        [ENV.tableName]: props.table.tableName,
-        [ENV.topicArn]: props.topic.topicArn,
-        // The secret's id only: the token is read at run time and never lands in the configuration.
-        [ENV.apiTokenSecretId]: props.apiToken.secretId,
-        ...settings,
-        POWERTOOLS_METRICS_NAMESPACE: METRICS.namespace,
-      },
+      environment: { ...this.environment },
       // The schedule ticks again within the interval: a retry could only overlap the next cycle.
       retryAttempts: 0,
       maxEventAge: Duration.seconds(Math.min(Math.max(intervalSeconds, 60), 6 * 3600)),

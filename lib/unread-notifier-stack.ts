@@ -9,8 +9,9 @@ import { EventTopic } from './event-topic';
 import { PollSchedule } from './poll-schedule';
 import { Poller, type PollerTuning } from './poller';
 import { RegistryTable } from './registry-table';
+import { RepollEndpoint, type RepollEndpointTuning } from './repoll-endpoint';
 
-export interface UnreadNotifierStackProps extends StackProps, PollerTuning {
+export interface UnreadNotifierStackProps extends StackProps, PollerTuning, RepollEndpointTuning {
   /**
    * What happens to the stateful resources (table, token secret, function log group) when they
    * leave the stack. DESTROY is for throw-away test stacks.
@@ -48,6 +49,7 @@ export class UnreadNotifierStack extends Stack {
   readonly poller: Poller;
   readonly schedule: PollSchedule;
   readonly subscriptions: EventSubscriptions;
+  readonly repoll: RepollEndpoint;
   readonly alarms: Alarms;
   readonly dashboard: CycleDashboard;
 
@@ -87,9 +89,23 @@ export class UnreadNotifierStack extends Stack {
       integratorQueue: props.integratorQueue,
     });
 
+    this.repoll = new RepollEndpoint(this, 'Repoll', {
+      table: this.registry.table,
+      topic: this.events.topic,
+      apiToken: this.apiToken,
+      pollerEnvironment: this.poller.environment,
+      service: this.poller.metrics.service,
+      repollEndpointConcurrency: props.repollEndpointConcurrency,
+      repollConsumerConcurrency: props.repollConsumerConcurrency,
+      repollWindow: props.repollWindow,
+      removalPolicy,
+      logRetention,
+    });
+
     const deadLetterQueues: Record<string, sqs.IQueue> = {
       PollerFailures: this.poller.failureQueue,
       ScheduleDlq: this.schedule.deadLetterQueue,
+      RepollDlq: this.repoll.deadLetterQueue,
     };
     if (this.subscriptions.deadLetterQueue) deadLetterQueues.DeliveryDlq = this.subscriptions.deadLetterQueue;
     if (this.subscriptions.integratorDeadLetterQueue) deadLetterQueues.IntegratorDlq = this.subscriptions.integratorDeadLetterQueue;
@@ -102,13 +118,15 @@ export class UnreadNotifierStack extends Stack {
       opsEmails: props.opsEmails,
     });
     if (this.alarms.deadLetterQueue) deadLetterQueues.AlarmDeliveryDlq = this.alarms.deadLetterQueue;
+    const repollAlarms = this.repoll.addAlarms(this.alarms.topic);
     this.dashboard = new CycleDashboard(this, 'Dashboard', {
       fn: this.poller.fn,
       metrics: this.poller.metrics,
       timeout: this.poller.timeout,
-      alarms: Object.values(this.alarms.alarms),
+      alarms: [...Object.values(this.alarms.alarms), ...Object.values(repollAlarms)],
       deadLetterQueues,
     });
+    this.dashboard.dashboard.addWidgets(...this.repoll.dashboardWidgets());
 
     new CfnOutput(this, 'TableName', { value: this.registry.table.tableName, description: 'TABLE_NAME for the CLI: identities add/remove/list' });
     new CfnOutput(this, 'TopicArn', { value: this.events.topic.topicArn, description: 'SNS topic of unread.changed events' });

@@ -13,6 +13,7 @@ import { CycleAbortedError } from '../../lambda/core/errors';
 import { ENV } from '../../lambda/env-names';
 import { addCommand, initCommand, listCommand, pollCommand, removeCommand } from './commands';
 import { UsageError, type CliIo } from './io';
+import { DEFAULT_SERVE_INTERVAL_SECONDS, DEFAULT_SERVE_PORT, serveCommand, type ServeFlags } from './serve';
 
 /** The global flags, as their parsers leave them. */
 interface GlobalFlags {
@@ -92,6 +93,13 @@ function buildProgram(io: CliIo): Command {
     .action(async (opts: { segment?: string; segments?: string; json?: boolean }) => {
       await pollCommand(config(), io, opts);
     });
+
+  program
+    .command('serve')
+    .description('poll now and every interval, and serve POST /repoll and GET /health on 127.0.0.1 (needs REPOLL_SECRET)')
+    .option('--port <n>', `port on 127.0.0.1; 0 for any free one (default ${DEFAULT_SERVE_PORT})`)
+    .option('--interval <seconds>', `seconds between poll cycles (default ${DEFAULT_SERVE_INTERVAL_SECONDS})`)
+    .action((opts: ServeFlags) => serveCommand(config(), io, opts));
   return program;
 }
 

@@ -13,8 +13,9 @@ import { handleRepollRequest, type RepollHttpRequest, type RepollLog, type Repol
 
 // Built once per execution environment: config fails fast at init, clients keep their connections.
 const config = loadRepollEndpointConfig(process.env);
-const logger = new Logger({ serviceName: METRICS.service });
-const metrics = new Metrics({ namespace: METRICS.namespace, serviceName: METRICS.service });
+// The stack's own `service` dimension, as the poller's: two copies of the stack never mix their figures.
+const logger = new Logger({ serviceName: config.serviceName });
+const metrics = new Metrics({ namespace: METRICS.namespace, serviceName: config.serviceName });
 const marker = new DynamoDbRepollMarker(new DynamoDBClient({}), config.tableName);
 const queue = new SqsRepollQueue(new SQSClient({}), config.queueUrl);
 const secrets = new SecretsManagerRepollSecrets(new SecretsManagerClient({}), config.secretId);

@@ -6,7 +6,17 @@ const env = { TABLE_NAME: 'unread-notifier', REPOLL_QUEUE_URL: QUEUE_URL, REPOLL
 
 describe('loadRepollEndpointConfig', () => {
   it('reads the table, the queue, the secret id and the default 2 s window', () => {
-    expect(loadRepollEndpointConfig(env)).toEqual({ tableName: 'unread-notifier', queueUrl: QUEUE_URL, secretId: 'unread-notifier/repoll-secret', windowMs: 2_000 });
+    expect(loadRepollEndpointConfig(env)).toEqual({
+      tableName: 'unread-notifier',
+      queueUrl: QUEUE_URL,
+      secretId: 'unread-notifier/repoll-secret',
+      windowMs: 2_000,
+      serviceName: 'unread-notifier',
+    });
+  });
+
+  it("takes the stack's service name, as the poller does, so two stacks never mix their metrics", () => {
+    expect(loadRepollEndpointConfig({ ...env, POWERTOOLS_SERVICE_NAME: 'UnreadNotifierStaging' }).serviceName).toBe('UnreadNotifierStaging');
   });
 
   it.each(['REPOLL_QUEUE_URL', 'REPOLL_SECRET_ID'])('fails naming %s when it is missing', (name) => {
