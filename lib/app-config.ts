@@ -31,6 +31,9 @@ export const CONTEXT_KEYS = {
   opsEmails: 'email subscriptions to the alarm topic',
   logRetentionDays: 'function log retention in days, a CloudWatch Logs value (default 30)',
   removalPolicy: 'retain (default) or destroy: what deleting the stack does to the table, secret and logs',
+  repollEndpointConcurrency: 'reserved concurrency of the re-poll endpoint; requests beyond it get 429 (default 5; 0 reserves none)',
+  repollConsumerConcurrency: 're-poll consumers at once, from 2: caps the CommBox requests a webhook storm can cause (default 2)',
+  repollWindowMs: 'requests for one identity within this many milliseconds cause one poll, plus one at its end (default 2000)',
 } as const;
 
 export type ContextKey = keyof typeof CONTEXT_KEYS;
@@ -74,6 +77,9 @@ export function readAppConfig(get: (key: ContextKey) => unknown): AppConfig {
         return spec.endpoint;
       }),
       logRetention: logRetention(get),
+      repollEndpointConcurrency: optionalInteger(get, 'repollEndpointConcurrency'),
+      repollConsumerConcurrency: optionalInteger(get, 'repollConsumerConcurrency'),
+      repollWindow: repollWindow(get),
     },
   };
 }
@@ -85,6 +91,12 @@ function scheduleRateMinutes(get: (key: ContextKey) => unknown): number | undefi
     throw contextError('scheduleRateMinutes', `from 1 to ${max} (the NotPolling alarm watches two intervals, and CloudWatch alarms look back at most 7 days)`, minutes);
   }
   return minutes;
+}
+
+function repollWindow(get: (key: ContextKey) => unknown): Duration | undefined {
+  const ms = optionalInteger(get, 'repollWindowMs');
+  if (ms !== undefined && ms > 60_000) throw contextError('repollWindowMs', 'from 0 to 60000 (milliseconds)', ms);
+  return ms === undefined ? undefined : Duration.millis(ms);
 }
 
 function secretKmsKeyArn(get: (key: ContextKey) => unknown, secretName: string | undefined): string | undefined {

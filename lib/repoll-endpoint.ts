@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { CfnOutput, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Fn, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -11,7 +11,6 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { loadConfig } from '../lambda/config';
 import { DEFAULT_REPOLL_WINDOW_MS } from '../lambda/core/repoll-debounce';
 import { ENV, METRICS, TABLE_KEY } from '../lambda/env-names';
 import { REPOLL_ENV, REPOLL_METRICS } from '../lambda/repoll-config';
@@ -86,6 +85,8 @@ export class RepollEndpoint extends Construct {
   readonly endpoint: HouseNodejsFunction;
   readonly consumer: HouseNodejsFunction;
   readonly url: lambda.FunctionUrl;
+  /** `https://<id>.lambda-url.<region>.on.aws`, without a trailing slash (the RepollUrl output). */
+  readonly baseUrl: string;
   readonly secret: secretsmanager.Secret;
   readonly queue: sqs.Queue;
   readonly deadLetterQueue: DeadLetterQueue;
@@ -160,8 +161,14 @@ export class RepollEndpoint extends Construct {
     });
     // Function URLs keep no access log, so the path (which may carry the secret) is recorded nowhere.
     this.url = this.endpoint.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE, invokeMode: lambda.InvokeMode.BUFFERED });
-    Validations.of(this.endpoint).acknowledge({ id: CONTROL_TOWER.lambdaFunctionUrlAuth, reason: PUBLIC_URL_REASON });
-    Validations.of(this.endpoint).acknowledge({ id: CONTROL_TOWER.lambdaFunctionPublicAccess, reason: PUBLIC_URL_REASON });
+    Validations.of(this.endpoint).acknowledge(
+      { id: CONTROL_TOWER.lambdaFunctionUrlAuth, reason: PUBLIC_URL_REASON },
+      { id: CONTROL_TOWER.lambdaFunctionPublicAccess, reason: PUBLIC_URL_REASON },
+      {
+        id: 'Serverless-LambdaDLQ',
+        reason: 'Only its Function URL invokes it, synchronously: the caller gets the answer (a 5xx tells CommBox to retry), and a dead-letter queue applies to asynchronous invocations only.',
+      },
+    );
 
     // Conditional updates of the re-poll marker and the read that tells a missing item from a debounced one: identity items only.
     grantOnIdentityItems(this.endpoint, props.table, ['dynamodb:UpdateItem', 'dynamodb:GetItem']);
@@ -174,7 +181,6 @@ export class RepollEndpoint extends Construct {
       // Its claims outlive its own run, as the poller's outlive the poller's.
       [ENV.claimLeaseSeconds]: String(consumerTimeoutSeconds + CLAIM_LEASE_MARGIN.toSeconds()),
     };
-    loadConfig(consumerEnv);
     this.consumer = new HouseNodejsFunction(this, 'ConsumerFunction', {
       description: 'unread-notifier: polls the identities the re-poll endpoint queued (targeted poll, same store and outbox)',
       entry: REPOLL_CONSUMER_ENTRY,
@@ -196,6 +202,16 @@ export class RepollEndpoint extends Construct {
         reportBatchItemFailures: true,
       }),
     );
+    Validations.of(this.consumer).acknowledge(
+      {
+        id: 'Serverless-LambdaDLQ',
+        reason: 'Only its SQS event source invokes it (synchronously, by batches); a message that fails repeatedly goes to the queue\'s own dead-letter queue through its redrive policy, which is alarmed on.',
+      },
+      {
+        id: 'Serverless-LambdaEventSourceMappingDestination',
+        reason: 'An on-failure destination is for stream sources; for an SQS source the queue\'s redrive policy (maxReceiveCount, then the dead-letter queue) is where failed messages go, with the message itself.',
+      },
+    );
     // Reads identity items by key (GetItem, BatchGetItem) and writes them conditionally (UpdateItem); no scan, no resume point.
     grantOnIdentityItems(this.consumer, props.table, ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem']);
     props.topic.grantPublish(this.consumer);
@@ -207,8 +223,10 @@ export class RepollEndpoint extends Construct {
     }
     props.apiToken.grantRead(this.consumer);
 
+    // The URL without its trailing slash, so `<RepollUrl>/repoll/<secret>` has no empty segment.
+    this.baseUrl = Fn.join('', ['https://', Fn.select(2, Fn.split('/', this.url.url))]);
     new CfnOutput(Stack.of(this), 'RepollUrl', {
-      value: this.url.url.replace(/\/$/, ''),
+      value: this.baseUrl,
       description: 'The re-poll endpoint: POST <RepollUrl>/repoll with Authorization: Bearer <secret>, or <RepollUrl>/repoll/<secret> for CommBox (docs/repoll.md)',
     });
     new CfnOutput(Stack.of(this), 'RepollSecretArn', {

@@ -78,12 +78,27 @@ describe.each(Object.keys(STACKS))('%s stack', (name) => {
 });
 
 describe('acknowledged Control Tower findings (a new one must be added here on purpose)', () => {
-  test('defaults: the function outside a VPC, its log group without a customer key and kept a month', () => {
+  test('defaults: the functions outside a VPC, their log groups without a customer key and kept a month, the public re-poll URL', () => {
     expect(findingsOf(report.suppressedViolations, 'Defaults')).toEqual([
       'Poller/Function: CT.LAMBDA.PR.3',
       'Poller/FunctionLogs: CT.CLOUDWATCH.PR.2',
       'Poller/FunctionLogs: CT.CLOUDWATCH.PR.3',
+      'Repoll/ConsumerFunction: CT.LAMBDA.PR.3',
+      'Repoll/ConsumerFunctionLogs: CT.CLOUDWATCH.PR.2',
+      'Repoll/ConsumerFunctionLogs: CT.CLOUDWATCH.PR.3',
+      'Repoll/EndpointFunction/FunctionUrl: CT.LAMBDA.PR.5',
+      'Repoll/EndpointFunction/invoke-function-url: CT.LAMBDA.PR.2',
+      'Repoll/EndpointFunction/invoke-function: CT.LAMBDA.PR.2',
+      'Repoll/EndpointFunction: CT.LAMBDA.PR.3',
+      'Repoll/EndpointFunctionLogs: CT.CLOUDWATCH.PR.2',
+      'Repoll/EndpointFunctionLogs: CT.CLOUDWATCH.PR.3',
     ]);
+  });
+
+  test('the public re-poll URL (auth NONE) is acknowledged with the reason that the secret is checked in code, in constant time', () => {
+    const url = (report.suppressedViolations ?? []).filter((f) => ['CT.LAMBDA.PR.5', 'CT.LAMBDA.PR.2'].includes(controlId(f)));
+    expect(url.length).toBeGreaterThan(0);
+    for (const finding of url) expect(finding.reason).toMatch(/the secret is checked in code, in constant time/);
   });
 
   test('the fully configured stack acknowledges nothing more: every queue and key passes', () => {
@@ -91,6 +106,16 @@ describe('acknowledged Control Tower findings (a new one must be added here on p
   });
 
   test('with a year of logs (logRetentionDays=365) the retention control passes and is not acknowledged', () => {
-    expect(findingsOf(report.suppressedViolations, 'YearOfLogs')).toEqual(['Poller/Function: CT.LAMBDA.PR.3', 'Poller/FunctionLogs: CT.CLOUDWATCH.PR.3']);
+    expect(findingsOf(report.suppressedViolations, 'YearOfLogs')).toEqual([
+      'Poller/Function: CT.LAMBDA.PR.3',
+      'Poller/FunctionLogs: CT.CLOUDWATCH.PR.3',
+      'Repoll/ConsumerFunction: CT.LAMBDA.PR.3',
+      'Repoll/ConsumerFunctionLogs: CT.CLOUDWATCH.PR.3',
+      'Repoll/EndpointFunction/FunctionUrl: CT.LAMBDA.PR.5',
+      'Repoll/EndpointFunction/invoke-function-url: CT.LAMBDA.PR.2',
+      'Repoll/EndpointFunction/invoke-function: CT.LAMBDA.PR.2',
+      'Repoll/EndpointFunction: CT.LAMBDA.PR.3',
+      'Repoll/EndpointFunctionLogs: CT.CLOUDWATCH.PR.3',
+    ]);
   });
 });

@@ -33,8 +33,19 @@ function logicalIdOf(template: Template, type: string, props: Record<string, unk
   return only(template, type, props)[0];
 }
 
+/** The poller (the stack's other functions are the re-poll endpoint's: test/infra/repoll-endpoint.test.ts). */
 function functionOf(template: Template): [string, Resource] {
-  return only(template, 'AWS::Lambda::Function');
+  return only(template, 'AWS::Lambda::Function', { Description: Match.stringLikeRegexp('one poll cycle') });
+}
+
+/** The CommBox token's secret (the other one is the re-poll endpoint's). */
+function apiTokenSecretOf(template: Template): string {
+  return only(template, 'AWS::SecretsManager::Secret', { Description: Match.stringLikeRegexp('CommBox API bearer token') })[0];
+}
+
+/** The poller's log group. */
+function pollerLogGroupOf(template: Template): string {
+  return ((functionOf(template)[1].Properties?.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup).Ref;
 }
 
 function envOf(template: Template): Record<string, unknown> {
@@ -183,7 +194,7 @@ describe('poller function', () => {
     const logGroup = new Capture();
     defaults.hasResourceProperties('AWS::Lambda::Function', { LoggingConfig: { LogFormat: 'JSON', LogGroup: { Ref: logGroup } } });
     defaults.hasResource('AWS::Logs::LogGroup', { DeletionPolicy: 'Retain', Properties: { RetentionInDays: 30 } });
-    expect(logicalId(defaults, 'AWS::Logs::LogGroup')).toBe(logGroup.asString());
+    expect(pollerLogGroupOf(defaults)).toBe(logGroup.asString());
     configured.hasResource('AWS::Logs::LogGroup', { DeletionPolicy: 'Delete', Properties: { RetentionInDays: 90 } });
   });
 
@@ -207,7 +218,7 @@ describe('poller function', () => {
     expect(env).toMatchObject({
       [ENV.tableName]: { Ref: logicalId(defaults, 'AWS::DynamoDB::GlobalTable') },
       [ENV.topicArn]: { Ref: only(defaults, 'AWS::SNS::Topic', { DisplayName: 'Unread notifier' })[0] },
-      [ENV.apiTokenSecretId]: { Ref: logicalId(defaults, 'AWS::SecretsManager::Secret') },
+      [ENV.apiTokenSecretId]: { Ref: apiTokenSecretOf(defaults) },
       [ENV.apiBaseUrl]: 'https://api.commbox.io',
       [ENV.pollConcurrency]: '16',
       [ENV.failureStreakThreshold]: '5',
@@ -341,12 +352,12 @@ describe('IAM: least privilege', () => {
     expect(statements).toContainEqual({
       Effect: 'Allow',
       Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
-      Resource: { Ref: logicalId(defaults, 'AWS::SecretsManager::Secret') },
+      Resource: { Ref: apiTokenSecretOf(defaults) },
     });
     expect(statements).toContainEqual({
       Effect: 'Allow',
       Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-      Resource: { 'Fn::GetAtt': [logicalId(defaults, 'AWS::Logs::LogGroup'), 'Arn'] },
+      Resource: { 'Fn::GetAtt': [pollerLogGroupOf(defaults), 'Arn'] },
     });
   });
 
@@ -420,7 +431,8 @@ describe('API token secret', () => {
   });
 
   test('imported by name: the stack creates no secret', () => {
-    configured.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    const secrets = Object.values(configured.findResources('AWS::SecretsManager::Secret')) as Resource[];
+    expect(secrets.map((secret) => secret.Properties?.Description)).toEqual([expect.stringMatching(/re-poll endpoint/)]);
   });
 });
 
@@ -480,8 +492,8 @@ describe('schedule (no cdk-nag rule covers EventBridge Scheduler: asserted here)
 
 describe('queues', () => {
   test.each([
-    ['defaults', defaults, 2],
-    ['configured', configured, 6],
+    ['defaults', defaults, 4],
+    ['configured', configured, 8],
   ])('%s: every queue is encrypted and refuses plain HTTP', (_name, template, count) => {
     const queues = Object.entries(template.findResources('AWS::SQS::Queue')) as [string, Resource][];
     expect(queues).toHaveLength(count);
@@ -497,7 +509,7 @@ describe('queues', () => {
   });
 
   const integratorQueues = (template: Template): { queue: Resource; dlq: Resource; dlqId: string } => {
-    const [, queue] = only(template, 'AWS::SQS::Queue', { RedrivePolicy: Match.anyValue() });
+    const [, queue] = only(template, 'AWS::SQS::Queue', { RedrivePolicy: Match.objectLike({ maxReceiveCount: 5 }) });
     const dlqId = (queue.Properties?.RedrivePolicy as { deadLetterTargetArn: { 'Fn::GetAtt': [string, string] } }).deadLetterTargetArn['Fn::GetAtt'][0];
     return { queue, dlq: (template.toJSON().Resources as Record<string, Resource>)[dlqId]!, dlqId };
   };
@@ -519,8 +531,8 @@ describe('queues', () => {
   });
 
   test.each([
-    ['defaults', defaults, 2],
-    ['configured', configured, 5],
+    ['defaults', defaults, 3],
+    ['configured', configured, 6],
   ])('%s: every dead-letter queue says so in its redrive allow policy (Control Tower CT.SQS.PR.1)', (_name, template, count) => {
     const dlqs = Object.entries(template.findResources('AWS::SQS::Queue', { Properties: { RedrivePolicy: Match.absent() } })) as [string, Resource][];
     expect(dlqs).toHaveLength(count);
@@ -618,8 +630,11 @@ type Alarm = {
 const alarms = (template: Template): Alarm[] => (Object.values(template.findResources('AWS::CloudWatch::Alarm')) as Resource[]).map((r) => r.Properties as Alarm);
 
 describe('alarms', () => {
+  /** The operations alarms of the Alarms construct (the re-poll endpoint's own: test/infra/repoll-endpoint.test.ts). */
   const summary = (template: Template): string[] =>
-    alarms(template)
+    (Object.entries(template.findResources('AWS::CloudWatch::Alarm')) as [string, Resource][])
+      .filter(([id]) => id.startsWith('Alarms'))
+      .map(([, r]) => r.Properties as Alarm)
       .map((a) => `${a.Namespace}/${a.MetricName} ${a.Statistic} ${a.ComparisonOperator} ${a.Threshold}`)
       .sort();
 
@@ -630,6 +645,7 @@ describe('alarms', () => {
         'AWS/Lambda/Throttles Sum GreaterThanOrEqualToThreshold 1',
         'AWS/Lambda/Duration Maximum GreaterThanOrEqualToThreshold 40000',
         'AWS/Lambda/Invocations Sum LessThanThreshold 1',
+        'AWS/SQS/ApproximateNumberOfMessagesVisible Maximum GreaterThanOrEqualToThreshold 1',
         'AWS/SQS/ApproximateNumberOfMessagesVisible Maximum GreaterThanOrEqualToThreshold 1',
         'AWS/SQS/ApproximateNumberOfMessagesVisible Maximum GreaterThanOrEqualToThreshold 1',
         `${METRICS.namespace}/${METRICS.unauthorized} Sum GreaterThanOrEqualToThreshold 1`,
@@ -665,7 +681,7 @@ describe('alarms', () => {
   });
 
   test('one alarm per dead-letter queue, on that queue', () => {
-    for (const [template, count] of [[defaults, 2], [configured, 5]] as const) {
+    for (const [template, count] of [[defaults, 3], [configured, 6]] as const) {
       const dlqs = Object.keys(template.findResources('AWS::SQS::Queue', { Properties: { RedrivePolicy: Match.absent() } })).sort();
       const watched = alarms(template)
         .filter((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible')
@@ -763,12 +779,12 @@ describe('outputs', () => {
   test('table name, topic ARN, secret ARN, function name', () => {
     defaults.hasOutput('TableName', { Value: { Ref: logicalId(defaults, 'AWS::DynamoDB::GlobalTable') } });
     defaults.hasOutput('TopicArn', { Value: { Ref: only(defaults, 'AWS::SNS::Topic', { DisplayName: 'Unread notifier' })[0] } });
-    defaults.hasOutput('ApiTokenSecretArn', { Value: { Ref: logicalId(defaults, 'AWS::SecretsManager::Secret') } });
+    defaults.hasOutput('ApiTokenSecretArn', { Value: { Ref: apiTokenSecretOf(defaults) } });
     defaults.hasOutput('FunctionName', { Value: { Ref: functionOf(defaults)[0] } });
-    defaults.hasOutput('LogGroupName', { Value: { Ref: logicalId(defaults, 'AWS::Logs::LogGroup') } });
+    defaults.hasOutput('LogGroupName', { Value: { Ref: pollerLogGroupOf(defaults) } });
     defaults.hasOutput('AlarmTopicArn', { Value: { Ref: only(defaults, 'AWS::SNS::Topic', { DisplayName: 'Unread notifier alarms' })[0] } });
     expect(Object.keys(defaults.findOutputs('IntegratorQueueUrl'))).toEqual([]);
-    const queue = logicalIdOf(configured, 'AWS::SQS::Queue', { RedrivePolicy: Match.anyValue() });
+    const queue = logicalIdOf(configured, 'AWS::SQS::Queue', { RedrivePolicy: Match.objectLike({ maxReceiveCount: 5 }) });
     configured.hasOutput('IntegratorQueueUrl', { Value: { Ref: queue } });
     configured.hasOutput('IntegratorQueueArn', { Value: { 'Fn::GetAtt': [queue, 'Arn'] } });
   });
