@@ -3,6 +3,7 @@
  * simulator on a loopback port with scripted unread activity, and the real store, source, cycle
  * and publisher, polling on an interval and printing one line per baseline and per event.
  */
+import { randomBytes } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Command } from 'commander';
 import { ConsolePublisher } from '../lambda/adapters/console-publisher';
@@ -14,8 +15,10 @@ import { parseIdentityId } from '../lambda/core/identity-id';
 import type { UnreadChangedEvent, UnreadState } from '../lambda/core/model';
 import { runPollCycle } from '../lambda/core/poll-cycle';
 import { ENV } from '../lambda/env-names';
+import { fixedRepollSecrets } from '../lambda/repoll-endpoint';
 import { startCommBoxSimulator } from '../local/commbox-simulator';
 import { startEmbeddedDynamoDb } from '../local/embedded-dynamodb';
+import { startServe } from './cli/serve';
 
 const LABELS = ['Support', 'Sales', 'Billing', 'VIP desk', 'Night shift', 'Returns', 'Partners', 'Onboarding'];
 
@@ -96,8 +99,33 @@ async function main(): Promise<void> {
   const out = process.stdout;
   const publisher = new ConsolePublisher(options.json ? out : { write: () => true });
 
+  // Re-poll now (docs/repoll.md): the re-poll endpoint as `unread-notifier serve` runs it, and the
+  // simulator announcing every change to it as a CommBox webhook would (OnNewActivity, secret in the path).
+  const lastReported = new Map<string, number>();
+  /** How long after the simulated message the event went out (once per message: a later event of the identity is not timed again). */
+  const sinceMessage = (id: string): string => {
+    const changedAt = simulator.lastChange(id);
+    if (changedAt === undefined || changedAt <= (lastReported.get(id) ?? 0)) return '';
+    lastReported.set(id, changedAt);
+    return `  +${((Date.now() - changedAt) / 1000).toFixed(1)} s after the message`;
+  };
+  const repollSecret = randomBytes(24).toString('base64url');
+  const repoll = await startServe({
+    config,
+    dynamo: client,
+    secrets: fixedRepollSecrets(repollSecret),
+    publisher,
+    port: 0,
+    repollObserver: {
+      eventPublished: (event) => out.write(`${describeEvent(event)}  (re-poll)${sinceMessage(event.identityId)}\n`),
+      identityFailed: (id, error) => out.write(`${time()}  ! identity ${id} failed its re-poll: ${(error as Error).message}\n`),
+    },
+  });
+  simulator.setWebhook({ url: `${repoll.baseUrl}/repoll/${repollSecret}` });
+
   out.write(
     `unread-notifier, locally: dynalite at ${db.endpoint}, CommBox simulator at ${simulator.baseUrl}\n` +
+      `re-poll endpoint at ${repoll.baseUrl}/repoll: the simulator calls it on every change, as a CommBox webhook would\n` +
       `watching ${ids.length} identities, polling every ${intervalMs / 1000} s; the simulator changes unread counts as it goes. Ctrl-C to stop.\n`,
   );
 
@@ -108,6 +136,7 @@ async function main(): Promise<void> {
     stopping = true;
     if (timer) clearTimeout(timer);
     simulator.stopActivity();
+    await repoll.stop();
     await simulator.close();
     await db.close();
     client.destroy();
@@ -128,7 +157,7 @@ async function main(): Promise<void> {
         clock: Date.now,
         observer: {
           baselineRecorded: (id, state) => out.write(`${describeBaseline(id, labels.get(id), state)}\n`),
-          eventPublished: (event) => out.write(`${describeEvent(event)}\n`),
+          eventPublished: (event) => out.write(`${describeEvent(event)}  (cycle)${sinceMessage(event.identityId)}\n`),
           identityFailed: (id, error) => out.write(`${time()}  ! identity ${id} failed this cycle: ${(error as Error).message}\n`),
           publishFailed: (event, reason) => out.write(`${time()}  ! event ${event.eventId} not published (${reason}); it stays pending\n`),
         },

@@ -4,11 +4,13 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { SimulatorFaults, type SimulatedFault } from './commbox-simulator-faults';
 import { bodyStatus500, errorBody, malformedBody, ObjectsBodyCache, wrongShapeBody } from './commbox-simulator-payload';
+import { checkWebhookUrl, onNewActivityPayload, postWebhook, type SimulatorWebhookTarget, type WebhookStats } from './commbox-simulator-webhooks';
 import { SimulatorWorld } from './commbox-simulator-world';
 import { hashSeed, mulberry32 } from './seeded-random';
 
 export type { SimulatedFault, RandomFaultOptions } from './commbox-simulator-faults';
 export type { ConversationSeed, CustomerData, PopulateOptions } from './commbox-simulator-world';
+export type { SimulatorWebhookTarget, WebhookStats } from './commbox-simulator-webhooks';
 export { SimulatorFaults, SimulatorWorld };
 
 export interface CommBoxSimulatorOptions {
@@ -32,6 +34,8 @@ export interface CommBoxSimulatorOptions {
   readonly timeoutHoldMs?: number;
   /** Where a `'redirect'` fault points. @default http://127.0.0.1:9/elsewhere */
   readonly redirectLocation?: string;
+  /** Sends a CommBox-shaped webhook (OnNewActivity) here whenever a tick changes an identity. @default none */
+  readonly webhook?: SimulatorWebhookTarget;
 }
 
 export interface ActivityOptions {
@@ -70,6 +74,16 @@ export interface CommBoxSimulator {
   tick(changeFraction?: number): string[];
   startActivity(options: ActivityOptions): void;
   stopActivity(): void;
+  /** Sets (or with undefined, removes) where changes are announced as CommBox webhooks. */
+  setWebhook(target: SimulatorWebhookTarget | undefined): void;
+  /**
+   * Announces a change of `id` as CommBox would: `copies` OnNewActivity webhooks at once (a burst
+   * when above 1) to the webhook target; resolves with their statuses. Needs a target.
+   */
+  sendWebhook(id: string, copies?: number): Promise<number[]>;
+  /** When a tick last changed this identity (epoch ms), for the latency from message to event. */
+  lastChange(id: string): number | undefined;
+  readonly webhookStats: WebhookStats;
   close(): Promise<void>;
 }
 
@@ -92,6 +106,34 @@ export async function startCommBoxSimulator(options: CommBoxSimulatorOptions = {
   const bodies = new ObjectsBodyCache();
   let counters = newCounters();
   let activity: NodeJS.Timeout | undefined;
+  let webhook: { readonly target: SimulatorWebhookTarget; readonly url: URL } | undefined;
+  const webhookStats = { sent: 0, failed: 0 };
+  const lastChanges = new Map<string, number>();
+  const sendWebhook = async (id: string, copies = 1): Promise<number[]> => {
+    if (!webhook) throw new Error('no webhook target: pass `webhook` or call setWebhook first');
+    const identity = world.get(id);
+    if (!identity) throw new RangeError(`unknown simulated identity ${id}`);
+    const body = onNewActivityPayload(identity, world.customerData(id), webhook.target);
+    const url = webhook.url;
+    const statuses = await Promise.all(Array.from({ length: copies }, () => postWebhook(url, body)));
+    for (const status of statuses) {
+      webhookStats.sent += 1;
+      if (status < 200 || status > 299) webhookStats.failed += 1;
+    }
+    return statuses;
+  };
+  /** A tick's changes: noted, and announced when there is a webhook target (without waiting for the answers). */
+  const changed = (ids: readonly string[]): void => {
+    const now = Date.now();
+    for (const id of ids) {
+      lastChanges.set(id, now);
+      if (webhook) void sendWebhook(id);
+    }
+  };
+  const setWebhook = (target: SimulatorWebhookTarget | undefined): void => {
+    webhook = target === undefined ? undefined : { target, url: checkWebhookUrl(target.url) };
+  };
+  setWebhook(options.webhook);
 
   const send = (res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void => {
     counters.byStatus[status] = (counters.byStatus[status] ?? 0) + 1;
@@ -199,18 +241,29 @@ export async function startCommBoxSimulator(options: CommBoxSimulatorOptions = {
     rotateToken(newToken: string) {
       token = newToken;
     },
-    tick: (changeFraction) => world.tick(changeFraction),
+    tick: (changeFraction) => {
+      const ids = world.tick(changeFraction);
+      changed(ids);
+      return ids;
+    },
     startActivity(activityOptions: ActivityOptions) {
       stopActivity();
       if (activityOptions.seed !== undefined) world.reseedActivity(activityOptions.seed);
       activity = setInterval(() => {
-        const changed = world.tick(activityOptions.changeFraction);
-        activityOptions.onTick?.(changed);
+        const ids = world.tick(activityOptions.changeFraction);
+        changed(ids);
+        activityOptions.onTick?.(ids);
       }, activityOptions.intervalMs);
       // The server keeps a process alive while it listens; the activity timer need not.
       activity.unref();
     },
     stopActivity,
+    setWebhook,
+    sendWebhook,
+    lastChange: (id) => lastChanges.get(id),
+    get webhookStats(): WebhookStats {
+      return { ...webhookStats };
+    },
     close() {
       stopActivity();
       for (const timer of timers) clearTimeout(timer);
