@@ -81,7 +81,6 @@ export async function startServe(options: ServeOptions): Promise<ServeHandle> {
       { concurrency: 1, claimLeaseMs: config.claimLeaseMs, only: { ids: [id], unregistered: 'ignore' } },
     );
 
-  let queue: InMemoryRepollQueue;
   const consume = async (messages: readonly RepollMessage[]): Promise<void> => {
     const result = await runRepollBatch(
       messages.map((m) => ({ messageId: m.identityId, identityId: m.identityId, requestedAt: m.requestedAt })),
@@ -106,7 +105,7 @@ export async function startServe(options: ServeOptions): Promise<ServeHandle> {
     }
     if (again.length > 0) await queue.send(again);
   };
-  queue = new InMemoryRepollQueue({ consume });
+  const queue = new InMemoryRepollQueue({ consume });
 
   let cycles = 0;
   let requests = 0;
@@ -269,7 +268,7 @@ export async function serveCommand(config: Config, io: CliIo, flags: ServeFlags,
         cycleSkipped: (n) => say(`cycle ${n} skipped: the previous cycle is still running`),
         request: (r) => say(describeRequest(r)),
         repolled: (result) => {
-          for (const outcome of result.outcomes) say(describeOutcome(outcome));
+          for (const outcome of result.outcomes) say(describeOutcome(outcome, result));
         },
       },
     });
@@ -310,10 +309,16 @@ function describeRequest(r: RepollHttpResponse): string {
   return `re-poll request: 202, ${s.accepted} accepted (${s.pollNow} now, ${s.trailing} at the window's end, ${s.collapsed} already due), ${ignored} ignored`;
 }
 
-function describeOutcome(outcome: RepollBatchResult['outcomes'][number]): string {
+function describeOutcome(outcome: RepollBatchResult['outcomes'][number], result: RepollBatchResult): string {
   switch (outcome.kind) {
-    case 'polled':
-      return `re-polled identity ${outcome.identityId}${outcome.sentPending ? ' (its pending event sent first)' : ''}`;
+    case 'polled': {
+      const after = result.latenciesMs.get(outcome.identityId);
+      const events = outcome.published === 0 ? 'no change' : `${outcome.published} event(s) published`;
+      return (
+        `re-polled identity ${outcome.identityId}${after === undefined ? '' : ` ${(after / 1000).toFixed(1)} s after the request`}: ${events}` +
+        (outcome.sentPending ? ' (its pending event sent first)' : '')
+      );
+    }
     case 'unregistered':
       return `re-poll of identity ${outcome.identityId} skipped: no longer registered`;
     case 'retry':

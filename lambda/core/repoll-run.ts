@@ -25,7 +25,15 @@ export type RetryReason =
   | 'aborted';
 
 export type RepollOutcome =
-  | { readonly kind: 'polled'; readonly identityId: IdentityId; readonly polls: number; readonly sentPending: boolean }
+  | {
+      readonly kind: 'polled';
+      readonly identityId: IdentityId;
+      /** Targeted polls run: 2 when its pending event was sent first. */
+      readonly polls: number;
+      readonly sentPending: boolean;
+      /** Events the publisher accepted for it (the pending one and a new change). */
+      readonly published: number;
+    }
   /** No longer registered: nothing to poll (its request was accepted before it was removed). */
   | { readonly kind: 'unregistered'; readonly identityId: IdentityId }
   | { readonly kind: 'retry'; readonly identityId: IdentityId; readonly reason: RetryReason };
@@ -40,17 +48,19 @@ export async function repollIdentity(id: IdentityId, pollIdentity: PollIdentity,
   record(first);
   if (first.identities === 0) return { kind: 'unregistered', identityId: id };
   let last = first;
+  let published = first.published;
   const sentPending = first.resent > 0 && first.publishFailed === 0;
   if (sentPending) {
     last = await pollIdentity(id);
     record(last);
+    published += last.published;
     if (last.identities === 0) return { kind: 'unregistered', identityId: id };
   }
   if (last.publishFailed > 0) return { kind: 'retry', identityId: id, reason: 'publish-failed' };
   if (last.failed > 0) return { kind: 'retry', identityId: id, reason: 'poll-failed' };
   // Neither polled nor found gone: another cycle holds (or just took over) its pending event.
   if (last.polled + last.notFound === 0) return { kind: 'retry', identityId: id, reason: 'held-by-another-cycle' };
-  return { kind: 'polled', identityId: id, polls: sentPending ? 2 : 1, sentPending };
+  return { kind: 'polled', identityId: id, polls: sentPending ? 2 : 1, sentPending, published };
 }
 
 /** One queued re-poll, as the transport delivers it. */
@@ -77,8 +87,8 @@ export interface RepollBatchResult {
   readonly outcomes: readonly RepollOutcome[];
   /** The messages to hand back for a retry (each message of an identity to retry). */
   readonly retryMessageIds: readonly string[];
-  /** Milliseconds from each polled identity's earliest request to the end of its poll. */
-  readonly latenciesMs: readonly number[];
+  /** Milliseconds from each polled identity's earliest request to the end of its poll (requests of unknown time left out). */
+  readonly latenciesMs: ReadonlyMap<IdentityId, number>;
   /** What aborted the batch, when something did (every identity not polled by then is retried). */
   readonly aborted?: CycleAbortedError;
 }
@@ -96,7 +106,7 @@ export async function runRepollBatch(messages: readonly QueuedRepoll[], pollIden
   }
   const ids = [...byIdentity.keys()];
   const outcomes = new Map<IdentityId, RepollOutcome>();
-  const latenciesMs: number[] = [];
+  const latenciesMs = new Map<IdentityId, number>();
   let aborted: CycleAbortedError | undefined;
   await runPool(
     ids,
@@ -107,7 +117,7 @@ export async function runRepollBatch(messages: readonly QueuedRepoll[], pollIden
         outcomes.set(id, outcome);
         if (outcome.kind === 'polled') {
           const requestedAt = Math.min(...(byIdentity.get(id) ?? []).map((m) => m.requestedAt).filter((t) => t > 0));
-          if (Number.isFinite(requestedAt)) latenciesMs.push(Math.max(0, options.clock() - requestedAt));
+          if (Number.isFinite(requestedAt)) latenciesMs.set(id, Math.max(0, options.clock() - requestedAt));
         }
       } catch (error) {
         if (error instanceof CycleAbortedError) aborted ??= error;

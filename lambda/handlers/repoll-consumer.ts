@@ -76,7 +76,7 @@ export const handler = async (event: SQSEvent, context: Context): Promise<SQSBat
 
   metrics.addMetric(REPOLL_METRICS.consumerPolled, MetricUnit.Count, count('polled'));
   metrics.addMetric(REPOLL_METRICS.consumerRetried, MetricUnit.Count, retried.length);
-  for (const latency of result.latenciesMs) metrics.addMetric(REPOLL_METRICS.consumerLatency, MetricUnit.Milliseconds, latency);
+  for (const latency of result.latenciesMs.values()) metrics.addMetric(REPOLL_METRICS.consumerLatency, MetricUnit.Milliseconds, latency);
   // Per-identity facts under the poller's own names, so its alarms (401, unreadable token) cover re-polls too.
   const counts: [string, number][] = [
     [METRICS.changed, totals.changed],
