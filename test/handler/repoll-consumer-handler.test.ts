@@ -86,11 +86,12 @@ beforeEach(() => {
   sns.reset();
   secrets.reset();
   secrets.on(GetSecretValueCommand).resolves({ SecretString: simulator.token });
-  sns.on(PublishBatchCommand).callsFake((input: PublishBatchCommandInput) => ({
-    Successful: (input.PublishBatchRequestEntries ?? []).map((e) => ({ Id: e.Id, MessageId: `sns-${e.Id}` })),
-    Failed: [],
-  }));
+  sns.on(PublishBatchCommand).callsFake(accept);
 });
+
+function accept(input: PublishBatchCommandInput): { Successful: { Id?: string; MessageId: string }[]; Failed: [] } {
+  return { Successful: (input.PublishBatchRequestEntries ?? []).map((e) => ({ Id: e.Id, MessageId: `sns-${e.Id}` })), Failed: [] };
+}
 
 describe('the re-poll consumer (SQS event source, partial batch responses)', () => {
   test('polls the queued identity by key (no other identity is asked for) and publishes its change', async () => {
@@ -129,10 +130,13 @@ describe('the re-poll consumer (SQS event source, partial batch responses)', () 
   test('an event SNS refused is retried: the redelivered message sends it with the same eventId, then polls', async () => {
     await watched('600031');
     simulator.world.setUnread('600031', 396001, 6);
-    sns.on(PublishBatchCommand).callsFakeOnce((input: PublishBatchCommandInput) => ({
-      Successful: [],
-      Failed: (input.PublishBatchRequestEntries ?? []).map((e) => ({ Id: e.Id, Code: 'InternalError', SenderFault: false })),
-    }));
+    sns
+      .on(PublishBatchCommand)
+      .callsFakeOnce((input: PublishBatchCommandInput) => ({
+        Successful: [],
+        Failed: (input.PublishBatchRequestEntries ?? []).map((e) => ({ Id: e.Id, Code: 'InternalError', SenderFault: false })),
+      }))
+      .callsFake(accept);
 
     const first = await handler([record(repollBody('600031'), 'refused')]);
     simulator.world.setUnread('600031', 396001, 7);
@@ -183,7 +187,7 @@ describe('the re-poll consumer (SQS event source, partial batch responses)', () 
     try {
       const { error, output } = await handler([record(repollBody('600051'))]);
 
-      expect((error as Error).name).toBe('CycleAbortedWithSummary');
+      expect((error as Error).name).toBe('CycleAbortedError');
       expect(emfMetric(output, METRICS.unauthorized)).toBeGreaterThanOrEqual(1);
       expect(emfMetric(output, REPOLL_METRICS.consumerRetried)).toBe(1);
     } finally {
