@@ -153,6 +153,23 @@ describe('unread-notifier serve, end to end on dynalite', () => {
   });
 });
 
+describe('unread-notifier serve, stopped during a cycle', () => {
+  test('Ctrl-C (SIGINT) while an identity is in flight: it finishes (here: times out), the cycle ends, exit 0', async () => {
+    // The first cycle's request for this identity gets no answer; the client gives up after 500 ms.
+    simulator.faults.forIdentity('558356', 'timeout');
+    const serve = new Serve(['--port', '0'], environment({ REQUEST_TIMEOUT_MS: '500', MAX_ATTEMPTS: '1' }));
+    await serve.waitFor('stderr', /listening on/);
+
+    serve.kill('SIGINT');
+
+    expect(await serve.exited).toBe(0);
+    expect(serve.stderr).toMatch(/SIGINT: stopping/);
+    expect(serve.stderr).toMatch(/warning: identity 558356 failed/);
+    expect(serve.stderr).toMatch(/cycle 1: polled 1\/2, .* 1 failed/);
+    expect(serve.stderr.trimEnd()).toMatch(/serve: stopped$/);
+  });
+});
+
 describe('unread-notifier serve refuses to start without a usable secret', () => {
   test('without REPOLL_SECRET: exit 2, one line naming the variable', async () => {
     const run = await cli(['serve', '--port', '0'], { ...environment(), REPOLL_SECRET: undefined });
