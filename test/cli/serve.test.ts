@@ -153,12 +153,19 @@ describe('unread-notifier serve, end to end on dynalite', () => {
   });
 });
 
+/** Resolves once `condition` holds, checking every few milliseconds (for what only the simulator's counters show). */
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
+}
+
 describe('unread-notifier serve, stopped during a cycle', () => {
   test('Ctrl-C (SIGINT) while an identity is in flight: it finishes (here: times out), the cycle ends, exit 0', async () => {
     // The first cycle's request for this identity gets no answer; the client gives up after 500 ms.
     simulator.faults.forIdentity('558356', 'timeout');
+    const asked = simulator.requestCount('558356');
     const serve = new Serve(['--port', '0'], environment({ REQUEST_TIMEOUT_MS: '500', MAX_ATTEMPTS: '1' }));
     await serve.waitFor('stderr', /listening on/);
+    await until(() => simulator.requestCount('558356') > asked);
 
     serve.kill('SIGINT');
 
