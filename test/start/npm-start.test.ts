@@ -21,5 +21,10 @@ describe('npm start', () => {
     expect(events.length).toBeGreaterThan(0);
     expect(events.every((e) => e.type === 'unread.changed')).toBe(true);
     expect(out).toMatch(/cycle 4: polled 5\/5/);
+    // The simulator calls the re-poll endpoint as CommBox would: events arrive within seconds of the message.
+    expect(out).toMatch(/re-poll endpoint at http:\/\/127\.0\.0\.1:\d+\/repoll: the simulator calls it on every change/);
+    const delays = [...out.matchAll(/\(re-poll\) {2}\+(\d+\.\d) s after the message/g)].map((m) => Number(m[1]));
+    expect(delays.length).toBeGreaterThan(0);
+    for (const delay of delays) expect(delay).toBeLessThan(3);
   });
 });
