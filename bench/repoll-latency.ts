@@ -71,6 +71,8 @@ export interface ScenarioFigures {
   /** Webhooks not answered 202. */
   readonly refused: number;
   readonly latencyMs: { readonly p50: number; readonly p95: number; readonly p99: number; readonly max: number };
+  /** How long the endpoint took to answer a change's webhook (its 202), the burst's slowest for a burst. */
+  readonly answerMs: { readonly p50: number; readonly p95: number };
   /** CommBox requests of the scenario (polls). */
   readonly polls: number;
   readonly bursts: number;
@@ -118,6 +120,7 @@ async function scenario(
   const changedAt = new Map<string, number>();
   const burstPolls = new Map<string, number>();
   const statuses: Promise<number[]>[] = [];
+  const answers: number[] = [];
   const requestsBefore = simulator.stats.requests;
   const start = performance.now();
   const intervalMs = 1000 / options.rate;
@@ -130,7 +133,13 @@ async function scenario(
     if (burst) burstPolls.set(id, simulator.requestCount(id));
     change(simulator, id);
     changedAt.set(id, performance.now());
-    statuses.push(simulator.sendWebhook(id, burst ? options.burst : 1));
+    const sent = performance.now();
+    statuses.push(
+      simulator.sendWebhook(id, burst ? options.burst : 1).then((answered) => {
+        answers.push(performance.now() - sent);
+        return answered;
+      }),
+    );
   }
   const answered = (await Promise.all(statuses)).flat();
   // Every event, then the trailing polls of the bursts (a window after their last request).
@@ -143,6 +152,7 @@ async function scenario(
     return accepted === undefined ? [] : [accepted - at];
   });
   latencies.sort((a, b) => a - b);
+  answers.sort((a, b) => a - b);
   const perBurst = [...burstPolls].map(([id, before]) => simulator.requestCount(id) - before);
   const figures: ScenarioFigures = {
     name,
@@ -151,6 +161,7 @@ async function scenario(
     webhooks: answered.length,
     refused: answered.filter((s) => s !== 202).length,
     latencyMs: { p50: percentile(latencies, 0.5), p95: percentile(latencies, 0.95), p99: percentile(latencies, 0.99), max: latencies.at(-1) ?? NaN },
+    answerMs: { p50: percentile(answers, 0.5), p95: percentile(answers, 0.95) },
     polls: simulator.stats.requests - requestsBefore,
     bursts: perBurst.length,
     ...(perBurst.length > 0
@@ -174,11 +185,12 @@ export function formatTable(options: RepollBenchOptions, scenarios: readonly Sce
       s(f.latencyMs.max).padStart(8),
       String(f.polls).padStart(6),
       (f.pollsPerBurst ? `${f.pollsPerBurst.min}-${f.pollsPerBurst.max} (${f.bursts} bursts)` : '-').padStart(20),
+      `${f.answerMs.p50.toFixed(0)}/${f.answerMs.p95.toFixed(0)} ms`.padStart(14),
     ].join('  '),
   );
   return [
     `Re-poll latency: change → event accepted by the publisher. ${options.identities} identities, ${options.changes} changes per scenario at ${options.rate}/s, each to another identity; CommBox ${options.latencyMs}±${options.jitterMs} ms; window ${DEFAULT_REPOLL_WINDOW_MS} ms.`,
-    `${'scenario'.padEnd(22)}  ${'events'.padStart(10)}  ${'webhooks'.padStart(9)}  ${'p50'.padStart(8)}  ${'p95'.padStart(8)}  ${'p99'.padStart(8)}  ${'max'.padStart(8)}  ${'polls'.padStart(6)}  ${'polls per burst'.padStart(20)}`,
+    `${'scenario'.padEnd(22)}  ${'events'.padStart(10)}  ${'webhooks'.padStart(9)}  ${'p50'.padStart(8)}  ${'p95'.padStart(8)}  ${'p99'.padStart(8)}  ${'max'.padStart(8)}  ${'polls'.padStart(6)}  ${'polls per burst'.padStart(20)}  ${'202 p50/p95'.padStart(14)}`,
     ...rows,
   ].join('\n');
 }

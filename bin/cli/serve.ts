@@ -18,6 +18,7 @@ import type { RepollMessage, RepollSecretSource } from '../../lambda/core/repoll
 import { runRepollBatch, type RepollBatchResult } from '../../lambda/core/repoll-run';
 import { REPOLL_ENV, repollWindowMs } from '../../lambda/repoll-config';
 import { fixedRepollSecrets, type RepollHttpResponse } from '../../lambda/repoll-endpoint';
+import { RepollDispatcher } from '../../local/repoll-dispatcher';
 import { startRepollHttpServer } from '../../local/repoll-http-server';
 import { UsageError, type CliIo } from './io';
 
@@ -60,6 +61,7 @@ export interface ServeOptions {
 export interface ServeHandle {
   /** http://127.0.0.1:PORT */
   readonly baseUrl: string;
+  /** Re-polls waiting for their delay (the trailing ones) or for their turn. */
   readonly queue: InMemoryRepollQueue;
   /** Stops cleanly: no new request or cycle; the cycle and re-polls in flight finish the identities they started. */
   stop(): Promise<void>;
@@ -81,31 +83,31 @@ export async function startServe(options: ServeOptions): Promise<ServeHandle> {
       { concurrency: 1, claimLeaseMs: config.claimLeaseMs, only: { ids: [id], unregistered: 'ignore' } },
     );
 
-  const consume = async (messages: readonly RepollMessage[]): Promise<void> => {
-    const result = await runRepollBatch(
-      messages.map((m) => ({ messageId: m.identityId, identityId: m.identityId, requestedAt: m.requestedAt })),
-      pollIdentity,
-      { concurrency: config.pollConcurrency, clock, shouldStartMore: mayStart },
-    );
+  // One re-poll per identity at a time, as many identities at once as the source may poll.
+  const repoll = async (message: RepollMessage): Promise<void> => {
+    const result = await runRepollBatch([{ messageId: message.identityId, identityId: message.identityId, requestedAt: message.requestedAt }], pollIdentity, {
+      concurrency: 1,
+      clock,
+      shouldStartMore: mayStart,
+    });
     options.report?.repolled?.(result);
-    const again: RepollMessage[] = [];
-    for (const outcome of result.outcomes) {
-      if (outcome.kind !== 'retry' || stopping || outcome.reason === 'not-started') {
-        retries.delete(outcome.identityId);
-        continue;
-      }
-      const attempt = (retries.get(outcome.identityId) ?? 0) + 1;
-      if (attempt > MAX_RETRIES) {
-        retries.delete(outcome.identityId);
-        continue;
-      }
-      retries.set(outcome.identityId, attempt);
-      const requestedAt = messages.find((m) => m.identityId === outcome.identityId)?.requestedAt ?? clock();
-      again.push({ identityId: outcome.identityId, delayMs: RETRY_DELAY_MS, requestedAt });
+    const [outcome] = result.outcomes;
+    if (outcome === undefined) return;
+    const attempt = (retries.get(outcome.identityId) ?? 0) + 1;
+    if (outcome.kind !== 'retry' || stopping || outcome.reason === 'not-started' || attempt > MAX_RETRIES) {
+      retries.delete(outcome.identityId);
+      return;
     }
-    if (again.length > 0) await queue.send(again);
+    retries.set(outcome.identityId, attempt);
+    await queue.send([{ identityId: outcome.identityId, delayMs: RETRY_DELAY_MS, requestedAt: message.requestedAt }]);
   };
-  const queue = new InMemoryRepollQueue({ consume });
+  const dispatcher = new RepollDispatcher(repoll, config.pollConcurrency);
+  const queue = new InMemoryRepollQueue({
+    consume: (messages) => {
+      dispatcher.dispatch(messages);
+      return Promise.resolve();
+    },
+  });
 
   let cycles = 0;
   let requests = 0;
@@ -114,7 +116,7 @@ export async function startServe(options: ServeOptions): Promise<ServeHandle> {
   const server = await startRepollHttpServer({
     port: options.port,
     deps: { secrets: options.secrets, marker, queue, now: clock, ...(options.windowMs === undefined ? {} : { windowMs: options.windowMs }) },
-    health: () => ({ cycles, lastCycle: lastCycle ?? null, repoll: { requests, pending: queue.pending } }),
+    health: () => ({ cycles, lastCycle: lastCycle ?? null, repoll: { requests, pending: queue.pending + dispatcher.pending } }),
     onResponse: (response) => {
       requests += 1;
       options.report?.request?.(response);
@@ -166,6 +168,7 @@ export async function startServe(options: ServeOptions): Promise<ServeHandle> {
         // Requests in flight are answered (their re-polls queued) before the queue closes.
         await server.close();
         await queue.close();
+        await dispatcher.close();
         await cycleInFlight;
       })();
       return stopped;

@@ -38,29 +38,35 @@ export type RepollOutcome =
   | { readonly kind: 'unregistered'; readonly identityId: IdentityId }
   | { readonly kind: 'retry'; readonly identityId: IdentityId; readonly reason: RetryReason };
 
+/** Targeted polls one re-poll may take: the pending event, the poll owed, one more after a conflict. */
+export const MAX_POLLS_PER_REPOLL = 3;
+
 /**
  * Re-polls one identity. An identity with a pending event gets it sent first (that is all a
- * cycle does for it), then it is polled in a second targeted poll: the message that asked for
- * the re-poll must not wait for the next scheduled cycle.
+ * cycle does for it), then it is polled in another targeted poll: the message that asked for the
+ * re-poll must not wait for the next scheduled cycle. When another cycle stored a change of it
+ * first (a conflict), it is polled once more: that cycle may have read CommBox before the message
+ * this re-poll was asked for.
  */
 export async function repollIdentity(id: IdentityId, pollIdentity: PollIdentity, record: (summary: CycleSummary) => void = () => undefined): Promise<RepollOutcome> {
-  const first = await pollIdentity(id);
-  record(first);
-  if (first.identities === 0) return { kind: 'unregistered', identityId: id };
-  let last = first;
-  let published = first.published;
-  const sentPending = first.resent > 0 && first.publishFailed === 0;
-  if (sentPending) {
-    last = await pollIdentity(id);
-    record(last);
-    published += last.published;
-    if (last.identities === 0) return { kind: 'unregistered', identityId: id };
+  let polls = 0;
+  let published = 0;
+  let sentPending = false;
+  for (;;) {
+    const summary = await pollIdentity(id);
+    polls += 1;
+    record(summary);
+    published += summary.published;
+    if (summary.identities === 0) return { kind: 'unregistered', identityId: id };
+    if (summary.publishFailed > 0) return { kind: 'retry', identityId: id, reason: 'publish-failed' };
+    if (summary.failed > 0) return { kind: 'retry', identityId: id, reason: 'poll-failed' };
+    const owed = summary.resent > 0 || summary.conflicts > 0;
+    if (summary.resent > 0) sentPending = true;
+    if (owed && polls < MAX_POLLS_PER_REPOLL) continue;
+    // Neither polled nor found gone: another cycle holds (or just took over) its pending event.
+    if (summary.polled + summary.notFound === 0) return { kind: 'retry', identityId: id, reason: 'held-by-another-cycle' };
+    return { kind: 'polled', identityId: id, polls, sentPending, published };
   }
-  if (last.publishFailed > 0) return { kind: 'retry', identityId: id, reason: 'publish-failed' };
-  if (last.failed > 0) return { kind: 'retry', identityId: id, reason: 'poll-failed' };
-  // Neither polled nor found gone: another cycle holds (or just took over) its pending event.
-  if (last.polled + last.notFound === 0) return { kind: 'retry', identityId: id, reason: 'held-by-another-cycle' };
-  return { kind: 'polled', identityId: id, polls: sentPending ? 2 : 1, sentPending, published };
 }
 
 /** One queued re-poll, as the transport delivers it. */

@@ -65,10 +65,24 @@ describe('repollIdentity', () => {
     expect(await repollIdentity(ID, poll)).toMatchObject({ kind: 'retry', reason: 'held-by-another-cycle' });
   });
 
-  test("a change another cycle stored first is done: that cycle publishes it", async () => {
-    const poll = scripted({ [ID]: [summary({ polled: 1, conflicts: 1 })] });
+  test('a change another cycle stored first is polled once more: that cycle may have read CommBox before the message', async () => {
+    const poll = scripted({ [ID]: [summary({ polled: 1, conflicts: 1 }), summary({ polled: 1, changed: 1, published: 1 })] });
 
-    expect(await repollIdentity(ID, poll)).toMatchObject({ kind: 'polled', published: 0 });
+    expect(await repollIdentity(ID, poll)).toEqual({ kind: 'polled', identityId: ID, polls: 2, sentPending: false, published: 1 });
+  });
+
+  test('at most three targeted polls per re-poll, however often it conflicts', async () => {
+    const conflict = (): CycleSummary => summary({ polled: 1, conflicts: 1 });
+    const poll = scripted({ [ID]: [conflict(), conflict(), conflict(), conflict()] });
+
+    expect(await repollIdentity(ID, poll)).toMatchObject({ kind: 'polled', polls: 3 });
+    expect(poll.calls).toHaveLength(3);
+  });
+
+  test('a pending event another cycle took over (its claim moved) is not polled past: retried while that cycle holds it', async () => {
+    const poll = scripted({ [ID]: [summary({ conflicts: 1 }), summary({ skipped: 1 })] });
+
+    expect(await repollIdentity(ID, poll)).toMatchObject({ kind: 'retry', reason: 'held-by-another-cycle' });
   });
 
   test('an identity found gone upstream (404) is done', async () => {
