@@ -28,6 +28,7 @@ import { fixedRepollSecrets } from '../lambda/repoll-endpoint';
 import { startServe } from '../bin/cli/serve';
 import { startCommBoxSimulator, type CommBoxSimulator } from '../local/commbox-simulator';
 import { hashSeed, mulberry32, sampleIndices } from '../local/seeded-random';
+import { eventLoopDelay, type EventLoopDelay } from './poller';
 import { forkedTopology } from './topology';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -44,9 +45,11 @@ export interface RepollBenchOptions {
   readonly latencyMs: number;
   readonly jitterMs: number;
   readonly seed: number;
+  /** Webhooks carry the identity as 3 * 2^50 + id, as CommBox's examples show: two more marker requests each. */
+  readonly encodedIds: boolean;
 }
 
-const DEFAULTS: RepollBenchOptions = { identities: 10_000, changes: 1_000, rate: 50, burst: 50, burstEvery: 100, latencyMs: 20, jitterMs: 10, seed: 1 };
+const DEFAULTS: RepollBenchOptions = { identities: 10_000, changes: 1_000, rate: 50, burst: 50, burstEvery: 100, latencyMs: 20, jitterMs: 10, seed: 1, encodedIds: false };
 const QUICK: Partial<RepollBenchOptions> = { identities: 2_000, changes: 200, burstEvery: 20 };
 
 const USAGE = `npm run bench:repoll -- [options]
@@ -59,6 +62,8 @@ const USAGE = `npm run bench:repoll -- [options]
   --latency MS      mean CommBox latency                           (default 20)
   --jitter MS       latency jitter, uniform ±                      (default 10)
   --seed S          seed of the world and the sample               (default 1)
+  --encoded-ids     webhooks name identities as 3 * 2^50 + id (CommBox's examples): the endpoint tries
+                    that id first, then the decoded one (two more DynamoDB requests per webhook)
   --quick           2,000 identities, 200 changes, a burst every 20th
   --help`;
 
@@ -73,6 +78,8 @@ export interface ScenarioFigures {
   readonly latencyMs: { readonly p50: number; readonly p95: number; readonly p99: number; readonly max: number };
   /** How long the endpoint took to answer a change's webhook (its 202), the burst's slowest for a burst. */
   readonly answerMs: { readonly p50: number; readonly p95: number };
+  /** This process's event-loop delay during the scenario (serve, the simulator and the driver share it). */
+  readonly eventLoopDelayMs: EventLoopDelay;
   /** CommBox requests of the scenario (polls). */
   readonly polls: number;
   readonly bursts: number;
@@ -122,6 +129,7 @@ async function scenario(
   const statuses: Promise<number[]>[] = [];
   const answers: number[] = [];
   const requestsBefore = simulator.stats.requests;
+  const loopDelay = eventLoopDelay();
   const start = performance.now();
   const intervalMs = 1000 / options.rate;
   for (const [k, id] of sample.entries()) {
@@ -147,6 +155,7 @@ async function scenario(
   while ([...changedAt.keys()].some((id) => !publisher.acceptedAt.has(id)) && performance.now() < deadline) await sleep(20);
   await sleep(DEFAULT_REPOLL_WINDOW_MS + 1_000);
 
+  const eventLoopDelayMs = loopDelay();
   const latencies = [...changedAt].flatMap(([id, at]) => {
     const accepted = publisher.acceptedAt.get(id);
     return accepted === undefined ? [] : [accepted - at];
@@ -162,6 +171,7 @@ async function scenario(
     refused: answered.filter((s) => s !== 202).length,
     latencyMs: { p50: percentile(latencies, 0.5), p95: percentile(latencies, 0.95), p99: percentile(latencies, 0.99), max: latencies.at(-1) ?? NaN },
     answerMs: { p50: percentile(answers, 0.5), p95: percentile(answers, 0.95) },
+    eventLoopDelayMs,
     polls: simulator.stats.requests - requestsBefore,
     bursts: perBurst.length,
     ...(perBurst.length > 0
@@ -186,11 +196,12 @@ export function formatTable(options: RepollBenchOptions, scenarios: readonly Sce
       String(f.polls).padStart(6),
       (f.pollsPerBurst ? `${f.pollsPerBurst.min}-${f.pollsPerBurst.max} (${f.bursts} bursts)` : '-').padStart(20),
       `${f.answerMs.p50.toFixed(0)}/${f.answerMs.p95.toFixed(0)} ms`.padStart(14),
+      `${f.eventLoopDelayMs.mean.toFixed(0)}/${f.eventLoopDelayMs.p99.toFixed(0)} ms`.padStart(12),
     ].join('  '),
   );
   return [
-    `Re-poll latency: change → event accepted by the publisher. ${options.identities} identities, ${options.changes} changes per scenario at ${options.rate}/s, each to another identity; CommBox ${options.latencyMs}±${options.jitterMs} ms; window ${DEFAULT_REPOLL_WINDOW_MS} ms.`,
-    `${'scenario'.padEnd(22)}  ${'events'.padStart(10)}  ${'webhooks'.padStart(9)}  ${'p50'.padStart(8)}  ${'p95'.padStart(8)}  ${'p99'.padStart(8)}  ${'max'.padStart(8)}  ${'polls'.padStart(6)}  ${'polls per burst'.padStart(20)}  ${'202 p50/p95'.padStart(14)}`,
+    `Re-poll latency: change → event accepted by the publisher. ${options.identities} identities, ${options.changes} changes per scenario at ${options.rate}/s, each to another identity; CommBox ${options.latencyMs}±${options.jitterMs} ms; window ${DEFAULT_REPOLL_WINDOW_MS} ms; ids ${options.encodedIds ? 'encoded (3 * 2^50 + id)' : 'as registered'}.`,
+    `${'scenario'.padEnd(22)}  ${'events'.padStart(10)}  ${'webhooks'.padStart(9)}  ${'p50'.padStart(8)}  ${'p95'.padStart(8)}  ${'p99'.padStart(8)}  ${'max'.padStart(8)}  ${'polls'.padStart(6)}  ${'polls per burst'.padStart(20)}  ${'202 p50/p95'.padStart(14)}  ${'loop mean/p99'.padStart(12)}`,
     ...rows,
   ].join('\n');
 }
@@ -208,6 +219,7 @@ export function parseRepollBenchOptions(argv: readonly string[]): RepollBenchOpt
       jitter: { type: 'string' },
       seed: { type: 'string' },
       quick: { type: 'boolean' },
+      'encoded-ids': { type: 'boolean' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -229,6 +241,7 @@ export function parseRepollBenchOptions(argv: readonly string[]): RepollBenchOpt
     latencyMs: number('latency', values.latency, base.latencyMs, 0, 10_000),
     jitterMs: number('jitter', values.jitter, base.jitterMs, 0, 10_000),
     seed: Math.floor(number('seed', values.seed, base.seed, 0, 2 ** 31)),
+    encodedIds: values['encoded-ids'] ?? base.encodedIds,
   };
   if (options.changes * 2 > options.identities) throw new Error('--changes times two must not exceed --identities: each change goes to an identity of its own');
   return options;
@@ -260,7 +273,7 @@ async function main(options: RepollBenchOptions): Promise<void> {
 
     const secret = randomBytes(24).toString('base64url');
     serve = await startServe({ config, dynamo: client, secrets: fixedRepollSecrets(secret), publisher, port: 0 });
-    simulator.setWebhook({ url: `${serve.baseUrl}/repoll/${secret}` });
+    simulator.setWebhook({ url: `${serve.baseUrl}/repoll/${secret}`, encodeIds: options.encodedIds });
 
     // Two disjoint samples of distinct identities: no change is folded into another's poll.
     const random = mulberry32(hashSeed(options.seed, 'repoll-bench'));
