@@ -18,6 +18,7 @@ import type { RepollMessage, RepollSecretSource } from '../../lambda/core/repoll
 import { runRepollBatch, type RepollBatchResult } from '../../lambda/core/repoll-run';
 import { REPOLL_ENV, repollWindowMs } from '../../lambda/repoll-config';
 import { fixedRepollSecrets, type RepollHttpResponse } from '../../lambda/repoll-endpoint';
+import { CoalescingRepollMarker } from '../../local/coalescing-repoll-marker';
 import { RepollDispatcher } from '../../local/repoll-dispatcher';
 import { startRepollHttpServer } from '../../local/repoll-http-server';
 import { UsageError, type CliIo } from './io';
@@ -112,7 +113,8 @@ export async function startServe(options: ServeOptions): Promise<ServeHandle> {
   let cycles = 0;
   let requests = 0;
   let lastCycle: (Pick<CycleSummary, 'identities' | 'polled' | 'changed' | 'published' | 'failed'> & { endedAt: string }) | undefined;
-  const marker = new DynamoDbRepollMarker(options.dynamo, config.tableName);
+  // One process answers every request: a burst is collapsed here instead of racing on the table.
+  const marker = new CoalescingRepollMarker(new DynamoDbRepollMarker(options.dynamo, config.tableName));
   const server = await startRepollHttpServer({
     port: options.port,
     deps: { secrets: options.secrets, marker, queue, now: clock, ...(options.windowMs === undefined ? {} : { windowMs: options.windowMs }) },
