@@ -16,8 +16,10 @@ export interface BenchOptions {
   readonly rateLimitedIdentities: number;
   readonly rateLimitedRate: number;
   readonly bundle: boolean;
-  /** The poller's HTTP client: Node's fetch (the default, as in the Lambda) or node:http. */
-  readonly http: 'node' | 'fetch';
+  /** Requests per HTTP client in the comparison of clients; 0 skips it. */
+  readonly clientRequests: number;
+  /** CommBox's mean latency in the cost model (not in the measurement). */
+  readonly costLatencyMs: number;
   /** Write a CPU profile of the poller during the measured cycles of the main scenario. */
   readonly profile: boolean;
   readonly quick: boolean;
@@ -37,14 +39,15 @@ export const DEFAULTS: BenchOptions = {
   rateLimitedIdentities: 1_500,
   rateLimitedRate: 100,
   bundle: true,
-  http: 'fetch',
+  clientRequests: 5_000,
+  costLatencyMs: 200,
   profile: false,
   quick: false,
   markdown: false,
 };
 
 /** `--quick`: the same scenarios, smaller, for a check in well under a minute. */
-const QUICK: Partial<BenchOptions> = { identities: 2_000, cycles: 2, naiveIdentities: 100, rateLimitedIdentities: 500 };
+const QUICK: Partial<BenchOptions> = { identities: 2_000, cycles: 2, naiveIdentities: 100, rateLimitedIdentities: 500, clientRequests: 1_000 };
 
 export const USAGE = `npm run bench -- [options]
 
@@ -59,11 +62,12 @@ export const USAGE = `npm run bench -- [options]
   --rate-limited-identities N   identities of the R-limited scenario, 0 = skip (default 1500)
   --rate-limited-rate R   its upstream rate limit, requests/s         (default 100)
   --seed S                simulator seed                              (default 1)
-  --http fetch|node       the poller's HTTP client (default fetch, as in the Lambda; node = UPSTREAM_HTTP_CLIENT=node)
+  --clients N             requests per HTTP client compared (node:http, fetch), 0 = skip (default 5000)
+  --cost-latency MS       CommBox latency in the cost model           (default 200)
   --skip-bundle           do not build and import the Lambda bundle
-  --profile               CPU-profile the poller during the measured cycles (.cpuprofile)
+  --profile               CPU-profile the poller's measured cycles: top functions, and a .cpuprofile
   --quick                 2,000 identities, 2 cycles, smaller side scenarios
-  --markdown              print the table as Markdown (as in the README)
+  --markdown              print the tables as Markdown (as in docs/performance.md)
   --help`;
 
 function number(name: string, raw: string | undefined, fallback: number, min: number, max: number, integer = true): number {
@@ -92,7 +96,8 @@ export function parseBenchOptions(argv: readonly string[], env: NodeJS.ProcessEn
       'rate-limited-identities': { type: 'string' },
       'rate-limited-rate': { type: 'string' },
       seed: { type: 'string' },
-      http: { type: 'string' },
+      clients: { type: 'string' },
+      'cost-latency': { type: 'string' },
       'skip-bundle': { type: 'boolean' },
       profile: { type: 'boolean' },
       quick: { type: 'boolean' },
@@ -103,8 +108,6 @@ export function parseBenchOptions(argv: readonly string[], env: NodeJS.ProcessEn
   if (values.help) return 'help';
   const base: BenchOptions = values.quick ? { ...DEFAULTS, ...QUICK, quick: true } : DEFAULTS;
   const rateLimit = values['rate-limit'] ?? env.BENCH_RATE_LIMIT;
-  const http = values.http ?? base.http;
-  if (http !== 'node' && http !== 'fetch') throw new Error(`--http must be node or fetch, got ${JSON.stringify(http)}`);
   return {
     identities: number('--identities', values.identities ?? env.BENCH_IDENTITIES, base.identities, 1, 1_000_000),
     latencyMs: number('--latency', values.latency ?? env.BENCH_LATENCY_MS, base.latencyMs, 0, 10_000),
@@ -118,7 +121,8 @@ export function parseBenchOptions(argv: readonly string[], env: NodeJS.ProcessEn
     rateLimitedIdentities: number('--rate-limited-identities', values['rate-limited-identities'], base.rateLimitedIdentities, 0, 1_000_000),
     rateLimitedRate: number('--rate-limited-rate', values['rate-limited-rate'], base.rateLimitedRate, 1, 1_000_000),
     bundle: !values['skip-bundle'],
-    http,
+    clientRequests: number('--clients', values.clients, base.clientRequests, 0, 100_000),
+    costLatencyMs: number('--cost-latency', values['cost-latency'], base.costLatencyMs, 1, 60_000),
     profile: values.profile ?? false,
     quick: base.quick,
     markdown: values.markdown ?? false,

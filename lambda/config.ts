@@ -37,8 +37,6 @@ export interface Config {
   readonly maxAttempts: number;
   readonly claimLeaseMs: number;
   readonly failureStreakThreshold: number;
-  /** `fetch` (Node's global fetch) or `node` (node:http, less CPU per request). */
-  readonly upstreamHttpClient: 'fetch' | 'node';
 }
 
 export const DEFAULTS = {
@@ -49,7 +47,6 @@ export const DEFAULTS = {
   maxAttempts: 4,
   claimLeaseSeconds: 120,
   failureStreakThreshold: 5,
-  upstreamHttpClient: 'fetch',
 } as const;
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -75,7 +72,6 @@ export function loadConfig(env: Env): Config {
     maxAttempts: integer(env, ENV.maxAttempts, DEFAULTS.maxAttempts, 1, 10),
     claimLeaseMs: integer(env, ENV.claimLeaseSeconds, DEFAULTS.claimLeaseSeconds, 1, 86_400) * 1000,
     failureStreakThreshold: integer(env, ENV.failureStreakThreshold, DEFAULTS.failureStreakThreshold, 1, 10_000),
-    upstreamHttpClient: httpClient(optional(env, ENV.upstreamHttpClient) ?? DEFAULTS.upstreamHttpClient),
   });
 }
 
@@ -103,11 +99,6 @@ export function parseApiBaseUrl(raw: string): URL {
     throw new ConfigError(`${ENV.apiBaseUrl} must be an origin such as https://api.commbox.io, without path, query or credentials`);
   }
   return new URL(url.origin);
-}
-
-function httpClient(raw: string): 'fetch' | 'node' {
-  if (raw !== 'fetch' && raw !== 'node') throw new ConfigError(`${ENV.upstreamHttpClient} must be fetch or node: ${JSON.stringify(raw)}`);
-  return raw;
 }
 
 function readToken(env: Env): TokenSource | undefined {

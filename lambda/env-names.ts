@@ -13,7 +13,6 @@ export const ENV = {
   maxAttempts: 'MAX_ATTEMPTS',
   claimLeaseSeconds: 'CLAIM_LEASE_SECONDS',
   failureStreakThreshold: 'FAILURE_STREAK_THRESHOLD',
-  upstreamHttpClient: 'UPSTREAM_HTTP_CLIENT',
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];

@@ -17,7 +17,6 @@ export const CONTEXT_KEYS = {
   apiBaseUrl: 'CommBox API origin (default https://api.commbox.io)',
   pollConcurrency: 'CommBox requests in flight per shard (default 16)',
   failureStreakThreshold: 'failed polls in a row before an identity counts as failing (default 5)',
-  upstreamHttpClient: "the poller's HTTP client: fetch (default) or node (node:http, less CPU per request)",
   memorySize: 'function memory in MB, which also sets its CPU share (default 256)',
   apiTokenSecretName: 'use this existing Secrets Manager secret instead of creating an empty one',
   alertEmails: 'email subscriptions to the events',
@@ -56,7 +55,6 @@ export function readAppConfig(get: (key: ContextKey) => unknown): AppConfig {
       apiBaseUrl: optionalString(get, 'apiBaseUrl'),
       pollConcurrency: optionalInteger(get, 'pollConcurrency'),
       failureStreakThreshold: optionalInteger(get, 'failureStreakThreshold'),
-      upstreamHttpClient: httpClient(get),
       memorySize: optionalInteger(get, 'memorySize'),
       apiTokenSecretName: optionalString(get, 'apiTokenSecretName'),
       alertEmails: subscriptionList(get, 'alertEmails'),
@@ -70,12 +68,6 @@ export function readAppConfig(get: (key: ContextKey) => unknown): AppConfig {
       logRetention: logRetention(get),
     },
   };
-}
-
-function httpClient(get: (key: ContextKey) => unknown): 'fetch' | 'node' | undefined {
-  const value = optionalString(get, 'upstreamHttpClient');
-  if (value === undefined || value === 'fetch' || value === 'node') return value;
-  throw contextError('upstreamHttpClient', 'fetch or node', value);
 }
 
 function contextError(key: ContextKey, expected: string, got: unknown): Error {

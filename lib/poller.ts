@@ -38,8 +38,6 @@ export interface PollerProps {
   readonly pollConcurrency?: number;
   /** @default DEFAULTS.failureStreakThreshold (5) */
   readonly failureStreakThreshold?: number;
-  /** @default DEFAULTS.upstreamHttpClient ('fetch') */
-  readonly upstreamHttpClient?: 'fetch' | 'node';
   /** @default 256 */
   readonly memorySize?: number;
   /** @default logs.RetentionDays.ONE_MONTH */
@@ -78,7 +76,6 @@ export class Poller extends Construct {
       // A claim outlives the run that took it: a cycle killed at its timeout cannot leave an event claimed for ever, nor one still running lose it.
       [ENV.claimLeaseSeconds]: String(timeoutSeconds + CLAIM_LEASE_MARGIN.toSeconds()),
       [ENV.failureStreakThreshold]: String(props.failureStreakThreshold ?? DEFAULTS.failureStreakThreshold),
-      [ENV.upstreamHttpClient]: props.upstreamHttpClient ?? DEFAULTS.upstreamHttpClient,
     };
     loadConfig(settings);
 

@@ -30,8 +30,6 @@ export interface UnreadNotifierStackProps extends StackProps {
   readonly pollConcurrency?: number;
   /** Failed polls in a row after which an identity counts as failing (and alarms). @default 5 */
   readonly failureStreakThreshold?: number;
-  /** The poller's HTTP client for CommBox. @default 'fetch' */
-  readonly upstreamHttpClient?: 'fetch' | 'node';
   /** Function memory in MB; Lambda's CPU share grows with it. @default 256 */
   readonly memorySize?: number;
   /** Import the token secret by this name instead of creating an empty one. @default - a new empty secret */
@@ -78,7 +76,6 @@ export class UnreadNotifierStack extends Stack {
       apiBaseUrl: props.apiBaseUrl,
       pollConcurrency: props.pollConcurrency,
       failureStreakThreshold: props.failureStreakThreshold,
-      ...(props.upstreamHttpClient ? { upstreamHttpClient: props.upstreamHttpClient } : {}),
       ...(props.memorySize ? { memorySize: props.memorySize } : {}),
       logRetention: props.logRetention,
       logRemovalPolicy: removalPolicy,

@@ -1,6 +1,6 @@
 import { measureBundle } from '../../bench/bundle';
 import { parseBenchOptions } from '../../bench/options';
-import { formatTable, summarize } from '../../bench/report';
+import { formatReport, summarize } from '../../bench/report';
 import { runScenario } from '../../bench/scenario';
 import { inProcessTopology, type Topology } from '../../bench/topology';
 import { ObjectsBodyCache, objectsBody } from '../../local/commbox-simulator-payload';
@@ -56,8 +56,8 @@ describe('npm run bench, small', () => {
     expect(summary.targets.snsRequestsPerEvent.met).toBe(true);
     expect(summary.peakRssMb).toBeGreaterThan(0);
     expect(() => JSON.parse(JSON.stringify(summary)) as unknown).not.toThrow();
-    expect(formatTable(summary)).toContain('duration / floor');
-    expect(formatTable(summary, true)).toContain('| duration / floor | ');
+    expect(formatReport(summary)).toContain('duration / floor');
+    expect(formatReport(summary, true)).toContain('| duration / floor | ');
   });
 
   test('a rate-limited scenario meets 429s and adapts without failing identities', async () => {

@@ -37,7 +37,6 @@ export const CONFIGURED_PROPS: UnreadNotifierStackProps = {
   apiBaseUrl: 'https://eu.commbox.io',
   pollConcurrency: 8,
   failureStreakThreshold: 3,
-  upstreamHttpClient: 'node',
   memorySize: 1024,
   apiTokenSecretName: 'commbox/api-token',
   alertEmails: [{ endpoint: 'team@example.com' }, { endpoint: 'sales@example.com', identityId: '558355', directions: ['increased'] }],

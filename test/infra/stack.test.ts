@@ -165,7 +165,6 @@ describe('poller function', () => {
         ENV.pollConcurrency,
         ENV.claimLeaseSeconds,
         ENV.failureStreakThreshold,
-        ENV.upstreamHttpClient,
         'POWERTOOLS_SERVICE_NAME',
         'POWERTOOLS_METRICS_NAMESPACE',
         'NODE_OPTIONS',
@@ -178,7 +177,6 @@ describe('poller function', () => {
       [ENV.apiBaseUrl]: 'https://api.commbox.io',
       [ENV.pollConcurrency]: '16',
       [ENV.failureStreakThreshold]: '5',
-      [ENV.upstreamHttpClient]: 'fetch',
       POWERTOOLS_SERVICE_NAME: METRICS.service,
       POWERTOOLS_METRICS_NAMESPACE: METRICS.namespace,
       NODE_OPTIONS: '--enable-source-maps',
@@ -225,7 +223,6 @@ describe('poller function', () => {
       [ENV.failureStreakThreshold]: '3',
       [ENV.claimLeaseSeconds]: '350',
       [ENV.apiTokenSecretId]: 'commbox/api-token',
-      [ENV.upstreamHttpClient]: 'node',
     });
     configured.hasResourceProperties('AWS::Lambda::Function', { MemorySize: 1024, Handler: 'index.handler' });
   });

@@ -36,17 +36,14 @@ export class HttpTransportError extends Error {
   }
 }
 
-/** Which wire client the CommBox source uses (`UPSTREAM_HTTP_CLIENT`). */
-export type HttpClientKind = 'fetch' | 'node';
-
 export interface HttpTransport {
   get(request: HttpGetRequest): Promise<HttpGetAnswer>;
 }
 
 /**
- * node:http(s) with a keep-alive pool. About a quarter of the CPU per request of Node 20's
- * fetch (undici plus web streams, AbortSignal and Headers objects), measured by `npm run bench`;
- * per request CPU is what bounds a 256 MB Lambda (a fraction of one vCPU) at high request rates.
+ * node:http(s) with a keep-alive pool of `maxSockets` connections. Chosen over fetch and undici's
+ * Pool by CPU per request and bundle size (docs/performance.md): CPU per request is what bounds
+ * a small Lambda, and so its bill, at high request rates.
  */
 export class NodeHttpTransport implements HttpTransport {
   private readonly agent: HttpAgent;
@@ -132,63 +129,7 @@ function headerValue(value: string | string[] | undefined): string | null {
   return Array.isArray(value) ? value.join(', ') : value;
 }
 
-/**
- * `fetch` as a transport (an injected one in tests). The body is read chunk by chunk so an
- * oversized one is cut off instead of buffered.
- */
-export class FetchTransport implements HttpTransport {
-  constructor(
-    private readonly origin: URL,
-    private readonly fetchImpl: typeof fetch,
-  ) {}
-
-  async get(request: HttpGetRequest): Promise<HttpGetAnswer> {
-    const signal = AbortSignal.timeout(request.timeoutMs);
-    try {
-      const response = await this.fetchImpl(`${this.origin.origin}${request.path}`, {
-        method: 'GET',
-        headers: request.headers,
-        // Never follow: a redirect would carry the bearer token to wherever it points.
-        redirect: 'manual',
-        signal,
-      });
-      const body = await readBounded(response, request.maxBodyBytes(response.status));
-      return { status: response.status, retryAfter: response.headers.get('retry-after'), body };
-    } catch (error) {
-      if (signal.aborted) throw new HttpTransportError('timeout');
-      // fetch wraps the socket's error: `TypeError('fetch failed', { cause })`.
-      const cause = typeof error === 'object' && error !== null && 'cause' in error ? error.cause : undefined;
-      throw new HttpTransportError('network', errnoCode(cause) ?? errnoCode(error));
-    }
-  }
-}
-
-/** Reads at most `maxBytes` of the body; undefined (and the rest cancelled) beyond that. */
-async function readBounded(response: Response, maxBytes: number): Promise<string | undefined> {
-  const declared = Number(response.headers.get('content-length'));
-  if (response.body === null) return '';
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    await response.body.cancel();
-    return undefined;
-  }
-  // Node types the fetch body loosely; undici always streams bytes.
-  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel();
-      return undefined;
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-/** The errno-style code of a failure (ECONNREFUSED, UND_ERR_SOCKET…), never its message. */
+/** The errno-style code of a failure (ECONNREFUSED, ECONNRESET…), never its message. */
 function errnoCode(error: unknown): string | undefined {
   if (error instanceof HttpTransportError) return error.code;
   const code = typeof error === 'object' && error !== null && 'code' in error ? error.code : undefined;

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { FetchTransport, HttpTransportError, NodeHttpTransport, type HttpTransport } from '../../../lambda/adapters/commbox/http-transport';
+import { HttpTransportError, NodeHttpTransport, type HttpTransport } from '../../../lambda/adapters/commbox/http-transport';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -40,10 +40,9 @@ async function failureOf(promise: Promise<unknown>): Promise<HttpTransportError>
   throw new Error('expected a rejection');
 }
 
-describe.each([
-  ['NodeHttpTransport', () => new NodeHttpTransport(origin, 4)],
-  ['FetchTransport', () => new FetchTransport(origin, fetch)],
-])('%s', (_name, make: () => HttpTransport) => {
+const make = (): HttpTransport => new NodeHttpTransport(origin, 4);
+
+describe('NodeHttpTransport', () => {
   test('answers the status, Retry-After and the body, sending the path and headers given', async () => {
     let seen: IncomingMessage | undefined;
     handler = (req, res) => {
@@ -116,13 +115,11 @@ describe.each([
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     closed.port = String((server.address() as AddressInfo).port);
     await new Promise<void>((resolve) => server.close(() => resolve()));
-    const transport = _name === 'NodeHttpTransport' ? new NodeHttpTransport(closed, 1) : new FetchTransport(closed, fetch);
+    const transport = new NodeHttpTransport(closed, 1);
 
     await expect(transport.get(request())).rejects.toMatchObject({ kind: 'network', code: 'ECONNREFUSED' });
   });
-});
 
-describe('NodeHttpTransport', () => {
   test('keeps connections alive: sequential requests share one socket', async () => {
     const transport = new NodeHttpTransport(origin, 4);
 
