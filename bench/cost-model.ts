@@ -127,8 +127,8 @@ export interface FixedCost {
 
 /** More shards than this is not a deployment anyone runs; beyond it the model says "does not fit". */
 const MAX_SHARDS = 10_000;
-/** Memory the model leaves to the runtime and to garbage that has not been collected yet. */
-const MEMORY_USABLE_SHARE = 0.9;
+/** A shard is planned for this share of its memory: the rest is for garbage not yet collected and a bigger day. */
+const MEMORY_USABLE_SHARE = 0.8;
 
 export function cyclesPerMonth(scheduleMinutes: number): number {
   return (HOURS_PER_MONTH * 60) / scheduleMinutes;

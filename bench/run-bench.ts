@@ -71,7 +71,7 @@ async function main(options: BenchOptions): Promise<number> {
     bundle = await measureBundle(options.quick ? 3 : 7);
   }
   log('synthesizing the default stack for the cost model');
-  const stack = await stackInventory();
+  const stack = stackInventory();
   const summary = summarize(
     main,
     rateLimited,

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { UnreadNotifierStack } from '../lib/unread-notifier-stack';
 import type { FixedResources } from './cost-model';
 
 /**
@@ -60,9 +62,7 @@ export function inventoryOf(resources: Readonly<Record<string, Resource>>): Stac
 }
 
 /** Synthesizes the stack as `cdk synth` would with no context keys (bundling skipped) and reads it. */
-export async function stackInventory(): Promise<StackInventory> {
-  const { App } = await import('aws-cdk-lib');
-  const { UnreadNotifierStack } = await import('../lib/unread-notifier-stack.js');
+export function stackInventory(): StackInventory {
   const app = new App({ builtinCloudFormationValidation: false, context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } });
   const stack = new UnreadNotifierStack(app, 'BenchInventory');
   const template = app.synth().getStackByName(stack.stackName).template as { Resources: Record<string, Resource> };

@@ -15,7 +15,7 @@ export const CONTEXT_KEYS = {
   shards: 'schedules, each polling one parallel-scan segment of the registry (default 1)',
   timeoutSeconds: 'function timeout, below the rate (default rate minus 10 s: 50)',
   apiBaseUrl: 'CommBox API origin (default https://api.commbox.io)',
-  pollConcurrency: 'CommBox requests in flight per shard (default 16)',
+  pollConcurrency: 'CommBox requests in flight per shard (default 128)',
   failureStreakThreshold: 'failed polls in a row before an identity counts as failing (default 5)',
   memorySize: 'function memory in MB, which also sets its CPU share (default 256)',
   apiTokenSecretName: 'use this existing Secrets Manager secret instead of creating an empty one',

@@ -34,7 +34,7 @@ export interface PollerProps {
   readonly timeout?: Duration;
   /** @default DEFAULTS.apiBaseUrl ('https://api.commbox.io') */
   readonly apiBaseUrl?: string;
-  /** @default DEFAULTS.pollConcurrency (16) */
+  /** @default DEFAULTS.pollConcurrency (128) */
   readonly pollConcurrency?: number;
   /** @default DEFAULTS.failureStreakThreshold (5) */
   readonly failureStreakThreshold?: number;

@@ -26,7 +26,7 @@ export interface UnreadNotifierStackProps extends StackProps {
   readonly timeout?: Duration;
   /** CommBox API origin. @default 'https://api.commbox.io' */
   readonly apiBaseUrl?: string;
-  /** Upstream requests in flight at once, per shard. @default 16 */
+  /** Upstream requests in flight at once, per shard. @default 128 */
   readonly pollConcurrency?: number;
   /** Failed polls in a row after which an identity counts as failing (and alarms). @default 5 */
   readonly failureStreakThreshold?: number;

@@ -17,7 +17,7 @@ const prices: PriceList = {
   kms: { perKeyMonth: 1, perTenThousandRequests: 0.03 },
 };
 
-/** 0.2 ms of CPU, one request, 2 writes per change at 5 % changed, 2 KB of logs per run, 64 MB + 1/64 MB per identity. */
+/** 0.2 ms of CPU, one request, 2 writes per change at 5 % changed, 2 KB of logs per run, 64 MB + 8 KB per identity. */
 const workload: Workload = {
   cpuMsPerIdentity: 0.2,
   upstreamRequestsPerIdentity: 1,
@@ -29,7 +29,7 @@ const workload: Workload = {
   logBytesPerInvocation: 2048,
   itemBytes: 128,
   rssBaseMb: 64,
-  rssMbPerIdentity: 1 / 64,
+  rssMbPerIdentity: 1 / 128,
   extraWallMsPerIdentity: 0,
 };
 
@@ -94,10 +94,11 @@ describe('the cost model', () => {
     expect(size).toMatchObject({ shards: 1, identitiesPerSecond: 625, boundBy: 'cpu', cycleSeconds: 0.5 + 16 });
   });
 
-  test('memory bounds a shard: (256 × 0.9 − 64) MB / (1/64 MB) = 10,649 identities, so 100,000 need 10 shards', () => {
-    const size = sizeShards(100_000, workload, deployment, prices);
+  test('memory bounds a shard: at 16 KB per identity (256 × 0.8 − 64) MB holds 9,011, so 20,000 need 3 shards', () => {
+    const size = sizeShards(20_000, { ...workload, rssMbPerIdentity: 1 / 64 }, deployment, prices);
 
-    expect(size).toMatchObject({ shards: 10, identitiesPerShard: 10_000, boundBy: 'latency', fits: true });
+    // Time alone would need two shards of 10,000 (the next test).
+    expect(size).toMatchObject({ shards: 3, identitiesPerShard: 6_667, boundBy: 'latency', fits: true });
   });
 
   test('time bounds a shard: 20,000 identities at 320/s need two shards of 10,000', () => {

@@ -7,7 +7,7 @@ describe('loadConfig', () => {
 
     expect(config).toMatchObject({
       tableName: DEFAULTS.tableName,
-      pollConcurrency: 16,
+      pollConcurrency: 128,
       requestTimeoutMs: 5000,
       maxAttempts: 4,
       claimLeaseMs: 120_000,

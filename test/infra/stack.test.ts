@@ -175,7 +175,7 @@ describe('poller function', () => {
       [ENV.topicArn]: { Ref: only(defaults, 'AWS::SNS::Topic', { DisplayName: 'Unread notifier' })[0] },
       [ENV.apiTokenSecretId]: { Ref: logicalId(defaults, 'AWS::SecretsManager::Secret') },
       [ENV.apiBaseUrl]: 'https://api.commbox.io',
-      [ENV.pollConcurrency]: '16',
+      [ENV.pollConcurrency]: '128',
       [ENV.failureStreakThreshold]: '5',
       POWERTOOLS_SERVICE_NAME: METRICS.service,
       POWERTOOLS_METRICS_NAMESPACE: METRICS.namespace,
@@ -209,7 +209,7 @@ describe('poller function', () => {
       tableName: SAMPLE_REFERENCE_VALUES.table,
       topicArn: SAMPLE_REFERENCE_VALUES.topicArn,
       token: { kind: 'secret', secretId: SAMPLE_REFERENCE_VALUES.secretArn },
-      pollConcurrency: 16,
+      pollConcurrency: 128,
       claimLeaseMs: 110_000,
       failureStreakThreshold: 5,
     });

@@ -1,4 +1,4 @@
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 
 /**
@@ -63,6 +63,7 @@ export class NodeHttpTransport implements HttpTransport {
   get(request: HttpGetRequest): Promise<HttpGetAnswer> {
     return new Promise<HttpGetAnswer>((resolve, reject) => {
       let settled = false;
+      let req: ClientRequest;
       const finish = (outcome: () => void): void => {
         if (settled) return;
         settled = true;
@@ -70,18 +71,39 @@ export class NodeHttpTransport implements HttpTransport {
         outcome();
       };
       const fail = (error: unknown): void => finish(() => reject(new HttpTransportError('network', errnoCode(error))));
-      const req = this.send(
-        { hostname: this.hostname, port: this.port, path: request.path, method: 'GET', headers: request.headers, agent: this.agent },
-        (res) => readBody(res, request.maxBodyBytes(res.statusCode ?? 0), finish, resolve, fail),
-      );
+      const send = (staleRetries: number): void => {
+        let answered = false;
+        req = this.send(
+          { hostname: this.hostname, port: this.port, path: request.path, method: 'GET', headers: request.headers, agent: this.agent },
+          (res) => {
+            answered = true;
+            readBody(res, request.maxBodyBytes(res.statusCode ?? 0), finish, resolve, fail);
+          },
+        );
+        req.on('error', (error) => {
+          // A pooled connection the server closed while it sat idle (a frozen Lambda never saw the
+          // close): the GET never reached the server, so it goes again on another connection.
+          if (!settled && !answered && req.reusedSocket && staleRetries > 0 && isStaleConnectionError(error)) send(staleRetries - 1);
+          else fail(error);
+        });
+        req.end();
+      };
+      // The timeout covers the whole exchange, resending on a fresh connection included.
       const timer = setTimeout(() => {
         finish(() => reject(new HttpTransportError('timeout')));
         req.destroy();
       }, request.timeoutMs);
-      req.on('error', fail);
-      req.end();
+      send(MAX_STALE_CONNECTION_RETRIES);
     });
   }
+}
+
+/** Idle pooled connections may all be stale at once; after this many, the error is the answer. */
+const MAX_STALE_CONNECTION_RETRIES = 8;
+
+function isStaleConnectionError(error: unknown): boolean {
+  const code = errnoCode(error);
+  return code === 'ECONNRESET' || code === 'EPIPE';
 }
 
 function readBody(

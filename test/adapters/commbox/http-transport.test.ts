@@ -120,6 +120,35 @@ describe('NodeHttpTransport', () => {
     await expect(transport.get(request())).rejects.toMatchObject({ kind: 'network', code: 'ECONNREFUSED' });
   });
 
+  test('sends a request again on a new connection when its pooled one was closed by the server while idle', async () => {
+    // The second request on any connection finds it dead, as after a Lambda was frozen past the server's keep-alive timeout.
+    const served = new WeakMap<object, number>();
+    handler = (req, res) => {
+      const count = (served.get(req.socket) ?? 0) + 1;
+      served.set(req.socket, count);
+      if (count > 1) return void req.socket.destroy();
+      res.end('{"ok":true}');
+    };
+    const transport = new NodeHttpTransport(origin, 1);
+
+    await transport.get(request());
+    const again = await transport.get(request());
+
+    expect(again).toMatchObject({ status: 200, body: '{"ok":true}' });
+    expect(sockets.size).toBe(2);
+  });
+
+  test('does not send again when a new connection breaks', async () => {
+    let requests = 0;
+    handler = (req) => {
+      requests += 1;
+      req.socket.destroy();
+    };
+
+    await expect(make().get(request())).rejects.toMatchObject({ kind: 'network' });
+    expect(requests).toBe(1);
+  });
+
   test('keeps connections alive: sequential requests share one socket', async () => {
     const transport = new NodeHttpTransport(origin, 4);
 
