@@ -168,6 +168,16 @@ function costSection(main: ScenarioResult, context: CostContext) {
   });
   const choice = chooseDefaults(REFERENCE_SIZE, polling, deployment, PRICES, CANDIDATE_MEMORY_MB, CANDIDATE_CONCURRENCY, CHOICE_TOLERANCE);
   const typical = medianCycle(main);
+  const option = (c: (typeof choice.candidates)[number]) => ({
+    memoryMb: c.memoryMb,
+    concurrency: c.concurrency,
+    shards: c.estimate.sizing.shards,
+    fits: c.estimate.sizing.fits,
+    boundBy: c.estimate.sizing.boundBy,
+    cycleSeconds: round(c.estimate.sizing.cycleSeconds, 1),
+    pollingPer1000: round(c.estimate.variablePer1000, 4),
+    upstreamRequestsPerSecond: round(c.estimate.sizing.upstreamRequestsPerSecond, 0),
+  });
   return {
     region: PRICES.region,
     pricesAsOf: PRICES.asOf,
@@ -187,6 +197,9 @@ function costSection(main: ScenarioResult, context: CostContext) {
       shards: choice.estimate.sizing.shards,
       upstreamRequestsPerSecond: choice.estimate.sizing.upstreamRequestsPerSecond,
       referenceIdentities: REFERENCE_SIZE,
+      /** The candidates at the stack's memory, by concurrency, and at its concurrency, by memory. */
+      byConcurrency: choice.candidates.filter((c) => c.memoryMb === deployment.memoryMb).map(option),
+      byMemory: choice.candidates.filter((c) => c.concurrency === deployment.concurrency).map(option),
     },
   };
 }
@@ -503,6 +516,17 @@ export function formatCost(summary: Summary, markdown = false): string | undefin
     4,
     [0, 1, 2, 3, 4, 5],
   );
+  const options = [...cost.choice.byConcurrency, ...cost.choice.byMemory.filter((o) => o.memoryMb !== d.memoryMb)];
+  const alternatives = table(
+    [`${thousands(cost.choice.referenceIdentities)} identities`, 'shards', 'bound', 'cycle', 'polling per 1,000', 'CommBox requests/s'],
+    options.map((o) => [
+      `${o.memoryMb} MB, C = ${o.concurrency}${o.memoryMb === d.memoryMb && o.concurrency === d.concurrency ? ' (defaults)' : ''}`,
+      ...(o.fits ? [String(o.shards), o.boundBy, `${o.cycleSeconds} s`, dollars(o.pollingPer1000), thousands(o.upstreamRequestsPerSecond)] : ['-', 'does not fit', '', '', '']),
+    ]),
+    markdown,
+    0,
+    [1, 3, 4, 5],
+  );
   const f = cost.fixed;
   const r = cost.fixedResources;
   const plural = (count: number, one: string, many = `${one}s`): string => `${count} ${count === 1 ? one : many}`;
@@ -513,7 +537,7 @@ export function formatCost(summary: Summary, markdown = false): string | undefin
     `Fixed part: ${dollars(f.total)} a month: ${plural(r.customMetrics, 'custom metric')} ${dollars(f.customMetrics)}, ${plural(r.alarms, 'alarm')} ${dollars(f.alarms)}, ${plural(r.kmsKeys, 'KMS key')} ${dollars(f.kmsKeys)}, ${plural(r.secrets, 'secret')} ${dollars(f.secrets)}, ${plural(r.dashboards, 'dashboard')} ${dollars(f.dashboards)}.`,
     `The model's choice for ${thousands(cost.choice.referenceIdentities)} identities (polling cost within ${CHOICE_TOLERANCE * 100} % of the lowest, then fewest shards, then fewest requests in flight): ${cost.choice.memoryMb} MB, POLL_CONCURRENCY ${cost.choice.concurrency}, ${plural(cost.choice.shards, 'shard')}: polling ${dollars(cost.choice.per1000)} per 1,000 (lowest ${dollars(cost.choice.lowestPer1000)}); CommBox gets ${thousands(cost.choice.upstreamRequestsPerSecond)} requests/s while a cycle runs.`,
   ];
-  return [bill, '', per1000, '', ...(markdown ? notes.map((n) => `${n}\n`) : notes.flatMap((n) => wrap(n, REPORT_WIDTH)))].join('\n');
+  return [bill, '', per1000, '', alternatives, '', markdown ? notes.join('\n\n') : notes.flatMap((n) => wrap(n, REPORT_WIDTH)).join('\n')].join('\n');
 }
 
 /** Everything for people, in order; the JSON line follows it. */
