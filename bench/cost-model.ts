@@ -75,6 +75,8 @@ export type Bound = 'latency' | 'cpu' | 'rate limit';
 export interface Sizing {
   readonly shards: number;
   readonly identitiesPerShard: number;
+  /** What sets the number of shards: the usable time at the shard's rate, or its memory. */
+  readonly shardsSetBy: 'time' | 'memory';
   /** Identities per second one shard polls, and what bounds it. */
   readonly identitiesPerSecond: number;
   readonly boundBy: Bound;
@@ -160,20 +162,30 @@ export function sizeShards(identities: number, workload: Workload, deployment: D
     const { rate, boundBy } = shardRate(workload, deployment, shards, prices);
     const perShard = Math.ceil(identities / shards);
     const byTime = Math.floor(deployment.headroom * deployment.usableSeconds * rate);
-    if (perShard <= Math.min(byTime, byMemory)) return sizing(identities, shards, rate, boundBy, workload, deployment, true);
+    if (perShard <= Math.min(byTime, byMemory)) return sizing(identities, shards, rate, boundBy, workload, deployment, true, byMemory < byTime ? 'memory' : 'time');
     // A rate limit shared by every shard: more of them only slows each one down.
     if (boundBy === 'rate limit') break;
   }
   const worst = Math.min(shards, MAX_SHARDS);
   const { rate, boundBy } = shardRate(workload, deployment, worst, prices);
-  return sizing(identities, worst, rate, boundBy, workload, deployment, false);
+  return sizing(identities, worst, rate, boundBy, workload, deployment, false, 'time');
 }
 
-function sizing(identities: number, shards: number, rate: number, boundBy: Bound, workload: Workload, deployment: Deployment, fits: boolean): Sizing {
+function sizing(
+  identities: number,
+  shards: number,
+  rate: number,
+  boundBy: Bound,
+  workload: Workload,
+  deployment: Deployment,
+  fits: boolean,
+  shardsSetBy: Sizing['shardsSetBy'],
+): Sizing {
   const identitiesPerShard = Math.ceil(identities / shards);
   return {
     shards,
     identitiesPerShard,
+    shardsSetBy,
     identitiesPerSecond: rate,
     boundBy,
     cycleSeconds: deployment.invocationOverheadSeconds + identitiesPerShard / rate,

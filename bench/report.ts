@@ -45,8 +45,8 @@ export const MODEL_ASSUMPTIONS = {
   deadlineMarginSeconds: Math.max(3, (2 * DEFAULTS.requestTimeoutMs) / 1000),
   /** A shard is planned for this share of its usable time (the README's sizing rule). */
   headroom: 0.8,
-  /** The first Scan page, the resume point and the last publishes, on AWS. */
-  invocationOverheadSeconds: 0.5,
+  /** The registry's Scan and resume point, and the last publishes: three round trips of 50–100 ms on AWS, rounded up. */
+  invocationOverheadSeconds: 0.25,
   /** The Secrets Manager token provider's cache (SecretsManagerTokenProvider's maxAgeMs). */
   tokenCacheMinutes: 5,
 } as const;
@@ -488,7 +488,7 @@ export function formatCost(summary: Summary, markdown = false): string | undefin
       const v = r.ours.variable;
       return [
         thousands(r.identities),
-        `${r.ours.sizing.shards}${r.ours.sizing.fits ? '' : ' (!)'}`,
+        `${r.ours.sizing.shards}${r.ours.sizing.fits ? '' : ' (!)'}${r.ours.sizing.shardsSetBy === 'memory' ? ' (memory)' : ''}`,
         r.ours.sizing.boundBy,
         `${round(r.ours.sizing.cycleSeconds, 1)} s`,
         dollars(v.lambda),
@@ -531,7 +531,7 @@ export function formatCost(summary: Summary, markdown = false): string | undefin
   const r = cost.fixedResources;
   const plural = (count: number, one: string, many = `${one}s`): string => `${count} ${count === 1 ? one : many}`;
   const notes = [
-    `Modelled monthly AWS bill, variable part: ${cost.region}, ARM64, on-demand list prices of ${cost.pricesAsOf}, no free tiers (bench/prices.ts). "other": Scheduler, Secrets Manager, logs; (!): does not fit.`,
+    `Modelled monthly AWS bill, variable part: ${cost.region}, ARM64, on-demand list prices of ${cost.pricesAsOf}, no free tiers (bench/prices.ts). "bound": what sets a shard's pace; "(memory)": its memory, not its time, sets the number of shards; (!): does not fit; "other": Scheduler, Secrets Manager, logs.`,
     `Deployment: the stack's defaults, synthesized: ${d.memoryMb} MB (${cost.cpuShare} vCPU), POLL_CONCURRENCY ${d.concurrency}, every ${plural(d.scheduleMinutes, 'minute')}, ${d.usableSeconds} s usable per run, shards planned at ${d.headroom * 100} % of it; CommBox at L = ${d.upstreamLatencyMs} ms with no rate limit.`,
     `Inputs, measured above, per identity and cycle: CPU ${round(w.cpuMsPerIdentity, 3)} ms, upstream requests ${round(w.upstreamRequestsPerIdentity, 3)}, read units ${round(w.readUnitsPerIdentity, 4)} (items of ${thousands(w.itemBytes)} B), write units ${round(w.writeUnitsPerIdentity, 3)}, SNS publishes ${round(w.publishesPerIdentity, 3)}, log bytes ${round(w.logBytesPerIdentity, 1)}; per run: log bytes ${thousands(w.logBytesPerInvocation)}; RSS ${round(w.rssBaseMb, 0)} MB + ${round(w.rssMbPerIdentity * 1024, 1)} KB per identity. Changes, as simulated: ${cost.changesPerIdentityHour} per identity and hour.`,
     `Fixed part: ${dollars(f.total)} a month: ${plural(r.customMetrics, 'custom metric')} ${dollars(f.customMetrics)}, ${plural(r.alarms, 'alarm')} ${dollars(f.alarms)}, ${plural(r.kmsKeys, 'KMS key')} ${dollars(f.kmsKeys)}, ${plural(r.secrets, 'secret')} ${dollars(f.secrets)}, ${plural(r.dashboards, 'dashboard')} ${dollars(f.dashboards)}.`,

@@ -55,6 +55,7 @@ describe('the cost model', () => {
     expect(sizeShards(10_000, workload, deployment, prices)).toEqual({
       shards: 1,
       identitiesPerShard: 10_000,
+      shardsSetBy: 'time',
       identitiesPerSecond: 320,
       boundBy: 'latency',
       cycleSeconds: 0.5 + 10_000 / 320,
@@ -98,13 +99,13 @@ describe('the cost model', () => {
     const size = sizeShards(20_000, { ...workload, rssMbPerIdentity: 1 / 64 }, deployment, prices);
 
     // Time alone would need two shards of 10,000 (the next test).
-    expect(size).toMatchObject({ shards: 3, identitiesPerShard: 6_667, boundBy: 'latency', fits: true });
+    expect(size).toMatchObject({ shards: 3, identitiesPerShard: 6_667, shardsSetBy: 'memory', boundBy: 'latency', fits: true });
   });
 
   test('time bounds a shard: 20,000 identities at 320/s need two shards of 10,000', () => {
     const size = sizeShards(20_000, { ...workload, rssMbPerIdentity: 0.001 }, deployment, prices);
 
-    expect(size).toMatchObject({ shards: 2, identitiesPerShard: 10_000, upstreamRequestsPerSecond: 640 });
+    expect(size).toMatchObject({ shards: 2, identitiesPerShard: 10_000, shardsSetBy: 'time', upstreamRequestsPerSecond: 640 });
   });
 
   test('a rate limit shared by all shards cannot be outgrown: 10,000 identities at 100/s do not fit 0.8 × 40 s', () => {
