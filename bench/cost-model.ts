@@ -75,7 +75,7 @@ export type Bound = 'latency' | 'cpu' | 'rate limit';
 export interface Sizing {
   readonly shards: number;
   readonly identitiesPerShard: number;
-  /** What sets the number of shards: the usable time at the shard's rate, or its memory. */
+  /** What sets the number of shards (above one): the usable time at the shard's rate, or its memory. */
   readonly shardsSetBy: 'time' | 'memory';
   /** Identities per second one shard polls, and what bounds it. */
   readonly identitiesPerSecond: number;
@@ -162,7 +162,7 @@ export function sizeShards(identities: number, workload: Workload, deployment: D
     const { rate, boundBy } = shardRate(workload, deployment, shards, prices);
     const perShard = Math.ceil(identities / shards);
     const byTime = Math.floor(deployment.headroom * deployment.usableSeconds * rate);
-    if (perShard <= Math.min(byTime, byMemory)) return sizing(identities, shards, rate, boundBy, workload, deployment, true, byMemory < byTime ? 'memory' : 'time');
+    if (perShard <= Math.min(byTime, byMemory)) return sizing(identities, shards, rate, boundBy, workload, deployment, true, shards > 1 && byMemory < byTime ? 'memory' : 'time');
     // A rate limit shared by every shard: more of them only slows each one down.
     if (boundBy === 'rate limit') break;
   }

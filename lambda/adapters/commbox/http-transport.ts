@@ -82,7 +82,7 @@ export class NodeHttpTransport implements HttpTransport {
         );
         req.on('error', (error) => {
           // A pooled connection the server closed while it sat idle (a frozen Lambda never saw the
-          // close): the GET never reached the server, so it goes again on another connection.
+          // close) fails before any answer: a GET is safe to send again, on another connection.
           if (!settled && !answered && req.reusedSocket && staleRetries > 0 && isStaleConnectionError(error)) send(staleRetries - 1);
           else fail(error);
         });
