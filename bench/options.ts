@@ -49,26 +49,28 @@ export const DEFAULTS: BenchOptions = {
 /** `--quick`: the same scenarios, smaller, for a check in well under a minute. */
 const QUICK: Partial<BenchOptions> = { identities: 2_000, cycles: 2, naiveIdentities: 100, rateLimitedIdentities: 500, clientRequests: 1_000 };
 
-export const USAGE = `npm run bench -- [options]
+export const USAGE = `npm run bench -- [options]           (environment variables in brackets)
 
-  --identities N          identities of the main scenario            (BENCH_IDENTITIES, default 10000)
-  --latency MS            mean upstream latency                       (BENCH_LATENCY_MS, default 20)
-  --jitter MS             latency jitter, uniform ±                   (BENCH_JITTER_MS, default 10)
-  --concurrency C         poller concurrency (POLL_CONCURRENCY)       (BENCH_CONCURRENCY, default 64)
-  --rate-limit R          upstream requests/s in the main scenario    (BENCH_RATE_LIMIT, default none)
-  --cycles K              measured cycles after the baseline cycle    (BENCH_CYCLES, default 3)
-  --change-fraction F     share of identities changed per cycle       (BENCH_CHANGE_FRACTION, default 0.05)
-  --naive-identities N    identities of the naive reference, 0 = skip (default 300)
-  --rate-limited-identities N   identities of the R-limited scenario, 0 = skip (default 1500)
-  --rate-limited-rate R   its upstream rate limit, requests/s         (default 100)
-  --seed S                simulator seed                              (default 1)
-  --clients N             requests per HTTP client compared (node:http, fetch), 0 = skip (default 5000)
-  --cost-latency MS       CommBox latency in the cost model           (default 200)
-  --skip-bundle           do not build and import the Lambda bundle
-  --profile               CPU-profile the poller's measured cycles: top functions, and a .cpuprofile
-  --quick                 2,000 identities, 2 cycles, smaller side scenarios
-  --markdown              print the tables as Markdown (as in docs/performance.md)
-  --help`;
+  --identities N         identities of the main scenario          [BENCH_IDENTITIES] 10000
+  --latency MS           mean upstream latency                    [BENCH_LATENCY_MS] 20
+  --jitter MS            latency jitter, uniform ±                [BENCH_JITTER_MS] 10
+  --concurrency C        poller concurrency (POLL_CONCURRENCY)    [BENCH_CONCURRENCY] 64
+  --rate-limit R         upstream requests/s, main scenario       [BENCH_RATE_LIMIT] none
+  --cycles K             measured cycles after the baseline       [BENCH_CYCLES] 3
+  --change-fraction F    share of identities changed per cycle    [BENCH_CHANGE_FRACTION] 0.05
+  --naive-identities N   identities of the naive loop, 0 = skip               300
+  --rate-limited-identities N   identities of the R-limited scenario, 0 = skip   1500
+  --rate-limited-rate R  its upstream rate limit, requests/s                  100
+  --clients N            requests per HTTP client compared, 0 = skip          5000
+  --cost-latency MS      CommBox latency in the cost model                    200
+  --seed S               simulator seed                                       1
+  --skip-bundle          do not build and import the Lambda bundle
+  --profile              CPU-profile the poller's measured cycles: top functions, .cpuprofile
+  --quick                2,000 identities, 2 cycles, smaller side scenarios
+  --markdown             print the tables as Markdown (as in docs/performance.md)
+  --help
+
+Exit code: 0 every target met, 1 a target missed (the verdict names it), 2 bad flags, a failed run.`;
 
 function number(name: string, raw: string | undefined, fallback: number, min: number, max: number, integer = true): number {
   if (raw === undefined || raw === '') return fallback;
