@@ -13,7 +13,6 @@ export const ENV = {
   maxAttempts: 'MAX_ATTEMPTS',
   claimLeaseSeconds: 'CLAIM_LEASE_SECONDS',
   failureStreakThreshold: 'FAILURE_STREAK_THRESHOLD',
-  upstreamHttpClient: 'UPSTREAM_HTTP_CLIENT',
   /**
    * The `service` dimension of every metric and the service of every log line. The stack sets it
    * to its own name, so two copies of the stack in one account never mix their metrics.

@@ -198,7 +198,6 @@ describe('poller function', () => {
         ENV.pollConcurrency,
         ENV.claimLeaseSeconds,
         ENV.failureStreakThreshold,
-        ENV.upstreamHttpClient,
         ENV.serviceName,
         'POWERTOOLS_METRICS_NAMESPACE',
         'NODE_OPTIONS',
@@ -209,9 +208,8 @@ describe('poller function', () => {
       [ENV.topicArn]: { Ref: only(defaults, 'AWS::SNS::Topic', { DisplayName: 'Unread notifier' })[0] },
       [ENV.apiTokenSecretId]: { Ref: logicalId(defaults, 'AWS::SecretsManager::Secret') },
       [ENV.apiBaseUrl]: 'https://api.commbox.io',
-      [ENV.pollConcurrency]: '16',
+      [ENV.pollConcurrency]: '128',
       [ENV.failureStreakThreshold]: '5',
-      [ENV.upstreamHttpClient]: 'fetch',
       [ENV.serviceName]: 'Defaults',
       POWERTOOLS_METRICS_NAMESPACE: METRICS.namespace,
       NODE_OPTIONS: '--enable-source-maps',
@@ -244,7 +242,7 @@ describe('poller function', () => {
       tableName: SAMPLE_REFERENCE_VALUES.table,
       topicArn: SAMPLE_REFERENCE_VALUES.topicArn,
       token: { kind: 'secret', secretId: SAMPLE_REFERENCE_VALUES.secretArn },
-      pollConcurrency: 16,
+      pollConcurrency: 128,
       claimLeaseMs: 110_000,
       failureStreakThreshold: 5,
       serviceName: 'Defaults',
@@ -259,7 +257,6 @@ describe('poller function', () => {
       [ENV.failureStreakThreshold]: '3',
       [ENV.claimLeaseSeconds]: '350',
       [ENV.apiTokenSecretId]: 'commbox/api-token',
-      [ENV.upstreamHttpClient]: 'node',
     });
     configured.hasResourceProperties('AWS::Lambda::Function', { MemorySize: 1024, Handler: 'index.handler' });
   });
