@@ -125,7 +125,7 @@ export async function pollCommand(config: Config, io: CliIo, flags: PollFlags): 
   );
   if (flags.json) io.stdout.write(`${JSON.stringify(summaryLine(summary))}\n`);
   if (noIdentityCouldBePolled(summary)) {
-    throw new Error(`not one of the ${summary.pollFailed} identities polled could be polled (first error: ${firstFailure ?? 'unknown'}); check API_BASE_URL and the network`);
+    throw new Error(`none of the ${summary.pollFailed} identities could be polled (first error: ${firstFailure ?? 'unknown'}); check API_BASE_URL and the network`);
   }
   return summary;
 }

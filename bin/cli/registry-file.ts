@@ -1,4 +1,4 @@
-import { parseIdentityId, type IdentityId } from '../../lambda/core/identity-id';
+import { isIdentityId, parseIdentityId, type IdentityId } from '../../lambda/core/identity-id';
 import type { RegistrationFields } from '../../lambda/core/model';
 import { UsageError } from './io';
 import { fieldsFromRecord, fieldsToRecord, REGISTRATION_KEYS } from './registration-fields';
@@ -79,8 +79,10 @@ export function formatRegistryFile(format: RegistryFormat, registrations: readon
 
 class HeaderError extends UsageError {}
 
+/** A first line that names an `id` column and holds no id. */
 function isHeader(text: string): boolean {
-  return splitCsvLine(text)[0]?.toLowerCase() === 'id';
+  const cells = splitCsvLine(text);
+  return cells.some((cell) => cell.toLowerCase() === 'id') && !cells.some(isIdentityId);
 }
 
 function headerColumns(text: string, line: number): string[] {

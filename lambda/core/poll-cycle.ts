@@ -123,12 +123,12 @@ class PollCycle {
     private readonly deps: PollCycleDeps,
     private readonly options: PollCycleOptions,
   ) {
-    if (options.only && options.segment) throw new Error('a targeted poll reads its identities by key: it takes no scan segment');
     this.startedAt = deps.clock();
     this.queue = new PublishQueue(deps.publisher, (event, result) => this.settle(event, result));
   }
 
   async run(): Promise<CycleSummary> {
+    if (this.options.only && this.options.segment) throw new Error('a targeted poll reads its identities by key: it takes no scan segment');
     const input = await this.load();
     const ordered = orderForCycle(input.identities, input.resumeFrom);
     this.summary.identities = ordered.length;
