@@ -8,7 +8,7 @@ import type { IdentityId } from '../../lambda/core/identity-id';
 import { noIdentityCouldBePolled, runPollCycle, type CycleSummary } from '../../lambda/core/poll-cycle';
 import type { ScanSegment } from '../../lambda/core/ports';
 import { parseSegment } from '../../lambda/invocation';
-import { parseId } from './identities-commands';
+import { notRegistered, parseId } from './identities-commands';
 import { UsageError, type CliIo } from './io';
 
 const PROGRESS_EVERY_MS = 5_000;
@@ -105,7 +105,7 @@ export async function pollCommand(config: Config, io: CliIo, flags: PollFlags): 
   try {
     summary = await cycle;
   } catch (error) {
-    if (error instanceof UnregisteredIdentitiesError) throw new UsageError(`--identity: ${error.message}`);
+    if (error instanceof UnregisteredIdentitiesError) throw new UsageError(`--identity: ${notRegistered(error.ids, config.tableName)}; nothing was polled`);
     // Scripts read the last line as the summary, also when the cycle was aborted.
     if (flags.json && error instanceof CycleAbortedWithSummary) io.stdout.write(`${JSON.stringify(summaryLine(error.summary))}\n`);
     throw error;

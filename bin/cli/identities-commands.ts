@@ -14,9 +14,9 @@ import { fieldsFromFlags, withRegistrationFlags, type RegistrationFlags } from '
 import { formatRegistryFile, parseRegistryFile, type RegistryFormat } from './registry-file';
 
 /**
- * Conditional writes in flight at once. Each is one small request, so the store's latency, not
- * its capacity, bounds a big import: 32 keeps 1,000 ids to a few seconds on dynalite and well
- * under on DynamoDB on demand (which takes 1,000 writes per second per partition from the start).
+ * Conditional writes in flight at once. Each is one small request, so a big import is bound by
+ * the store's latency: enough in flight to hide it, not so many that a local dynalite (one
+ * process) spends its time juggling them. The figures are in docs/operations.md.
  */
 export const WRITES_IN_FLIGHT = 32;
 /** Ids a message names before it says how many more there are. */
@@ -81,7 +81,7 @@ function parseIds(raws: readonly string[]): IdentityId[] {
   return [...new Set(raws.map(parseId))];
 }
 
-function notRegistered(ids: readonly IdentityId[], table: string): string {
+export function notRegistered(ids: readonly string[], table: string): string {
   const shown = ids.slice(0, IDS_SHOWN).join(', ') + (ids.length > IDS_SHOWN ? `, … (${ids.length} in all)` : '');
   return ids.length === 1 ? `identity ${shown} is not registered in ${table}` : `identities ${shown} are not registered in ${table}`;
 }

@@ -163,7 +163,7 @@ describe('unread-notifier poll --identity', () => {
   });
 
   test.each([
-    { name: 'an id that is not registered', flags: ['--identity', '900', '--identity', '42'], message: /--identity: not registered: 42; nothing was polled/ },
+    { name: 'an id that is not registered', flags: ['--identity', '900', '--identity', '42'], message: /--identity: identity 42 is not registered in cli-poll-.*; nothing was polled/ },
     { name: 'a malformed id', flags: ['--identity', '9x'], message: /invalid identity id "9x"/ },
     { name: 'a segment besides', flags: ['--identity', '900', '--segment', '0', '--segments', '2'], message: /--identity polls the given ids: it does not go with --segment/ },
   ])('refuses $name with one line and exit 2, polling nothing', async ({ flags, message }) => {
