@@ -84,6 +84,8 @@ export async function pollCommand(config: Config, io: CliIo, flags: PollFlags): 
         },
         identityNotFound: (id) => io.stderr.write(`warning: identity ${id} not found upstream\n`),
         publishFailed: (event, reason) => io.stderr.write(`warning: event ${event.eventId} not published (${reason}); it stays pending\n`),
+        resumePointFailed: (error) => io.stderr.write(`warning: could not store where the cycle stopped (${(error as Error).message})\n`),
+        cycleEndFailed: (error) => io.stderr.write(`warning: could not store when the cycle ended (${(error as Error).message})\n`),
         progress: (done, total) => {
           if (Date.now() - lastProgress < PROGRESS_EVERY_MS) return;
           lastProgress = Date.now();

@@ -19,7 +19,9 @@ import {
 
 /**
  * The item format: one item per identity, keyed by its id, plus bookkeeping items under keys
- * that start with `TABLE_KEY.bookkeepingPrefix`.
+ * that start with `TABLE_KEY.bookkeepingPrefix`: `#resume#<segment>` (where a cycle cut short
+ * stopped) and `#cycle#<segment>` (when a cycle last ran to its end), `<segment>` being `all` or
+ * `<segment>/<segments>`.
  *
  * How it grows (later versions add alert state, policies, more pending kinds):
  * - Readers decode the attributes named in ATTR and ignore every other one, so an attribute a
@@ -160,8 +162,8 @@ const CYCLE_SEGMENT = /^(\d{1,7})\/(\d{1,7})$/;
 /** A `#cycle#...` bookkeeping item; throws MalformedItemError. */
 export function decodeCycleEnd(item: Item): CycleEnd {
   const which = itemKey(item).slice(CYCLE_KEY_PREFIX.length);
-  const endedAt = stringAttr(item, ATTR.endedAt);
-  if (endedAt === undefined || Number.isNaN(Date.parse(endedAt))) throw new MalformedItemError(`${ATTR.endedAt} is not a time`);
+  const endedAt = timeAttr(item, ATTR.endedAt);
+  if (endedAt === undefined) throw new MalformedItemError(`${ATTR.endedAt} is not a time`);
   if (which === 'all') return { endedAt };
   const match = CYCLE_SEGMENT.exec(which);
   if (!match) throw new MalformedItemError(`${ATTR.id} names no segment`);
@@ -191,7 +193,7 @@ function decodeIdentityItem(item: Item): { watched: WatchedIdentity; registeredA
   const pending = decodePending(item, id);
   const failureStreak = numberAttr(item, ATTR.failureStreak) ?? 0;
   const notFound = boolAttr(item, ATTR.notFound) ?? false;
-  const changedAt = stringAttr(item, ATTR.changedAt);
+  const changedAt = timeAttr(item, ATTR.changedAt);
   const watched: WatchedIdentity = {
     id,
     ...(label ? { label } : {}),
@@ -250,6 +252,15 @@ function stringAttr(item: Item, name: string): string | undefined {
   if (value === undefined) return undefined;
   if (value.S === undefined) throw new MalformedItemError(`${name} is not a string`);
   return value.S;
+}
+
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/;
+
+/** A time as this code writes it: ISO 8601 in UTC (`Date.prototype.toISOString`). */
+function timeAttr(item: Item, name: string): string | undefined {
+  const value = stringAttr(item, name);
+  if (value !== undefined && (!ISO_TIME.test(value) || Number.isNaN(Date.parse(value)))) throw new MalformedItemError(`${name} is not a time`);
+  return value;
 }
 
 function numberAttr(item: Item, name: string): number | undefined {
