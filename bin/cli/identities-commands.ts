@@ -235,7 +235,7 @@ export async function showCommand(config: Config, io: CliIo, rawId: string, json
   const id = parseId(rawId);
   const registry = registryOf(config);
   const [record, cycleEnds] = await Promise.all([
-    registry.show(id).catch((error: unknown) => {
+    registry.get(id).catch((error: unknown) => {
       if (error instanceof MalformedItemError) throw new Error(`identity ${id} is registered but its item cannot be read: ${error.message}`);
       throw error;
     }),

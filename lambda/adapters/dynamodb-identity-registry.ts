@@ -180,7 +180,7 @@ export class DynamoDbIdentityRegistry implements IdentityRegistry {
     return new Set(ids.filter((id) => found.has(id)));
   }
 
-  async show(id: IdentityId): Promise<IdentityRecord | undefined> {
+  async get(id: IdentityId): Promise<IdentityRecord | undefined> {
     const { Item } = await this.guard(() => this.client.send(new GetItemCommand({ TableName: this.tableName, Key: keyOf(id), ConsistentRead: true })));
     return Item ? decodeRecord(Item) : undefined;
   }

@@ -92,8 +92,9 @@ export function noIdentityCouldBePolled(summary: CycleSummary): boolean {
 }
 
 /**
- * One poll cycle: load the registry slice (or the targeted identities), then for each identity either resend its pending
- * event or poll it and record what changed, publish, and note where the cycle stopped.
+ * One poll cycle: load the registry slice (or the targeted identities), then for each identity
+ * either resend its pending event or poll it and record what changed, publish, and note where
+ * the cycle stopped and when it ended.
  * Resolves with the summary. A cycle that cannot go on (a 401, an unreadable token, an
  * unreadable registry) rejects with CycleAbortedWithSummary, after publishing what it stored.
  */
@@ -104,7 +105,8 @@ export function runPollCycle(deps: PollCycleDeps, options: PollCycleOptions): Pr
 /**
  * The steps of one cycle, in the order they run: `run` → `load` → per identity `processIdentity`
  * (`resendPending`, or `pollIdentity` → `recordNotFound` | `recordBaseline` | `recordChange` |
- * `recordNoChange`, or `identityFailed`) → `settle` per publish result → `saveResumePoint` → `recordCycleEnd`.
+ * `recordNoChange`, or `identityFailed`) → `settle` per publish result → `saveResumePoint` →
+ * `recordCycleEnd` (these two not for a targeted poll).
  * Its state: the summary every step adds to, the progress count and the cause that stopped it.
  */
 class PollCycle {

@@ -84,7 +84,7 @@ export interface IdentityRegistry {
   /** Which of these ids are registered (a strongly consistent read). */
   registeredAmong(ids: readonly IdentityId[]): Promise<Set<IdentityId>>;
   /** Everything stored for one identity; undefined when it is not registered. Throws MalformedItemError for a broken item. */
-  show(id: IdentityId): Promise<IdentityRecord | undefined>;
+  get(id: IdentityId): Promise<IdentityRecord | undefined>;
   list(): Promise<Registration[]>;
   /** The registrations and the cycle ends, from one read of the table. */
   listing(): Promise<{ registrations: Registration[]; cycleEnds: CycleEnd[] }>;
