@@ -125,6 +125,13 @@ export class Poller extends Construct {
       resourceArns: [props.table.tableArn],
       conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${TABLE_KEY.resumeKeyPrefix}*`] } },
     });
+    // ... and puts one cycle-end item per shard when its cycle ends (`identities show` reads them).
+    iam.Grant.addToPrincipal({
+      grantee: this.fn,
+      actions: ['dynamodb:PutItem'],
+      resourceArns: [props.table.tableArn],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${TABLE_KEY.cycleKeyPrefix}*`] } },
+    });
     props.topic.grantPublish(this.fn);
     if (props.topic.masterKey) {
       Validations.of(this.fn.role ?? this.fn).acknowledge({

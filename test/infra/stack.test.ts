@@ -3,7 +3,7 @@ import { Duration } from 'aws-cdk-lib';
 import { Capture, Match, Template } from 'aws-cdk-lib/assertions';
 import { loadConfig } from '../../lambda/config';
 import { ENV, METRICS, TABLE_KEY } from '../../lambda/env-names';
-import { RESUME_KEY_PREFIX } from '../../lambda/adapters/dynamodb-item-codec';
+import { CYCLE_KEY_PREFIX, RESUME_KEY_PREFIX } from '../../lambda/adapters/dynamodb-item-codec';
 import { INTEGRATOR_QUEUE_RETENTION } from '../../lib/event-subscriptions';
 import { POLLER_HANDLER } from '../../lib/poller';
 import { UnreadNotifierStack } from '../../lib/unread-notifier-stack';
@@ -298,6 +298,7 @@ describe('IAM: least privilege', () => {
         'dynamodb:DeleteItem',
         'dynamodb:GetItem',
         'dynamodb:PutItem',
+        'dynamodb:PutItem',
         'kms:Decrypt',
         'kms:GenerateDataKey*',
         'logs:CreateLogStream',
@@ -313,7 +314,7 @@ describe('IAM: least privilege', () => {
     expect(statements.every((s) => s.Effect === 'Allow')).toBe(true);
   });
 
-  test('scan and conditional update on this table; item reads and writes only on the resume-point keys', () => {
+  test('scan and conditional update on this table; item reads and writes only on the resume-point keys, puts only on the cycle-end keys', () => {
     const table = logicalId(defaults, 'AWS::DynamoDB::GlobalTable');
     const { statements } = poller(defaults);
     expect(statements).toContainEqual({
@@ -327,6 +328,13 @@ describe('IAM: least privilege', () => {
       Resource: { 'Fn::GetAtt': [table, 'Arn'] },
       Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${RESUME_KEY_PREFIX}*`] } },
     });
+    expect(statements).toContainEqual({
+      Effect: 'Allow',
+      Action: 'dynamodb:PutItem',
+      Resource: { 'Fn::GetAtt': [table, 'Arn'] },
+      Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${CYCLE_KEY_PREFIX}*`] } },
+    });
+    expect(CYCLE_KEY_PREFIX).toBe(TABLE_KEY.cycleKeyPrefix);
   });
 
   test('publish to this topic (with its key), read this secret, write this log group', () => {
