@@ -65,7 +65,7 @@ export class UnreadNotifierStack extends Stack {
       secretName: props.apiTokenSecretName,
       encryptionKeyArn: props.apiTokenSecretKmsKeyArn,
     });
-    const { timeout, apiBaseUrl, pollConcurrency, failureStreakThreshold, upstreamHttpClient, memorySize, logRetention } = props;
+    const { timeout, apiBaseUrl, pollConcurrency, failureStreakThreshold, memorySize, logRetention } = props;
     this.poller = new Poller(this, 'Poller', {
       table: this.registry.table,
       topic: this.events.topic,
@@ -75,7 +75,6 @@ export class UnreadNotifierStack extends Stack {
       apiBaseUrl,
       pollConcurrency,
       failureStreakThreshold,
-      upstreamHttpClient,
       memorySize,
       logRetention,
       logRemovalPolicy: removalPolicy,
