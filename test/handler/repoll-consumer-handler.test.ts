@@ -65,7 +65,7 @@ async function watched(...ids: string[]): Promise<void> {
 
 const published = (): string[] =>
   sns.commandCalls(PublishBatchCommand).flatMap((call) =>
-    ((call.args[0].input as PublishBatchCommandInput).PublishBatchRequestEntries ?? []).map((e) => e.MessageAttributes?.identityId?.StringValue ?? ''),
+    ((call.args[0].input).PublishBatchRequestEntries ?? []).map((e) => e.MessageAttributes?.identityId?.StringValue ?? ''),
   );
 
 beforeAll(async () => {
@@ -144,7 +144,7 @@ describe('the re-poll consumer (SQS event source, partial batch responses)', () 
 
     expect(first.response).toEqual({ batchItemFailures: [{ itemIdentifier: 'refused' }] });
     expect(second.response).toEqual({ batchItemFailures: [] });
-    const entries = sns.commandCalls(PublishBatchCommand).flatMap((call) => (call.args[0].input as PublishBatchCommandInput).PublishBatchRequestEntries ?? []);
+    const entries = sns.commandCalls(PublishBatchCommand).flatMap((call) => (call.args[0].input).PublishBatchRequestEntries ?? []);
     const eventIds = entries.map((e) => (JSON.parse(JSON.parse(e.Message ?? '{}').default as string) as { eventId: string; total: number }));
     expect(eventIds.map((e) => e.total)).toEqual([6, 6, 7]);
     expect(eventIds[1]?.eventId).toBe(eventIds[0]?.eventId);
@@ -172,7 +172,7 @@ describe('the re-poll consumer (SQS event source, partial batch responses)', () 
   test('no identity starts when the deadline margin is gone: every message is retried', async () => {
     await watched('600041');
     const before = simulator.requestCount('600041');
-    const late = { ...LAMBDA_CONTEXT, getRemainingTimeInMillis: () => 1_000 } as Context;
+    const late = { ...LAMBDA_CONTEXT, getRemainingTimeInMillis: () => 1_000 };
 
     const { response } = await handler([record(repollBody('600041'), 'late')], late);
 
