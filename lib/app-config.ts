@@ -29,7 +29,7 @@ export const CONTEXT_KEYS = {
   opsEmails: 'email subscriptions to the alarm topic',
   logRetentionDays: 'function log retention in days, a CloudWatch Logs value (default 30)',
   removalPolicy: 'retain (default) or destroy: what deleting the stack does to the table, secret and logs',
-  repollEndpointConcurrency: 'reserved concurrency of the re-poll endpoint; requests beyond it get 429 (default 5; 0 reserves none)',
+  repollEndpointConcurrency: "reserved concurrency of the re-poll endpoint; requests beyond it get 429 and the poller keeps the account's pool (default 5; 0 reserves none, for accounts whose quota is still 10)",
   repollConsumerConcurrency: 're-poll consumers at once, from 2: caps the CommBox requests a webhook storm can cause (default 2)',
   repollWindowMs: 'requests for one identity within this many milliseconds cause one poll, plus one at its end (default 2000)',
 } as const;

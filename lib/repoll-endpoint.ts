@@ -41,9 +41,10 @@ export interface RepollEndpointTuning {
    */
   readonly repollEndpointConcurrency?: number;
   /**
-   * Re-poll consumers running at once (the event source's maximum concurrency, and the
-   * function's reserved concurrency): a burst of webhooks for many identities never becomes more
-   * than this many batches of CommBox requests at once. From 2 (the SQS event source's minimum).
+   * Re-poll consumers running at once (the SQS event source's maximum concurrency): a burst of
+   * webhooks for many identities never becomes more than this many batches of CommBox requests
+   * at once. From 2 (the event source's minimum). It takes no reserved concurrency, so it needs
+   * none of the account's quota.
    * @default 2
    */
   readonly repollConsumerConcurrency?: number;
@@ -189,7 +190,6 @@ export class RepollEndpoint extends Construct {
       depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
       timeout: REPOLL_CONSUMER_TIMEOUT,
       environment: consumerEnv,
-      reservedConcurrentExecutions: consumerConcurrency,
       logGroupRetention: props.logRetention,
       logGroupRemovalPolicy: removalPolicy,
     });

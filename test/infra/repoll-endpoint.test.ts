@@ -131,7 +131,7 @@ describe('the queue', () => {
 });
 
 describe('the consumer', () => {
-  test('the SQS event source: batches of 10, partial batch responses, at most 2 at once; reserved concurrency 2', () => {
+  test('the SQS event source: batches of 10, partial batch responses, at most 2 at once (no reserved concurrency: no quota taken)', () => {
     const [fn, resource] = consumerFn(defaults);
     defaults.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       FunctionName: { Ref: fn },
@@ -141,8 +141,8 @@ describe('the consumer', () => {
       ScalingConfig: { MaximumConcurrency: 2 },
       MaximumBatchingWindowInSeconds: Match.absent(),
     });
-    expect(resource.Properties).toMatchObject({ ReservedConcurrentExecutions: 2, Timeout: REPOLL_CONSUMER_TIMEOUT.toSeconds() });
-    expect(consumerFn(tuned)[1].Properties.ReservedConcurrentExecutions).toBe(4);
+    expect(resource.Properties).toMatchObject({ Timeout: REPOLL_CONSUMER_TIMEOUT.toSeconds() });
+    expect(resource.Properties.ReservedConcurrentExecutions).toBeUndefined();
     tuned.hasResourceProperties('AWS::Lambda::EventSourceMapping', { ScalingConfig: { MaximumConcurrency: 4 } });
   });
 
