@@ -41,7 +41,13 @@ export function rateMinutes(expression: unknown): number | undefined {
 export function inventoryOf(resources: Readonly<Record<string, Resource>>): StackInventory {
   const all = Object.values(resources);
   const count = (type: string): number => all.filter((r) => r.Type === type).length;
-  const pollers = all.filter((r) => r.Type === 'AWS::Lambda::Function' && (r.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables?.POLL_CONCURRENCY !== undefined);
+  // The poller is the schedules' target (the re-poll consumer polls with the same settings, on demand).
+  const scheduled = new Set(
+    all.filter((r) => r.Type === 'AWS::Scheduler::Schedule').map((r) => (r.Properties?.Target as { Arn?: { 'Fn::GetAtt'?: [string, string] } } | undefined)?.Arn?.['Fn::GetAtt']?.[0]),
+  );
+  const pollers = Object.entries(resources)
+    .filter(([id, r]) => r.Type === 'AWS::Lambda::Function' && scheduled.has(id) && (r.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables?.POLL_CONCURRENCY !== undefined)
+    .map(([, r]) => r);
   const poller = pollers[0]?.Properties;
   if (pollers.length !== 1 || !poller) throw new Error(`expected one poller function (with POLL_CONCURRENCY), found ${pollers.length}`);
   const variables = (poller.Environment as { Variables: Record<string, unknown> }).Variables;
