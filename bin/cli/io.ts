@@ -7,6 +7,11 @@ export interface CliIo {
   readonly stdout: Sink;
   readonly stderr: Sink;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /**
+   * Resolves when a long-running command (`simulator`) should stop, with the reason.
+   * @default - the first SIGINT or SIGTERM of this process
+   */
+  readonly untilStopped?: () => Promise<string>;
 }
 
 /** A refused command: one line on stderr, exit code 2, nothing changed. */
