@@ -42,7 +42,8 @@ export const HTTPS_DELIVERY_POLICY = {
     numNoDelayRetries: 1,
     numMinDelayRetries: 2,
     numMaxDelayRetries: 10,
-    backoffFunction: 'exponential',
+    // As CDK renders sns.BackoffFunction.EXPONENTIAL, which its integration test deploys.
+    backoffFunction: 'EXPONENTIAL',
   },
   throttlePolicy: { maxReceivesPerSecond: 10 },
   requestPolicy: { headerContentType: 'application/json' },
