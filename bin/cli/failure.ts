@@ -22,7 +22,8 @@ export function describeFailure(error: unknown): Failure {
   if (/^Region is missing\b/.test(message)) return { message: MISSING_REGION_HINT, exitCode: 2 };
   const target = unreachableTarget(error);
   if (target && !message.includes(target.where)) {
-    return { message: `${message || error?.constructor.name || 'error'} (${target.code} ${target.where})`.trim(), exitCode: 1 };
+    // An AggregateError (every address of a name refused) has no message of its own.
+    return { message: `${message || 'could not connect'} (${target.code} ${target.where})`, exitCode: 1 };
   }
   return { message: message || (error instanceof Error ? error.name : 'unknown error'), exitCode: 1 };
 }
