@@ -12,6 +12,10 @@ export const MISSING_REGION_HINT =
   'no AWS region: set AWS_REGION (for example AWS_REGION=eu-west-1) or a region in your AWS profile; ' +
   'a local run (AWS_ENDPOINT_URL_DYNAMODB on 127.0.0.1 or localhost) needs none';
 
+export const MISSING_CREDENTIALS_HINT =
+  'no AWS credentials: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; ' +
+  'a local dynalite takes any (AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local)';
+
 /** Socket error codes that mean "could not reach"; the host and port are named with them. */
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'EPIPE']);
 
@@ -20,6 +24,9 @@ export function describeFailure(error: unknown): Failure {
   if (error instanceof UsageError || error instanceof ConfigError) return { message, exitCode: 2 };
   // The AWS SDK's words when neither the environment nor the profile names a region.
   if (/^Region is missing\b/.test(message)) return { message: MISSING_REGION_HINT, exitCode: 2 };
+  if (inCauses(error, (e) => e.name === 'CredentialsProviderError' && /^Could not load credentials from any providers/.test(e.message))) {
+    return { message: MISSING_CREDENTIALS_HINT, exitCode: 2 };
+  }
   const target = unreachableTarget(error);
   if (target && !message.includes(target.where)) {
     // An AggregateError (every address of a name refused) has no message of its own.
@@ -55,6 +62,11 @@ export function unreachableTarget(error: unknown, depth = 0): Target | undefined
     }
   }
   return unreachableTarget((error as { cause?: unknown }).cause, depth + 1);
+}
+
+function inCauses(error: unknown, test: (error: Error) => boolean, depth = 0): boolean {
+  if (!(error instanceof Error) || depth > 6) return false;
+  return test(error) || inCauses(error.cause, test, depth + 1);
 }
 
 function oneLine(text: string): string {

@@ -1,7 +1,7 @@
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { ConfigError } from '../../lambda/config';
-import { describeFailure, MISSING_REGION_HINT } from '../../bin/cli/failure';
+import { describeFailure, MISSING_CREDENTIALS_HINT, MISSING_REGION_HINT } from '../../bin/cli/failure';
 import { UsageError } from '../../bin/cli/io';
 import { settleRegion } from '../../bin/cli/local-run';
 import packageJson from '../../package.json';
@@ -67,6 +67,15 @@ describe('describeFailure', () => {
 
   test('the SDK’s missing region becomes a hint and exit code 2', () => {
     expect(describeFailure(new Error('Region is missing'))).toEqual({ message: MISSING_REGION_HINT, exitCode: 2 });
+  });
+
+  test('no credentials, also wrapped, become a hint and exit code 2', () => {
+    const missing = Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' });
+
+    expect(describeFailure(new Error('cannot read the registry: Could not load credentials from any providers', { cause: missing }))).toEqual({
+      message: MISSING_CREDENTIALS_HINT,
+      exitCode: 2,
+    });
   });
 
   test('refused input and configuration are exit code 2, in one line', () => {
