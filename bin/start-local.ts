@@ -1,19 +1,25 @@
 /**
  * `npm start`: the poller end to end on embedded defaults. dynalite in this process, the CommBox
  * simulator on a loopback port with scripted unread activity, and the real store, source, cycle
- * and publisher, polling on an interval and printing one line per baseline and per event.
+ * and publisher, polling on an interval. People read stderr (a line per baseline, event and
+ * cycle, and a closing summary); stdout carries only the events' JSON, with --json, so
+ * `npm start -- --json | jq` works. With --topic-arn the events go to that SNS topic instead
+ * (deliberately a flag: an exported TOPIC_ARN must not send made-up events to real subscribers).
  */
 import { randomBytes } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { Command } from 'commander';
 import { ConsolePublisher } from '../lambda/adapters/console-publisher';
 import { DynamoDbIdentityRegistry } from '../lambda/adapters/dynamodb-identity-registry';
 import { DynamoDbSnapshotStore } from '../lambda/adapters/dynamodb-snapshot-store';
-import { createSource, createTokenProvider } from '../lambda/composition';
-import { loadConfig } from '../lambda/config';
+import { createPublisher, createSource, createTokenProvider } from '../lambda/composition';
+import { ConfigError, loadConfig, parseTopicArn } from '../lambda/config';
 import { parseIdentityId } from '../lambda/core/identity-id';
 import type { UnreadChangedEvent, UnreadState } from '../lambda/core/model';
-import { runPollCycle } from '../lambda/core/poll-cycle';
+import type { EventPublisher } from '../lambda/core/ports';
+import { runPollCycle, type CycleSummary } from '../lambda/core/poll-cycle';
+import { parseArn } from '../lambda/core/subscriptions';
 import { ENV } from '../lambda/env-names';
 import { fixedRepollSecrets } from '../lambda/repoll-endpoint';
 import { startCommBoxSimulator } from '../local/commbox-simulator';
@@ -21,6 +27,8 @@ import { startEmbeddedDynamoDb } from '../local/embedded-dynamodb';
 import { startServe } from './cli/serve';
 
 const LABELS = ['Support', 'Sales', 'Billing', 'VIP desk', 'Night shift', 'Returns', 'Partners', 'Onboarding'];
+/** Every line for people fits a terminal this wide. */
+export const COLUMNS = 100;
 
 interface Options {
   interval: string;
@@ -28,11 +36,14 @@ interface Options {
   cycles?: string;
   seed: string;
   json?: boolean;
+  topicArn?: string;
 }
+
+class UsageError extends Error {}
 
 function positive(name: string, raw: string): number {
   const n = Number(raw);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, got ${JSON.stringify(raw)}`);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${name} must be a positive number, got ${JSON.stringify(raw)}`);
   return n;
 }
 
@@ -44,33 +55,66 @@ function who(id: string, label: string | undefined): string {
   return label ? `${id} (${label})` : id;
 }
 
-function describeEvent(event: UnreadChangedEvent): string {
+/** Cuts a line to COLUMNS characters (code points: the arrows are one column each). */
+function fit(line: string): string {
+  const chars = [...line];
+  return chars.length <= COLUMNS ? line : `${chars.slice(0, COLUMNS - 1).join('')}…`;
+}
+
+/** `suffix`: how long after the simulated message the event went out, e.g. `  +0.8 s after the message`. */
+function describeEvent(event: UnreadChangedEvent, suffix = ''): string {
   const arrow = event.direction === 'increased' ? '▲' : '▼';
   const delta = event.delta > 0 ? `+${event.delta}` : String(event.delta);
-  const conversations = event.conversations.map((c) => `#${c.objectId} ${c.previous}→${c.current}`).join(', ');
-  return `${time()}  ${arrow} ${event.direction.padEnd(9)} identity ${who(event.identityId, event.label)}: ${event.previousTotal} → ${event.total} unread (${delta})  [${conversations}]  eventId ${event.eventId.slice(0, 8)}`;
+  const head = `${time()}  ${arrow} identity ${who(event.identityId, event.label)}: ${event.previousTotal} → ${event.total} unread (${delta})`;
+  // The time since the simulated message, when known, takes the place of the eventId (--json shows it).
+  const tail = suffix === '' ? `  ${event.eventId.slice(0, 8)}` : suffix;
+  // As many conversations as fit, then how many more changed.
+  const parts = event.conversations.map((c) => `#${c.objectId} ${c.previous}→${c.current}`);
+  for (let shown = parts.length; shown >= 0; shown -= 1) {
+    const more = parts.length - shown;
+    const list = [...parts.slice(0, shown), ...(more > 0 ? [`+${more} more`] : [])].join(', ');
+    const line = `${head}  [${list}]${tail}`;
+    if ([...line].length <= COLUMNS) return line;
+  }
+  return fit(`${head}${tail}`);
 }
 
 function describeBaseline(id: string, label: string | undefined, state: UnreadState): string {
-  return `${time()}  ● baseline  identity ${who(id, label)}: ${state.total} unread in ${state.conversations.length} conversation(s); nothing published`;
+  return fit(`${time()}  ● baseline  identity ${who(id, label)}: ${state.total} unread in ${state.conversations.length} conversation(s)`);
+}
+
+function describeCycle(cycle: number, summary: CycleSummary): string {
+  return fit(
+    `${time()}  cycle ${cycle}: polled ${summary.polled}/${summary.identities}, ${summary.changed} changed, ` +
+      `${summary.published} published, ${summary.failed} failed in ${summary.durationMs} ms`,
+  );
 }
 
 async function main(): Promise<void> {
   // Node 20 is this project's floor; keep the SDK's multi-line Node 22 notice out of the demo.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  // `npm start -- --json | head -1`: the reader stopped, so does the demo, quietly.
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', (error: NodeJS.ErrnoException) => process.exit(error.code === 'EPIPE' ? 0 : 1));
+  const err = process.stderr;
+  const say = (line: string): void => void err.write(`${line}\n`);
+
   const options = new Command('npm start')
+    .usage('-- [options]')
     .description('Run the poller locally on an embedded DynamoDB and the CommBox simulator')
     .option('--interval <seconds>', 'seconds between poll cycles', '5')
-    .option('--identities <n>', 'identities to register', '5')
+    .option('--identities <n>', 'identities to register (at most 1000)', '5')
     .option('--cycles <n>', 'stop after this many cycles (default: until Ctrl-C)')
     .option('--seed <n>', 'seed of the simulated activity', '7')
-    .option('--json', 'also print each event as subscribers receive it (JSON)')
+    .option('--json', "print each event's JSON on stdout, as subscribers get it; the rest goes to stderr")
+    .option('--topic-arn <arn>', 'publish the events to this SNS topic (AWS credentials needed); TOPIC_ARN is not read')
+    .addHelpText('after', '\nExample: npm start -- --interval 2 --cycles 5 --json | jq .total')
     .parse()
     .opts<Options>();
   const intervalMs = positive('interval', options.interval) * 1000;
   const count = Math.min(1000, Math.floor(positive('identities', options.identities)));
   const maxCycles = options.cycles === undefined ? Infinity : Math.floor(positive('cycles', options.cycles));
   const seed = Math.floor(positive('seed', options.seed));
+  const topicArn = options.topicArn === undefined ? undefined : parseTopicArn(options.topicArn.trim(), '--topic-arn');
 
   const db = await startEmbeddedDynamoDb();
   const simulator = await startCommBoxSimulator({ seed, latencyMs: 40, jitterMs: 30 });
@@ -93,21 +137,32 @@ async function main(): Promise<void> {
     [ENV.pollConcurrency]: '8',
     [ENV.requestTimeoutMs]: '2000',
     [ENV.maxAttempts]: '3',
+    ...(topicArn ? { [ENV.topicArn]: topicArn } : {}),
   });
   const source = createSource(config, createTokenProvider(config));
   const store = new DynamoDbSnapshotStore(client, tableName);
-  const out = process.stdout;
-  const publisher = new ConsolePublisher(options.json ? out : { write: () => true });
+  const publisher: EventPublisher = topicArn
+    ? createPublisher(config, () => new SNSClient({ region: parseArn(topicArn)?.region ?? '' }))
+    : new ConsolePublisher(options.json ? process.stdout : { write: () => true });
+  const destination = topicArn
+    ? `events are published to the SNS topic ${topicArn}`
+    : options.json
+      ? 'events are printed as JSON lines on stdout and sent nowhere else (no --topic-arn)'
+      : 'events are described here and sent nowhere (--json prints their JSON on stdout)';
 
-  // Re-poll now (docs/repoll.md): the re-poll endpoint as `unread-notifier serve` runs it, and the
-  // simulator announcing every change to it as a CommBox webhook would (OnNewActivity, secret in the path).
+  const totals = { cycles: 0, polled: 0, baselines: 0, published: 0, failed: 0 };
+  // Re-poll now (docs/repoll.md): the endpoint as `unread-notifier serve` runs it, and the simulator
+  // announcing every change to it as a CommBox webhook would (OnNewActivity, the secret in the path).
   const lastReported = new Map<string, number>();
-  /** How long after the simulated message the event went out (once per message: a later event of the identity is not timed again). */
-  const sinceMessage = (id: string): string => {
+  const repolled = { events: 0, delays: [] as number[] };
+  /** How long after the simulated message the event went out (timed once per message). */
+  const sinceMessage = (id: string, delays?: number[]): string => {
     const changedAt = simulator.lastChange(id);
     if (changedAt === undefined || changedAt <= (lastReported.get(id) ?? 0)) return '';
     lastReported.set(id, changedAt);
-    return `  +${((Date.now() - changedAt) / 1000).toFixed(1)} s after the message`;
+    const seconds = (Date.now() - changedAt) / 1000;
+    delays?.push(seconds);
+    return `  +${seconds.toFixed(1)} s after the message`;
   };
   const repollSecret = randomBytes(24).toString('base64url');
   const repoll = await startServe({
@@ -117,18 +172,24 @@ async function main(): Promise<void> {
     publisher,
     port: 0,
     repollObserver: {
-      eventPublished: (event) => out.write(`${describeEvent(event)}  (re-poll)${sinceMessage(event.identityId)}\n`),
-      identityFailed: (id, error) => out.write(`${time()}  ! identity ${id} failed its re-poll: ${(error as Error).message}\n`),
+      eventPublished: (event) => {
+        totals.published += 1;
+        repolled.events += 1;
+        say(describeEvent(event, sinceMessage(event.identityId, repolled.delays)));
+      },
+      identityFailed: (id, error) => say(fit(`${time()}  ! identity ${id} failed its re-poll: ${(error as Error).message}`)),
     },
   });
   simulator.setWebhook({ url: `${repoll.baseUrl}/repoll/${repollSecret}` });
 
-  out.write(
-    `unread-notifier, locally: dynalite at ${db.endpoint}, CommBox simulator at ${simulator.baseUrl}\n` +
-      `re-poll endpoint at ${repoll.baseUrl}/repoll: the simulator calls it on every change, as a CommBox webhook would\n` +
-      `watching ${ids.length} identities, polling every ${intervalMs / 1000} s; the simulator changes unread counts as it goes. Ctrl-C to stop.\n`,
-  );
+  say(`unread-notifier, locally: dynalite at ${db.endpoint}`);
+  say(`CommBox simulator at ${simulator.baseUrl}`);
+  say(`re-poll endpoint at ${repoll.baseUrl}/repoll; the simulator calls it on each change`);
+  say(`watching ${ids.length} identities, polling every ${intervalMs / 1000} s while the simulator changes counts`);
+  say(fit(`${destination}.`));
+  say(maxCycles === Infinity ? 'Ctrl-C to stop.' : `stopping after ${maxCycles} cycle(s); Ctrl-C stops sooner.`);
 
+  const startedAt = Date.now();
   let stopping = false;
   let timer: NodeJS.Timeout | undefined;
   const stop = async (): Promise<void> => {
@@ -140,15 +201,31 @@ async function main(): Promise<void> {
     await simulator.close();
     await db.close();
     client.destroy();
+    const seconds = ((Date.now() - startedAt) / 1000).toFixed(1);
+    const median = [...repolled.delays].sort((a, b) => a - b)[Math.floor(repolled.delays.length / 2)];
+    say(
+      fit(
+        `re-poll: ${repolled.events} of the events went out on the simulator's webhooks` +
+          (median === undefined ? '' : `, a median ${median.toFixed(1)} s after the message`),
+      ),
+    );
+    say(
+      fit(
+        `done: ${totals.cycles} cycle(s) in ${seconds} s, ${totals.polled} polls, ${totals.baselines} baselines, ` +
+          `${totals.published} events published${topicArn ? ' to the topic' : options.json ? ' to stdout' : ''}, ${totals.failed} failed`,
+      ),
+    );
   };
-  process.once('SIGINT', () => {
-    out.write('\nstopping\n');
-    void stop();
-  });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      say('');
+      say('stopping');
+      void stop();
+    });
+  }
 
-  let cycle = 0;
   const runOnce = async (): Promise<void> => {
-    cycle += 1;
+    totals.cycles += 1;
     const summary = await runPollCycle(
       {
         source,
@@ -156,17 +233,22 @@ async function main(): Promise<void> {
         publisher,
         clock: Date.now,
         observer: {
-          baselineRecorded: (id, state) => out.write(`${describeBaseline(id, labels.get(id), state)}\n`),
-          eventPublished: (event) => out.write(`${describeEvent(event)}  (cycle)${sinceMessage(event.identityId)}\n`),
-          identityFailed: (id, error) => out.write(`${time()}  ! identity ${id} failed this cycle: ${(error as Error).message}\n`),
-          publishFailed: (event, reason) => out.write(`${time()}  ! event ${event.eventId} not published (${reason}); it stays pending\n`),
+          baselineRecorded: (id, state) => {
+            totals.baselines += 1;
+            say(describeBaseline(id, labels.get(id), state));
+          },
+          eventPublished: (event) => say(describeEvent(event, sinceMessage(event.identityId))),
+          identityFailed: (id, error) => say(fit(`${time()}  ! identity ${id} failed this cycle: ${(error as Error).message}`)),
+          publishFailed: (event, reason) => say(fit(`${time()}  ! event ${event.eventId.slice(0, 8)} not published (${reason}); it stays pending`)),
         },
       },
       { concurrency: 8, claimLeaseMs: 60_000 },
     );
-    out.write(
-      `${time()}  cycle ${cycle}: polled ${summary.polled}/${summary.identities}, ${summary.changed} changed, ${summary.published} published, ${summary.failed} failed in ${summary.durationMs} ms\n`,
-    );
+    totals.polled += summary.polled;
+    // Events of the cycle (those of re-polls are counted as they go out).
+    totals.published += summary.published;
+    totals.failed += summary.failed;
+    say(describeCycle(totals.cycles, summary));
   };
 
   const loop = async (): Promise<void> => {
@@ -174,13 +256,13 @@ async function main(): Promise<void> {
     try {
       await runOnce();
     } catch (error) {
-      out.write(`${time()}  ! cycle failed: ${(error as Error).message}\n`);
+      say(fit(`${time()}  ! cycle failed: ${(error as Error).message}`));
     }
-    if (cycle >= maxCycles) {
+    if (totals.cycles >= maxCycles) {
       await stop();
       return;
     }
-    if (cycle === 1) simulator.startActivity({ intervalMs: Math.max(500, intervalMs * 0.8), changeFraction: 0.4, seed });
+    if (totals.cycles === 1) simulator.startActivity({ intervalMs: Math.max(500, intervalMs * 0.8), changeFraction: 0.4, seed });
     if (!stopping) timer = setTimeout(() => void loop(), intervalMs);
   };
   await loop();
@@ -188,5 +270,5 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   process.stderr.write(`npm start: error: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exitCode = 1;
+  process.exitCode = error instanceof UsageError || error instanceof ConfigError ? 2 : 1;
 });

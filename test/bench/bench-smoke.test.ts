@@ -75,8 +75,8 @@ describe('npm run bench, small', () => {
 
     const cost = summarize(main, undefined, undefined, environment, { stack, latencyMs: 200 }).cost;
 
-    // 10 changed identities of 100, each two conditional updates of an item under 1 KB, plus the
-    // cycle-end bookkeeping write (one per cycle, for `identities show`): 0.21 WRU per identity.
+    // 10 changed identities of 100, each two conditional updates of an item under 1 KB (0.2 WRU per
+    // identity), plus the one cycle-end bookkeeping put of the cycle (0.01).
     expect(cost?.workload).toMatchObject({ upstreamRequestsPerIdentity: 1, writeUnitsPerIdentity: 0.21, publishesPerIdentity: 0.1, readUnitsPerInvocation: 1 });
     expect(cost?.workload.readUnitsPerIdentity).toBeGreaterThan(0);
     expect(cost?.workload.logBytesPerInvocation).toBeGreaterThan(600);

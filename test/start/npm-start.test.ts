@@ -2,29 +2,62 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 
 const root = join(__dirname, '..', '..');
+const tsx = join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs');
+
+/** What `npm start -s -- …` runs (npm's own banner is left out with -s). */
+function npmStart(args: string[]) {
+  return spawnSync(process.execPath, [tsx, 'bin/start-local.ts', ...args], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+}
 
 describe('npm start', () => {
-  test('polls the simulator on an embedded DynamoDB and prints baselines, then published events', () => {
-    const tsx = join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs');
-    const run = spawnSync(process.execPath, [tsx, 'bin/start-local.ts', '--interval', '1', '--cycles', '4', '--json'], {
-      cwd: root,
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
+  // One run serves the tests below: it takes a few seconds.
+  const run = npmStart(['--interval', '1', '--cycles', '4', '--json']);
+  const people = run.stderr.trimEnd().split('\n');
 
-    expect(run.stderr).toBe('');
+  test('polls the simulator on an embedded DynamoDB: baselines, then events, then a closing summary', () => {
     expect(run.status).toBe(0);
-    const out = run.stdout;
-    expect(out).toMatch(/● baseline {2}identity 558355 \(Support\)/);
-    expect(out).toMatch(/[▲▼] (in|de)creased identity \d+/);
-    const events = out.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { type: string });
+    expect(people).toContainEqual(expect.stringMatching(/● baseline {2}identity 558355 \(Support\): \d+ unread/));
+    expect(people).toContainEqual(expect.stringMatching(/[▲▼] identity \d+ \(.+\): \d+ → \d+ unread \([+-]\d+\) {2}\[#\d+ \d+→\d+.*\] {2}([0-9a-f]{8}|\+\d+\.\d s after the message)$/));
+    expect(people).toContainEqual(expect.stringMatching(/cycle 4: polled 5\/5/));
+    expect(people.at(-1)).toMatch(/^done: 4 cycle\(s\) in [\d.]+ s, 20 polls, 5 baselines, \d+ events published to stdout, 0 failed$/);
+  });
+
+  test('with --json, stdout holds only the events’ JSON, one per line (npm start -s -- --json | jq)', () => {
+    const lines = run.stdout.trimEnd().split('\n');
+    const events = lines.map((line) => JSON.parse(line) as { type: string; eventId: string });
+
     expect(events.length).toBeGreaterThan(0);
     expect(events.every((e) => e.type === 'unread.changed')).toBe(true);
-    expect(out).toMatch(/cycle 4: polled 5\/5/);
-    // The simulator calls the re-poll endpoint as CommBox would: events arrive within seconds of the message.
-    expect(out).toMatch(/re-poll endpoint at http:\/\/127\.0\.0\.1:\d+\/repoll: the simulator calls it on every change/);
-    const delays = [...out.matchAll(/\(re-poll\) {2}\+(\d+\.\d) s after the message/g)].map((m) => Number(m[1]));
-    expect(delays.length).toBeGreaterThan(0);
-    for (const delay of delays) expect(delay).toBeLessThan(3);
+    expect(people.filter((line) => /[▲▼] identity/.test(line))).toHaveLength(events.length);
+  });
+
+  test('the simulator calls the re-poll endpoint as CommBox would: events arrive within seconds of the message', () => {
+    expect(people).toContainEqual(expect.stringMatching(/^re-poll endpoint at http:\/\/127\.0\.0\.1:\d+\/repoll; the simulator calls it on each change$/));
+    const repoll = people.map((line) => /^re-poll: (\d+) of the events went out on the simulator's webhooks, a median (\d+\.\d) s after the message$/.exec(line)).find(Boolean);
+    expect(Number(repoll?.[1])).toBeGreaterThan(0);
+    expect(Number(repoll?.[2])).toBeLessThan(2);
+  });
+
+  test('says where the events went', () => {
+    expect(people).toContain('events are printed as JSON lines on stdout and sent nowhere else (no --topic-arn).');
+  });
+
+  test('every line for people fits 100 columns', () => {
+    expect(people.filter((line) => [...line].length > 100)).toEqual([]);
+  });
+
+  test('--help shows how to pass options through npm', () => {
+    const help = npmStart(['--help']);
+
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: npm start -- \[options\]/);
+    expect(help.stdout).toContain('npm start -- --interval 2 --cycles 5 --json');
+  });
+
+  test('a bad option value is one line and exit code 2', () => {
+    const bad = npmStart(['--interval', 'soon']);
+
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toBe('npm start: error: --interval must be a positive number, got "soon"\n');
   });
 });
