@@ -103,17 +103,18 @@ export class LocalWebhookDelivery {
     this.queue.consumeWith((job) => this.consume(job));
   }
 
-  /** Queues the deliveries earlier polls left, oldest first. Without a webhooks table (an older `init`) there is nothing to do. */
+  /**
+   * Queues the deliveries earlier polls left, oldest first. Without a webhooks table (an older
+   * `init`) there is nothing to do. Never throws: when the table cannot be read, the next poll
+   * tries again, and new events wait in the cycle's outbox until their deliveries can be stored.
+   */
   async start(): Promise<void> {
     let kept: DeliveryJob[];
     try {
       kept = await this.options.stores.backlog.list();
     } catch (error) {
-      if (error instanceof WebhooksTableMissingError) {
-        this.active = false;
-        return;
-      }
-      throw error;
+      if (error instanceof WebhooksTableMissingError) this.active = false;
+      return;
     }
     for (const job of kept) this.unsettled.add(keyOf(job));
     await this.queue.enqueue(kept.map((job) => ({ ...job, notBeforeMs: Math.min(job.notBeforeMs, this.clock()) })));

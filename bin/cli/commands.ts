@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDbIdentityRegistry } from '../../lambda/adapters/dynamodb-identity-registry';
 import { DynamoDbSnapshotStore } from '../../lambda/adapters/dynamodb-snapshot-store';
+import { ensureWebhooksTable } from '../../lambda/adapters/dynamodb-webhook-table';
 import { createPublisher, createSource, createTokenProvider } from '../../lambda/composition';
 import { isLocalRun, requireToken, type Config } from '../../lambda/config';
 import { CycleAbortedWithSummary } from '../../lambda/core/errors';
@@ -8,8 +9,10 @@ import { parseIdentityId, type IdentityId } from '../../lambda/core/identity-id'
 import { stringifyWithNumericIds } from '../../lambda/core/json-with-ids';
 import { runPollCycle, type CycleSummary } from '../../lambda/core/poll-cycle';
 import type { ScanSegment } from '../../lambda/core/ports';
+import { webhooksTableNameOf } from '../../lambda/env-names';
 import { parseSegment } from '../../lambda/invocation';
 import { UsageError, type CliIo } from './io';
+import { createPollWebhooks, reportLocalDeliveries } from './webhooks-commands';
 
 const MAX_LABEL_LENGTH = 100;
 const PROGRESS_EVERY_MS = 5_000;
@@ -24,10 +27,23 @@ function dynamo(): DynamoDBClient {
  */
 export async function initCommand(config: Config, io: CliIo): Promise<void> {
   const setup = isLocalRun(io.env) ? 'plain' : 'stack';
-  const outcome = await new DynamoDbIdentityRegistry(dynamo(), config.tableName).ensureReady(setup);
-  if (outcome === 'exists') io.stdout.write(`table ${config.tableName} already exists\n`);
-  else if (setup === 'plain') io.stdout.write(`created table ${config.tableName}\n`);
-  else io.stdout.write(`created table ${config.tableName} with deletion protection, point-in-time recovery and KMS encryption (AWS managed key), as the stack makes it\n`);
+  const client = dynamo();
+  // Named after the registry; checked before anything is created.
+  let webhooksTable: string;
+  try {
+    webhooksTable = webhooksTableNameOf(config.tableName);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  for (const [tableName, ensure] of [
+    [config.tableName, () => new DynamoDbIdentityRegistry(client, config.tableName).ensureReady(setup)],
+    [webhooksTable, () => ensureWebhooksTable(client, webhooksTable, setup)],
+  ] as const) {
+    const outcome = await ensure();
+    if (outcome === 'exists') io.stdout.write(`table ${tableName} already exists\n`);
+    else if (setup === 'plain') io.stdout.write(`created table ${tableName}\n`);
+    else io.stdout.write(`created table ${tableName} with deletion protection, point-in-time recovery and KMS encryption (AWS managed key), as the stack makes it\n`);
+  }
 }
 
 /** Ids and labels are checked before any request, so a refused command changes nothing. */
@@ -127,13 +143,17 @@ export async function pollCommand(config: Config, io: CliIo, flags: PollFlags): 
   const store = new DynamoDbSnapshotStore(dynamo(), config.tableName, {
     onMalformedItem: (key) => io.stderr.write(`warning: skipping unreadable item ${JSON.stringify(key)}\n`),
   });
+  // Without TOPIC_ARN the registered webhooks are delivered from here, what earlier polls left first.
+  const webhooks = createPollWebhooks(config, io);
+  await webhooks?.start();
+  const publisher = createPublisher(config, undefined, io.stdout);
   const startedAt = Date.now();
   let lastProgress = startedAt;
   const cycle = runPollCycle(
     {
       source,
       store,
-      publisher: createPublisher(config, undefined, io.stdout),
+      publisher: webhooks ? webhooks.publisher(publisher) : publisher,
       clock: Date.now,
       observer: {
         identityFailed: (id, error, streak) => io.stderr.write(`warning: identity ${id} failed (${(error as Error).message}); ${streak} cycle(s) in a row\n`),
@@ -159,10 +179,13 @@ export async function pollCommand(config: Config, io: CliIo, flags: PollFlags): 
   try {
     summary = await cycle;
   } catch (error) {
+    // What was published still goes out; receivers never change the exit code.
+    if (webhooks) reportLocalDeliveries(await webhooks.finish(), io);
     // Scripts read the last line as the summary, also when the cycle was aborted.
     if (flags.json && error instanceof CycleAbortedWithSummary) io.stdout.write(`${JSON.stringify(contractSummary(error.summary))}\n`);
     throw error;
   }
+  if (webhooks) reportLocalDeliveries(await webhooks.finish(), io);
   if (!config.topicArn && summary.published > 0) {
     io.stderr.write('note: no TOPIC_ARN: the events above went to stdout only, and count as published\n');
   }

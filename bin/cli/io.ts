@@ -1,3 +1,5 @@
+import type { WebhookTransport } from '../../lambda/composition';
+
 export interface Sink {
   write(chunk: string): unknown;
 }
@@ -7,6 +9,8 @@ export interface CliIo {
   readonly stdout: Sink;
   readonly stderr: Sink;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** Tests only: how webhook deliveries connect (the loopback-only guard). @default the system's resolver and a fresh connection per delivery */
+  readonly webhookTransport?: WebhookTransport;
 }
 
 /** A refused command: one line on stderr, exit code 2, nothing changed. */

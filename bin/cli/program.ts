@@ -13,6 +13,7 @@ import { CycleAbortedError } from '../../lambda/core/errors';
 import { ENV } from '../../lambda/env-names';
 import { addCommand, initCommand, listCommand, pollCommand, removeCommand } from './commands';
 import { UsageError, type CliIo } from './io';
+import { registerWebhookCommands } from './webhooks-commands';
 
 /** The global flags, as their parsers leave them. */
 interface GlobalFlags {
@@ -92,6 +93,7 @@ function buildProgram(io: CliIo): Command {
     .action(async (opts: { segment?: string; segments?: string; json?: boolean }) => {
       await pollCommand(config(), io, opts);
     });
+  registerWebhookCommands(program, config, io);
   return program;
 }
 

@@ -18,6 +18,8 @@ export interface InMemoryWebhookQueueOptions {
   readonly redeliveryDelayMs?: number;
   /** Receives of one job (SQS's maxReceiveCount) before it is dead-lettered as poison. @default 5 */
   readonly maxReceives?: number;
+  /** Jobs running at once; more wait their turn, first come first served. @default unlimited */
+  readonly concurrency?: number;
   /** Jobs not waited for after `cutOff` (a local `poll` keeps them for the next one). */
   readonly onLate?: (job: DeliveryJob) => void;
   /** What a dead letter becomes. @default kept in `deadLetters`, answered as `dead-letter` */
@@ -41,6 +43,7 @@ export class InMemoryWebhookQueue implements WebhookDeliveryQueue {
   private readonly waiting = new Map<unknown, { readonly job: DeliveryJob; readonly atMs: number }>();
   private dueBy = Number.POSITIVE_INFINITY;
   private running = 0;
+  private readonly ready: { readonly job: DeliveryJob; readonly receive: number }[] = [];
   private idleWaiters: (() => void)[] = [];
   private consumer?: WebhookJobConsumer;
   private closed = false;
@@ -69,9 +72,9 @@ export class InMemoryWebhookQueue implements WebhookDeliveryQueue {
     return Promise.resolve('dead-letter');
   }
 
-  /** Jobs waiting for their time, plus those running. */
+  /** Jobs waiting for their time or their turn, plus those running. */
   get pending(): number {
-    return this.waiting.size + this.running;
+    return this.waiting.size + this.ready.length + this.running;
   }
 
   /** Resolves when no job waits or runs (jobs handed to `onLate` do not count). */
@@ -100,6 +103,7 @@ export class InMemoryWebhookQueue implements WebhookDeliveryQueue {
     this.closed = true;
     for (const handle of this.waiting.keys()) this.timers.clearTimeout(handle);
     this.waiting.clear();
+    this.ready.length = 0;
     this.checkIdle();
   }
 
@@ -111,13 +115,21 @@ export class InMemoryWebhookQueue implements WebhookDeliveryQueue {
     }
     const handle = this.timers.setTimeout(() => {
       this.waiting.delete(handle);
-      void this.run(job, receive);
+      this.ready.push({ job, receive });
+      this.startReady();
     }, Math.max(0, atMs - this.options.clock()));
     this.waiting.set(handle, { job, atMs });
   }
 
+  private startReady(): void {
+    while (!this.closed && this.ready.length > 0 && this.running < (this.options.concurrency ?? Number.POSITIVE_INFINITY)) {
+      const { job, receive } = this.ready.shift() as { job: DeliveryJob; receive: number };
+      void this.run(job, receive);
+    }
+    this.checkIdle();
+  }
+
   private async run(job: DeliveryJob, receive: number): Promise<void> {
-    if (this.closed) return this.checkIdle();
     this.running += 1;
     try {
       if (this.consumer === undefined) throw new Error('no consumer');
@@ -128,7 +140,7 @@ export class InMemoryWebhookQueue implements WebhookDeliveryQueue {
       else this.schedule(job, this.options.clock() + (this.options.redeliveryDelayMs ?? 30_000), receive + 1);
     } finally {
       this.running -= 1;
-      this.checkIdle();
+      this.startReady();
     }
   }
 
