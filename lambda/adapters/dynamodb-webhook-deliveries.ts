@@ -440,7 +440,7 @@ export class DynamoDbDeliveryBacklog implements LocalDeliveryBacklog {
       }
       startKey = page.LastEvaluatedKey;
     } while (startKey);
-    return entries.sort((a, b) => a.queuedAt - b.queuedAt).map((e) => e.job);
+    return entries.sort((a, b) => a.queuedAt - b.queuedAt || a.job.logKey.localeCompare(b.job.logKey)).map((e) => e.job);
   }
 
   async remove(job: DeliveryJob): Promise<void> {

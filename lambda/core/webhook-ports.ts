@@ -113,7 +113,7 @@ export type DeadLetterState = Extract<DeliveryState, 'dead-letter' | 'kept' | 'f
 export interface LocalDeliveryBacklog {
   /** Creates or replaces the entry of each job's (endpoint, event). */
   put(jobs: readonly DeliveryJob[]): Promise<void>;
-  /** Every entry, oldest first. */
+  /** Every entry, oldest first (the first enqueue time, then the event time). */
   list(): Promise<DeliveryJob[]>;
   remove(job: DeliveryJob): Promise<void>;
 }
