@@ -7,9 +7,9 @@ import { InMemoryWebhookQueue } from '../../lambda/adapters/in-memory-webhook-qu
 import type { DeliveryAttemptOutcome } from '../../lambda/core/webhook-delivery';
 import { WebhookDispatcher, type DispatchObserver } from '../../lambda/core/webhook-dispatcher';
 import { parseWebhookEndpointId, type WebhookEndpointId } from '../../lambda/core/webhook-endpoint';
-import { deliveryLogKey, parseWebhookEvent, type DeliveryJob } from '../../lambda/core/webhook-job';
+import { deliveryLogKey, parseWebhookEvent, planDeliveries, type DeliveryJob } from '../../lambda/core/webhook-job';
 import { DISPATCHER_RETRY_SCHEDULE, ENDPOINT_FAILURE_LIMIT } from '../../lambda/core/webhook-retry-schedule';
-import { rotateSecret, webhookSecretFromBytes } from '../../lambda/core/webhook-signature';
+import { rotateSecret, webhookSecretFromBytes, type WebhookSignatureHeaders } from '../../lambda/core/webhook-signature';
 import { InMemoryDeliveryLog, InMemorySecretVault, InMemoryWebhookEndpoints, ManualClock, ScriptedSender, settle, status } from '../support/webhook-fakes';
 
 const T0 = Date.parse('2026-02-12T15:09:24.000Z');
@@ -58,7 +58,7 @@ function timesOf(sender: ScriptedSender, url: string): number[] {
   return sender.sentTo(url).map((r) => r.atMs - T0);
 }
 
-function verify(secret: string, request: { body: string; headers: Record<string, string> }, atMs: number): unknown {
+function verify(secret: string, request: { body: string; headers: WebhookSignatureHeaders }, atMs: number): unknown {
   const now = jest.spyOn(Date, 'now').mockReturnValue(atMs);
   try {
     return new Webhook(secret).verify(request.body, { ...request.headers });
@@ -324,7 +324,7 @@ describe('crashes (at-least-once, same webhook-id)', () => {
     const { dispatcher, sender, clock } = setup({ observer: { dropped: (job, why) => dropped.push(`${job.endpointId} ${why}`) } });
     await dispatcher.fanOut([event(1)]);
     await clock.advance(0);
-    const job = (await import('../../lambda/core/webhook-job')).planDeliveries(event(1), parseWebhookEvent(event(1)), [{ id: A, url: URL_A, events: ['unread.changed'], status: { state: 'active' }, health: { consecutiveFailures: 0, deadLetters: 0 } }], T0)[0]!;
+    const job = planDeliveries(event(1), parseWebhookEvent(event(1)), [{ id: A, url: URL_A, events: ['unread.changed'], status: { state: 'active' }, health: { consecutiveFailures: 0, deadLetters: 0 } }], T0)[0]!;
 
     const step = await dispatcher.deliver(job);
 

@@ -8,6 +8,7 @@ import {
   type DeliveryLog,
   type DeliveryRecord,
   type DeliverySlots,
+  type LocalDeliveryBacklog,
   type NewWebhookEndpoint,
   type WebhookEndpointStore,
   type WebhookSecretVault,
@@ -248,4 +249,29 @@ export class ManualClock implements QueueTimers {
 /** Lets pending promise callbacks run (no time passes on the manual clock). */
 export async function settle(): Promise<void> {
   for (let i = 0; i < 20; i += 1) await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
+/** The local backlog's contract in memory; `failPuts` makes writes fail. */
+export class InMemoryBacklog implements LocalDeliveryBacklog {
+  readonly entries = new Map<string, { job: DeliveryJob; order: number }>();
+  failPuts = false;
+  private order = 0;
+
+  put(jobs: readonly DeliveryJob[]): Promise<void> {
+    if (this.failPuts) return Promise.reject(Object.assign(new Error('write refused'), { name: 'ProvisionedThroughputExceededException' }));
+    for (const job of jobs) {
+      const key = `${job.endpointId}#${job.logKey}`;
+      this.entries.set(key, { job, order: this.entries.get(key)?.order ?? this.order++ });
+    }
+    return Promise.resolve();
+  }
+
+  list(): Promise<DeliveryJob[]> {
+    return Promise.resolve([...this.entries.values()].sort((a, b) => a.order - b.order).map((e) => e.job));
+  }
+
+  remove(job: DeliveryJob): Promise<void> {
+    this.entries.delete(`${job.endpointId}#${job.logKey}`);
+    return Promise.resolve();
+  }
 }
