@@ -1,20 +1,29 @@
 /**
  * `npm start`: the poller end to end on embedded defaults. dynalite in this process, the CommBox
  * simulator on a loopback port with scripted unread activity, and the real store, source, cycle
- * and publisher, polling on an interval and printing one line per baseline and per event.
+ * and publisher, polling on an interval and printing one line per baseline and per event. A demo
+ * receiver on 127.0.0.1 is registered as a signed webhook: every change is delivered to it by
+ * the same code as `poll`, and it verifies each signature with the `standardwebhooks` package.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { randomBytes } from 'node:crypto';
 import { Command } from 'commander';
 import { ConsolePublisher } from '../lambda/adapters/console-publisher';
 import { DynamoDbIdentityRegistry } from '../lambda/adapters/dynamodb-identity-registry';
 import { DynamoDbSnapshotStore } from '../lambda/adapters/dynamodb-snapshot-store';
-import { createSource, createTokenProvider } from '../lambda/composition';
+import { ensureWebhooksTable } from '../lambda/adapters/dynamodb-webhook-table';
+import { describeOutcome } from '../lambda/adapters/sqs-webhook-queue';
+import { createSource, createTokenProvider, createWebhookSender, createWebhookStores } from '../lambda/composition';
 import { loadConfig } from '../lambda/config';
 import { parseIdentityId } from '../lambda/core/identity-id';
 import type { UnreadChangedEvent, UnreadState } from '../lambda/core/model';
 import { runPollCycle } from '../lambda/core/poll-cycle';
-import { ENV } from '../lambda/env-names';
+import { newWebhookEndpointId } from '../lambda/core/webhook-endpoint';
+import { newWebhookSecret } from '../lambda/core/webhook-signature';
+import { ENV, webhooksTableNameOf } from '../lambda/env-names';
+import { LocalWebhookDelivery } from '../lambda/local-webhooks';
 import { startCommBoxSimulator } from '../local/commbox-simulator';
+import { startDemoWebhookReceiver } from '../local/demo-webhook-receiver';
 import { startEmbeddedDynamoDb } from '../local/embedded-dynamodb';
 
 const LABELS = ['Support', 'Sales', 'Billing', 'VIP desk', 'Night shift', 'Returns', 'Partners', 'Onboarding'];
@@ -96,8 +105,23 @@ async function main(): Promise<void> {
   const out = process.stdout;
   const publisher = new ConsolePublisher(options.json ? out : { write: () => true });
 
+  // A signed webhook to a demo receiver, registered as `webhooks add` would (the secret stays in this process).
+  const receiver = await startDemoWebhookReceiver({
+    verified: ({ webhookId, event }) => out.write(`${time()}  ✓ webhook verified (standardwebhooks): ${String(event.type)} identity ${String(event.identityId)}, webhook-id ${webhookId.slice(0, 8)}\n`),
+    refused: (reason) => out.write(`${time()}  ! webhook refused by the receiver: ${reason}\n`),
+  });
+  await ensureWebhooksTable(client, webhooksTableNameOf(tableName), 'plain');
+  const webhookStores = createWebhookStores(config, client, true);
+  const endpointId = newWebhookEndpointId(randomBytes);
+  const secret = newWebhookSecret(randomBytes);
+  await webhookStores.secrets.store(endpointId, { current: secret });
+  await webhookStores.endpoints.create({ id: endpointId, url: receiver.url, events: ['unread.changed', 'unread.alert'], createdAtMs: Date.now() });
+  receiver.useSecret(secret);
+  const sender = createWebhookSender(true);
+
   out.write(
     `unread-notifier, locally: dynalite at ${db.endpoint}, CommBox simulator at ${simulator.baseUrl}\n` +
+      `signed webhook ${endpointId} to the demo receiver at ${receiver.url}\n` +
       `watching ${ids.length} identities, polling every ${intervalMs / 1000} s; the simulator changes unread counts as it goes. Ctrl-C to stop.\n`,
   );
 
@@ -109,6 +133,7 @@ async function main(): Promise<void> {
     if (timer) clearTimeout(timer);
     simulator.stopActivity();
     await simulator.close();
+    await receiver.close();
     await db.close();
     client.destroy();
   };
@@ -120,11 +145,21 @@ async function main(): Promise<void> {
   let cycle = 0;
   const runOnce = async (): Promise<void> => {
     cycle += 1;
+    // Each cycle delivers its events to the webhook as `poll` does, waiting for its in-run retries.
+    const webhooks = new LocalWebhookDelivery({
+      stores: webhookStores,
+      sender,
+      observer: {
+        attemptFailed: (job, outcome) => out.write(`${time()}  ! webhook attempt ${job.attempt} of ${job.eventId.slice(0, 8)} failed (${describeOutcome(outcome)})\n`),
+        deadLettered: (job) => out.write(`${time()}  ! webhook delivery of ${job.eventId.slice(0, 8)} kept for the next cycle\n`),
+      },
+    });
+    await webhooks.start();
     const summary = await runPollCycle(
       {
         source,
         store,
-        publisher,
+        publisher: webhooks.publisher(publisher),
         clock: Date.now,
         observer: {
           baselineRecorded: (id, state) => out.write(`${describeBaseline(id, labels.get(id), state)}\n`),
@@ -135,8 +170,9 @@ async function main(): Promise<void> {
       },
       { concurrency: 8, claimLeaseMs: 60_000 },
     );
+    const delivered = await webhooks.finish();
     out.write(
-      `${time()}  cycle ${cycle}: polled ${summary.polled}/${summary.identities}, ${summary.changed} changed, ${summary.published} published, ${summary.failed} failed in ${summary.durationMs} ms\n`,
+      `${time()}  cycle ${cycle}: polled ${summary.polled}/${summary.identities}, ${summary.changed} changed, ${summary.published} published, ${summary.failed} failed in ${summary.durationMs} ms; webhooks: ${delivered.delivered} delivered${delivered.kept > 0 ? `, ${delivered.kept} kept` : ''}\n`,
     );
   };
 
