@@ -46,7 +46,7 @@ const SETTLED: ReadonlySet<DeliveryResult> = new Set(['delivered', 'gone', 'disa
 
 /**
  * Webhook delivery inside a local `poll` (no TOPIC_ARN), with the dispatcher's own code:
- * - `start()` queues what earlier polls left undelivered, so it goes first;
+ * - `start()` reads what earlier polls left undelivered, so it goes first;
  * - `publisher(inner)` wraps the console publisher: an event counts as published only once its
  *   deliveries are stored in the backlog (webhooks table), so a refused write leaves the event
  *   pending in the cycle's outbox, and a stopped `poll` loses nothing;
@@ -61,6 +61,7 @@ export class LocalWebhookDelivery {
   private readonly counts = { delivered: 0, failedAttempts: 0, endpointsDisabled: 0 };
   private readonly unsettled = new Set<string>();
   private active = true;
+  private kept: DeliveryJob[] = [];
 
   constructor(private readonly options: LocalWebhookDeliveryOptions) {
     this.clock = options.clock ?? Date.now;
@@ -104,18 +105,23 @@ export class LocalWebhookDelivery {
   }
 
   /**
-   * Queues the deliveries earlier polls left, oldest first. Without a webhooks table (an older
-   * `init`) there is nothing to do. Never throws: when the table cannot be read, the next poll
-   * tries again, and new events wait in the cycle's outbox until their deliveries can be stored.
+   * Reads the deliveries earlier polls left (read only: they are queued, oldest first, ahead of
+   * the first new event or at `finish`). Without a webhooks table (an older `init`) there is
+   * nothing to do. Never throws: when the table cannot be read, the next poll tries again, and
+   * new events wait in the cycle's outbox until their deliveries can be stored.
    */
   async start(): Promise<void> {
-    let kept: DeliveryJob[];
     try {
-      kept = await this.options.stores.backlog.list();
+      this.kept = await this.options.stores.backlog.list();
     } catch (error) {
       if (error instanceof WebhooksTableMissingError) this.active = false;
-      return;
     }
+  }
+
+  /** Queues what earlier polls left, once, before anything new. */
+  private async releaseKept(): Promise<void> {
+    const kept = this.kept.splice(0);
+    if (kept.length === 0) return;
     for (const job of kept) this.unsettled.add(keyOf(job));
     await this.queue.enqueue(kept.map((job) => ({ ...job, notBeforeMs: Math.min(job.notBeforeMs, this.clock()) })));
   }
@@ -128,6 +134,7 @@ export class LocalWebhookDelivery {
   private async publishBatch(inner: EventPublisher, batch: readonly Publication[]): Promise<PublishResult[]> {
     const results = await inner.publishBatch(batch);
     if (!this.active) return results;
+    await this.releaseKept();
     const accepted = results.flatMap((result, i) => {
       const body = result.ok ? defaultJsonOf(batch[i]) : undefined;
       return body === undefined ? [] : [{ index: i, body }];
@@ -158,10 +165,17 @@ export class LocalWebhookDelivery {
    * left stays for the next poll.
    */
   async finish(): Promise<LocalDeliverySummary> {
+    if (this.active) await this.releaseKept();
     this.queue.cutOff(this.clock() + (this.options.windowMs ?? IN_RUN_WINDOW_MS));
     await this.queue.idle();
     this.queue.close();
     return { ...this.counts, kept: this.unsettled.size };
+  }
+
+  /** For a refused command: nothing more is sent, the backlog stays as it was. */
+  abandon(): void {
+    this.kept = [];
+    this.queue.close();
   }
 
   private async consume(job: DeliveryJob): Promise<DeliveryStep> {

@@ -2,6 +2,8 @@ import type { WebhookTransport } from '../../lambda/composition';
 
 export interface Sink {
   write(chunk: string): unknown;
+  /** True when a person is watching (a terminal): headers and progress bars are for them only. */
+  readonly isTTY?: boolean;
 }
 
 /** Everything the CLI touches of its process, so tests can run it in-process. */
@@ -9,6 +11,8 @@ export interface CliIo {
   readonly stdout: Sink;
   readonly stderr: Sink;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** What `identities import -` reads. @default process.stdin */
+  readonly stdin?: AsyncIterable<string | Uint8Array>;
   /** Tests only: how webhook deliveries connect (the loopback-only guard). @default the system's resolver and a fresh connection per delivery */
   readonly webhookTransport?: WebhookTransport;
 }

@@ -9,9 +9,11 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { IdentityId } from '../core/identity-id';
 import type { UnreadState, WatchedIdentity } from '../core/model';
-import type { ChangeToSave, CycleInput, ScanSegment, SnapshotStore } from '../core/ports';
+import type { ChangeToSave, CycleInput, ScanSegment, SnapshotStore, TargetedInput } from '../core/ports';
+import { batchGetItems } from './dynamodb-batch-get';
 import {
   ATTR,
+  CYCLE_KEY_PREFIX,
   decodeOrReport,
   decodeResumeFrom,
   decodeWatched,
@@ -19,6 +21,7 @@ import {
   keyOf,
   type MalformedItemError,
   RESUME_KEY_PREFIX,
+  segmentKey,
   stateValues,
 } from './dynamodb-item-codec';
 import { scanIdentities } from './dynamodb-scan';
@@ -29,10 +32,12 @@ export interface DynamoDbStoreOptions {
    * its key and an error naming the attribute, never the contents. The cycle goes on without it.
    */
   readonly onMalformedItem?: (key: string, error: MalformedItemError) => void;
+  /** Waits between rounds of keys a BatchGetItem left unprocessed. @default a timer */
+  readonly sleep?: (ms: number) => Promise<void>;
 }
 
 /** Request counters by operation, for the benchmark and metrics. */
-export type OperationCounts = Record<'Scan' | 'GetItem' | 'UpdateItem' | 'PutItem' | 'DeleteItem', number>;
+export type OperationCounts = Record<'Scan' | 'GetItem' | 'BatchGetItem' | 'UpdateItem' | 'PutItem' | 'DeleteItem', number>;
 
 /**
  * Snapshots and the outbox in one item per identity. One Scan (or one parallel-scan segment)
@@ -40,7 +45,7 @@ export type OperationCounts = Record<'Scan' | 'GetItem' | 'UpdateItem' | 'PutIte
  * (and so both publish) one change, and a removed identity is never written back to life.
  */
 export class DynamoDbSnapshotStore implements SnapshotStore {
-  readonly requests: OperationCounts = { Scan: 0, GetItem: 0, UpdateItem: 0, PutItem: 0, DeleteItem: 0 };
+  readonly requests: OperationCounts = { Scan: 0, GetItem: 0, BatchGetItem: 0, UpdateItem: 0, PutItem: 0, DeleteItem: 0 };
 
   constructor(
     private readonly client: DynamoDBClient,
@@ -51,6 +56,26 @@ export class DynamoDbSnapshotStore implements SnapshotStore {
   async loadCycle(segment?: ScanSegment): Promise<CycleInput> {
     const [identities, resumeFrom] = await Promise.all([this.scanWatched(segment), this.readResumePoint(segment)]);
     return { identities, ...(resumeFrom ? { resumeFrom } : {}) };
+  }
+
+  /** BatchGetItem by key, strongly consistent; an unreadable item is reported and left out (it is neither polled nor "not registered"). */
+  async loadIdentities(ids: readonly IdentityId[]): Promise<TargetedInput> {
+    const items = await batchGetItems(this.client, this.tableName, ids, {
+      onRequest: () => (this.requests.BatchGetItem += 1),
+      ...(this.options.sleep ? { sleep: this.options.sleep } : {}),
+    });
+    const identities: WatchedIdentity[] = [];
+    const unregistered: IdentityId[] = [];
+    for (const id of new Set(ids)) {
+      const item = items.get(id);
+      if (!item) {
+        unregistered.push(id);
+        continue;
+      }
+      const watched = decodeOrReport(item, decodeWatched, this.options.onMalformedItem);
+      if (watched) identities.push(watched);
+    }
+    return { identities, unregistered };
   }
 
   private scanWatched(segment?: ScanSegment): Promise<WatchedIdentity[]> {
@@ -69,23 +94,24 @@ export class DynamoDbSnapshotStore implements SnapshotStore {
     return Item ? decodeOrReport(Item, decodeResumeFrom, this.options.onMalformedItem) : undefined;
   }
 
-  saveBaseline(id: IdentityId, state: UnreadState): Promise<boolean> {
+  saveBaseline(id: IdentityId, state: UnreadState, observedAt: string): Promise<boolean> {
     return this.update(id, {
-      UpdateExpression: `SET #v = :one, #total = :total, #convs = :convs, #fail = :zero REMOVE #notFound`,
+      UpdateExpression: `SET #v = :one, #total = :total, #convs = :convs, #changed = :changedAt, #fail = :zero REMOVE #notFound`,
       ConditionExpression: `attribute_exists(#id) AND attribute_not_exists(#v)`,
-      ExpressionAttributeNames: names('id', 'version', 'total', 'conversations', 'failureStreak', 'notFound'),
-      ExpressionAttributeValues: { ...stateValues(state), ':one': { N: '1' }, ':zero': { N: '0' } },
+      ExpressionAttributeNames: names('id', 'version', 'total', 'conversations', 'changedAt', 'failureStreak', 'notFound'),
+      ExpressionAttributeValues: { ...stateValues(state), ':changedAt': { S: observedAt }, ':one': { N: '1' }, ':zero': { N: '0' } },
     });
   }
 
   saveChange(change: ChangeToSave): Promise<boolean> {
     return this.update(change.id, {
       UpdateExpression:
-        'SET #v = :next, #total = :total, #convs = :convs, #pe = :event, #pid = :eventId, #claim = :claim, #fail = :zero REMOVE #notFound',
+        'SET #v = :next, #total = :total, #convs = :convs, #changed = :changedAt, #pe = :event, #pid = :eventId, #claim = :claim, #fail = :zero REMOVE #notFound',
       ConditionExpression: '#v = :expected AND attribute_not_exists(#pid)',
-      ExpressionAttributeNames: names('version', 'total', 'conversations', 'pendingEvent', 'pendingId', 'claimUntil', 'failureStreak', 'notFound'),
+      ExpressionAttributeNames: names('version', 'total', 'conversations', 'changedAt', 'pendingEvent', 'pendingId', 'claimUntil', 'failureStreak', 'notFound'),
       ExpressionAttributeValues: {
         ...stateValues(change.state),
+        ':changedAt': { S: change.event.observedAt },
         ':expected': { N: String(change.expectedVersion) },
         ':next': { N: String(change.expectedVersion + 1) },
         ':event': { S: encodePendingEvent(change.event) },
@@ -163,6 +189,13 @@ export class DynamoDbSnapshotStore implements SnapshotStore {
     );
   }
 
+  async recordCycleEnd(segment: ScanSegment | undefined, endedAt: string): Promise<void> {
+    this.requests.PutItem += 1;
+    await this.client.send(
+      new PutItemCommand({ TableName: this.tableName, Item: { ...keyOf(segmentKey(CYCLE_KEY_PREFIX, segment)), [ATTR.endedAt]: { S: endedAt } } }),
+    );
+  }
+
   /** A conditional update; false when its condition did not hold. */
   private async update(
     id: IdentityId,
@@ -181,12 +214,13 @@ export class DynamoDbSnapshotStore implements SnapshotStore {
 }
 
 function resumeKey(segment?: ScanSegment): string {
-  return `${RESUME_KEY_PREFIX}${segment ? `${segment.segment}/${segment.totalSegments}` : 'all'}`;
+  return segmentKey(RESUME_KEY_PREFIX, segment);
 }
 
 const PLACEHOLDER: Record<keyof typeof ATTR, string> = {
   id: '#id', label: '#label', registeredAt: '#reg', version: '#v', total: '#total', conversations: '#convs',
-  pendingEvent: '#pe', pendingId: '#pid', claimUntil: '#claim', failureStreak: '#fail', notFound: '#notFound', resumeFrom: '#resume',
+  pendingEvent: '#pe', pendingId: '#pid', claimUntil: '#claim', failureStreak: '#fail', notFound: '#notFound', changedAt: '#changed',
+  resumeFrom: '#resume', endedAt: '#ended',
 };
 
 function names(...keys: (keyof typeof ATTR)[]): Record<string, string> {

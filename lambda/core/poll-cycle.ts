@@ -1,5 +1,5 @@
 import { diffUnread, type UnreadDiff } from './diff';
-import { CycleAbortedWithSummary, stopsTheCycle } from './errors';
+import { CycleAbortedWithSummary, stopsTheCycle, UnregisteredIdentitiesError } from './errors';
 import { buildEvent } from './event-builder';
 import { compareDecimalIds, type IdentityId } from './identity-id';
 import type { PendingEvent, Snapshot, UnreadChangedEvent, UnreadState, WatchedIdentity } from './model';
@@ -17,14 +17,28 @@ export interface PollCycleDeps {
   readonly observer?: CycleObserver;
 }
 
+/** A cycle over the whole table, over one parallel-scan segment of it, or over the given identities. */
 export interface PollCycleOptions {
   /** Identities worked on at once (each needs one upstream request). */
   readonly concurrency: number;
   /** How long a cycle owns an event it stored before another cycle may publish it instead. */
   readonly claimLeaseMs: number;
   readonly segment?: ScanSegment;
+  /** A targeted poll instead of a scan; not together with `segment`. */
+  readonly only?: TargetedPoll;
   /** Asked before each identity starts; false stops the cycle early (the Lambda deadline). */
   readonly shouldStartMore?: () => boolean;
+}
+
+/**
+ * A targeted poll: only these identities, read by key instead of scanned (`poll --identity`,
+ * re-poll). Same claims, outbox and conditional writes as a cycle; it moves no resume point and
+ * records no cycle end. Ids not registered are refused before any identity is polled
+ * (UnregisteredIdentitiesError), or left out with `unregistered: 'ignore'`.
+ */
+export interface TargetedPoll {
+  readonly ids: readonly IdentityId[];
+  readonly unregistered: 'refuse' | 'ignore';
 }
 
 /** Hooks for logs, metrics and progress; the cycle never logs by itself. */
@@ -37,6 +51,7 @@ export interface CycleObserver {
   publishFailed?(event: UnreadChangedEvent, reason: string): void;
   outboxUpdateFailed?(id: IdentityId, error: unknown): void;
   resumePointFailed?(error: unknown): void;
+  cycleEndFailed?(error: unknown): void;
   progress?(done: number, total: number): void;
 }
 
@@ -45,12 +60,19 @@ export interface CycleSummary {
   polled: number;
   changed: number;
   published: number;
+  /**
+   * Identities the cycle left undone: their poll failed (`pollFailed`), or their event was not
+   * accepted and stays pending (`publishFailed`). One identity has at most one event per cycle.
+   */
   failed: number;
   notFound: number;
   durationMs: number;
   baselines: number;
   /** Events sent again from the outbox (an earlier publish failed or its cycle died). */
   resent: number;
+  /** Identities whose poll failed: the upstream's answer, or storing what it answered. */
+  pollFailed: number;
+  /** Events the publisher did not accept; they stay pending and go out first next cycle. */
   publishFailed: number;
   /** Writes refused because an overlapping cycle had already stored the same change. */
   conflicts: number;
@@ -62,8 +84,17 @@ export interface CycleSummary {
 }
 
 /**
- * One poll cycle: load the registry slice, then for each identity either resend its pending
- * event or poll it and record what changed, publish, and note where the cycle stopped.
+ * Identities were there to poll and not one poll succeeded: one cause for all of them, such as
+ * a wrong API_BASE_URL or CommBox down. A cycle that only resent or skipped is not this.
+ */
+export function noIdentityCouldBePolled(summary: CycleSummary): boolean {
+  return summary.pollFailed > 0 && summary.polled === 0 && summary.notFound === 0;
+}
+
+/**
+ * One poll cycle: load the registry slice (or the targeted identities), then for each identity
+ * either resend its pending event or poll it and record what changed, publish, and note where
+ * the cycle stopped and when it ended.
  * Resolves with the summary. A cycle that cannot go on (a 401, an unreadable token, an
  * unreadable registry) rejects with CycleAbortedWithSummary, after publishing what it stored.
  */
@@ -74,14 +105,15 @@ export function runPollCycle(deps: PollCycleDeps, options: PollCycleOptions): Pr
 /**
  * The steps of one cycle, in the order they run: `run` → `load` → per identity `processIdentity`
  * (`resendPending`, or `pollIdentity` → `recordNotFound` | `recordBaseline` | `recordChange` |
- * `recordNoChange`, or `identityFailed`) → `settle` per publish result → `saveResumePoint`.
+ * `recordNoChange`, or `identityFailed`) → `settle` per publish result → `saveResumePoint` →
+ * `recordCycleEnd` (these two not for a targeted poll).
  * Its state: the summary every step adds to, the progress count and the cause that stopped it.
  */
 class PollCycle {
   private readonly startedAt: number;
   private readonly summary: CycleSummary = {
     identities: 0, polled: 0, changed: 0, published: 0, failed: 0, notFound: 0, durationMs: 0,
-    baselines: 0, resent: 0, publishFailed: 0, conflicts: 0, skipped: 0, publishRequests: 0,
+    baselines: 0, resent: 0, pollFailed: 0, publishFailed: 0, conflicts: 0, skipped: 0, publishRequests: 0,
   };
   /** Events go out in batches while identities are still polled; results come back to `settle`. */
   private readonly queue: PublishQueue;
@@ -98,6 +130,7 @@ class PollCycle {
   }
 
   async run(): Promise<CycleSummary> {
+    if (this.options.only && this.options.segment) throw new Error('a targeted poll reads its identities by key: it takes no scan segment');
     const input = await this.load();
     const ordered = orderForCycle(input.identities, input.resumeFrom);
     this.summary.identities = ordered.length;
@@ -108,16 +141,23 @@ class PollCycle {
     this.summary.skipped += ordered.length - started;
     if (this.stopCause !== undefined) throw this.abort(`cycle aborted: ${describe(this.stopCause)}`, this.stopCause);
     this.summary.durationMs = this.elapsed();
+    // A targeted poll is not a cycle of the table: where the table's cycles stand is not its business.
+    if (this.options.only) return this.summary;
     await this.saveResumePoint(ordered[started]?.id, input.resumeFrom);
+    await this.recordCycleEnd();
     return this.summary;
   }
 
   private async load(): Promise<CycleInput> {
+    const only = this.options.only;
+    let input: CycleInput & { unregistered?: readonly IdentityId[] };
     try {
-      return await this.deps.store.loadCycle(this.options.segment);
+      input = only ? await this.deps.store.loadIdentities(only.ids) : await this.deps.store.loadCycle(this.options.segment);
     } catch (error) {
       throw this.abort(`cannot read the registry: ${describe(error)}`, error);
     }
+    if (only?.unregistered === 'refuse' && input.unregistered?.length) throw new UnregisteredIdentitiesError(input.unregistered);
+    return input;
   }
 
   private mayStartMore(): boolean {
@@ -177,7 +217,7 @@ class PollCycle {
 
   /** The first good poll: stored, never published. */
   private async recordBaseline(watched: WatchedIdentity, state: UnreadState): Promise<void> {
-    if (!(await this.deps.store.saveBaseline(watched.id, state))) {
+    if (!(await this.deps.store.saveBaseline(watched.id, state, new Date(this.deps.clock()).toISOString()))) {
       this.summary.conflicts += 1;
       return;
     }
@@ -226,6 +266,7 @@ class PollCycle {
       this.stopCause ??= error;
       return;
     }
+    this.summary.pollFailed += 1;
     this.summary.failed += 1;
     const streak = watched.failureStreak + 1;
     this.deps.observer?.identityFailed?.(watched.id, error, streak);
@@ -245,6 +286,8 @@ class PollCycle {
         await this.deps.store.completePending(event.identityId, event.eventId);
       } else {
         this.summary.publishFailed += 1;
+        // Its identity is left undone this cycle: the change is stored, but nobody has heard of it yet.
+        this.summary.failed += 1;
         this.deps.observer?.publishFailed?.(event, result.reason);
         await this.deps.store.releasePending(event.identityId, event.eventId);
       }
@@ -262,6 +305,15 @@ class PollCycle {
       await this.deps.store.saveResumePoint(this.options.segment, resumeFrom);
     } catch (error) {
       this.deps.observer?.resumePointFailed?.(error);
+    }
+  }
+
+  /** One bookkeeping write per cycle, so `identities show` can say when the table was last polled through. */
+  private async recordCycleEnd(): Promise<void> {
+    try {
+      await this.deps.store.recordCycleEnd(this.options.segment, new Date(this.deps.clock()).toISOString());
+    } catch (error) {
+      this.deps.observer?.cycleEndFailed?.(error);
     }
   }
 

@@ -20,6 +20,7 @@ import type {
   PublishResult,
   ScanSegment,
   SnapshotStore,
+  TargetedInput,
   UnreadSource,
 } from '../../lambda/core/ports';
 import type { Publication } from '../../lambda/core/publication';
@@ -187,8 +188,12 @@ export class RecordingStore implements SnapshotStore {
     return input;
   }
 
-  async saveBaseline(id: IdentityId, state: UnreadState): Promise<boolean> {
-    const done = await this.inner.saveBaseline(id, state);
+  loadIdentities(ids: readonly IdentityId[]): Promise<TargetedInput> {
+    return this.inner.loadIdentities(ids);
+  }
+
+  async saveBaseline(id: IdentityId, state: UnreadState, observedAt: string): Promise<boolean> {
+    const done = await this.inner.saveBaseline(id, state, observedAt);
     if (done) this.history.ledger.push({ kind: 'baseline', cycle: this.ctx.cycle, id, state });
     return done;
   }
@@ -243,6 +248,10 @@ export class RecordingStore implements SnapshotStore {
   saveResumePoint(segment: ScanSegment | undefined, resumeFrom: IdentityId | undefined): Promise<void> {
     return this.inner.saveResumePoint(segment, resumeFrom);
   }
+
+  recordCycleEnd(segment: ScanSegment | undefined, endedAt: string): Promise<void> {
+    return this.inner.recordCycleEnd(segment, endedAt);
+  }
 }
 
 /** Kills the cycle before or after a store step; once dead, every store call throws. */
@@ -267,8 +276,12 @@ export class CrashingStore implements SnapshotStore {
     return this.step('-', () => this.inner.loadCycle(segment));
   }
 
-  saveBaseline(id: IdentityId, state: UnreadState): Promise<boolean> {
-    return this.step(id, () => this.inner.saveBaseline(id, state), undefined, (done) => (done ? 'after-baseline' : undefined));
+  loadIdentities(ids: readonly IdentityId[]): Promise<TargetedInput> {
+    return this.step('-', () => this.inner.loadIdentities(ids));
+  }
+
+  saveBaseline(id: IdentityId, state: UnreadState, observedAt: string): Promise<boolean> {
+    return this.step(id, () => this.inner.saveBaseline(id, state, observedAt), undefined, (done) => (done ? 'after-baseline' : undefined));
   }
 
   saveChange(change: ChangeToSave): Promise<boolean> {
@@ -301,6 +314,10 @@ export class CrashingStore implements SnapshotStore {
 
   saveResumePoint(segment: ScanSegment | undefined, resumeFrom: IdentityId | undefined): Promise<void> {
     return this.step('-', () => this.inner.saveResumePoint(segment, resumeFrom));
+  }
+
+  recordCycleEnd(segment: ScanSegment | undefined, endedAt: string): Promise<void> {
+    return this.step('-', () => this.inner.recordCycleEnd(segment, endedAt));
   }
 }
 
