@@ -144,3 +144,15 @@ test('without a webhooks table (an older init) publishing goes on as before', as
   expect(printed).toHaveLength(1);
   expect(await local.finish()).toEqual({ delivered: 0, failedAttempts: 0, kept: 0, endpointsDisabled: 0 });
 });
+
+test('a refused poll sends nothing: kept deliveries are only read at start, and abandon leaves them kept', async () => {
+  const first = setup();
+  await first.stores.backlog.put([{ endpointId: ID, eventId: 'evt-0', eventType: 'unread.changed', logKey: 'k0', body: '{}', kind: 'event', attempt: 1, notBeforeMs: 0, deferrals: 0 }]);
+
+  await first.local.start();
+  await first.clock.advance(10_000);
+  first.local.abandon();
+
+  expect(first.sender.sent).toEqual([]);
+  expect(first.stores.backlog.entries.size).toBe(1);
+});
