@@ -1,4 +1,5 @@
 import 'aws-cdk-lib/testhelpers/jest-autoclean';
+import type { CfnResource } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { WEBHOOKS_TABLE, ENV, METRICS } from '../../lambda/env-names';
 import { loadWebhookDispatcherConfig, WEBHOOK_ENV, WEBHOOK_METRICS } from '../../lambda/webhook-config';
@@ -175,7 +176,7 @@ describe('alarms and dashboard', () => {
     for (const [template, stack] of [[defaults, defaultsStack], [configured, configuredStack]] as const) {
       for (const alarmId of ['DispatcherErrors', 'EndpointDisabled', 'DeliveryFailures']) {
         const alarm = stack.webhooks.alarms[alarmId];
-        const properties = resources(template)[stack.resolve((alarm?.node.defaultChild as { logicalId: string }).logicalId) as string]!.Properties;
+        const properties = resources(template)[stack.resolve((alarm?.node.defaultChild as CfnResource).logicalId) as string]!.Properties;
         expect([alarmId, properties.AlarmActions]).toEqual([alarmId, [{ Ref: alarmTopic(template) }]]);
       }
     }
