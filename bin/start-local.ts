@@ -1,32 +1,41 @@
 /**
  * `npm start`: the poller end to end on embedded defaults. dynalite in this process, the CommBox
  * simulator on a loopback port with scripted unread activity, and the real store, source, cycle
- * and publisher, polling on an interval and printing one line per baseline and per event. A demo
- * receiver on 127.0.0.1 is registered as a signed webhook: every change is delivered to it by
- * the same code as `poll`, and it verifies each signature with the `standardwebhooks` package.
+ * and publisher, polling on an interval. People read stderr (a line per baseline, event and
+ * cycle, and a closing summary); stdout carries only the events' JSON, with --json, so
+ * `npm start -- --json | jq` works. With --topic-arn the events go to that SNS topic instead
+ * (deliberately a flag: an exported TOPIC_ARN must not send made-up events to real subscribers).
+ * Without it, a demo receiver on 127.0.0.1 is registered as a signed webhook: every change is
+ * delivered to it by the same code as `poll`, and it verifies each signature with the
+ * `standardwebhooks` package.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { randomBytes } from 'node:crypto';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { Command } from 'commander';
 import { ConsolePublisher } from '../lambda/adapters/console-publisher';
 import { DynamoDbIdentityRegistry } from '../lambda/adapters/dynamodb-identity-registry';
 import { DynamoDbSnapshotStore } from '../lambda/adapters/dynamodb-snapshot-store';
 import { ensureWebhooksTable } from '../lambda/adapters/dynamodb-webhook-table';
 import { describeOutcome } from '../lambda/adapters/sqs-webhook-queue';
-import { createSource, createTokenProvider, createWebhookSender, createWebhookStores } from '../lambda/composition';
-import { loadConfig } from '../lambda/config';
+import { createPublisher, createSource, createTokenProvider, createWebhookSender, createWebhookStores } from '../lambda/composition';
+import { ConfigError, loadConfig, parseTopicArn } from '../lambda/config';
 import { parseIdentityId } from '../lambda/core/identity-id';
 import type { UnreadChangedEvent, UnreadState } from '../lambda/core/model';
-import { runPollCycle } from '../lambda/core/poll-cycle';
+import type { EventPublisher } from '../lambda/core/ports';
+import { runPollCycle, type CycleSummary } from '../lambda/core/poll-cycle';
+import { parseArn } from '../lambda/core/subscriptions';
 import { newWebhookEndpointId } from '../lambda/core/webhook-endpoint';
 import { newWebhookSecret } from '../lambda/core/webhook-signature';
 import { ENV, webhooksTableNameOf } from '../lambda/env-names';
-import { LocalWebhookDelivery } from '../lambda/local-webhooks';
+import { LocalWebhookDelivery, type LocalDeliverySummary } from '../lambda/local-webhooks';
 import { startCommBoxSimulator } from '../local/commbox-simulator';
-import { startDemoWebhookReceiver } from '../local/demo-webhook-receiver';
+import { startDemoWebhookReceiver, type DemoWebhookReceiver } from '../local/demo-webhook-receiver';
 import { startEmbeddedDynamoDb } from '../local/embedded-dynamodb';
 
 const LABELS = ['Support', 'Sales', 'Billing', 'VIP desk', 'Night shift', 'Returns', 'Partners', 'Onboarding'];
+/** Every line for people fits a terminal this wide. */
+export const COLUMNS = 100;
 
 interface Options {
   interval: string;
@@ -34,11 +43,14 @@ interface Options {
   cycles?: string;
   seed: string;
   json?: boolean;
+  topicArn?: string;
 }
+
+class UsageError extends Error {}
 
 function positive(name: string, raw: string): number {
   const n = Number(raw);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, got ${JSON.stringify(raw)}`);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${name} must be a positive number, got ${JSON.stringify(raw)}`);
   return n;
 }
 
@@ -50,33 +62,65 @@ function who(id: string, label: string | undefined): string {
   return label ? `${id} (${label})` : id;
 }
 
+/** Cuts a line to COLUMNS characters (code points: the arrows are one column each). */
+function fit(line: string): string {
+  const chars = [...line];
+  return chars.length <= COLUMNS ? line : `${chars.slice(0, COLUMNS - 1).join('')}…`;
+}
+
 function describeEvent(event: UnreadChangedEvent): string {
   const arrow = event.direction === 'increased' ? '▲' : '▼';
   const delta = event.delta > 0 ? `+${event.delta}` : String(event.delta);
-  const conversations = event.conversations.map((c) => `#${c.objectId} ${c.previous}→${c.current}`).join(', ');
-  return `${time()}  ${arrow} ${event.direction.padEnd(9)} identity ${who(event.identityId, event.label)}: ${event.previousTotal} → ${event.total} unread (${delta})  [${conversations}]  eventId ${event.eventId.slice(0, 8)}`;
+  const head = `${time()}  ${arrow} identity ${who(event.identityId, event.label)}: ${event.previousTotal} → ${event.total} unread (${delta})`;
+  const tail = `  ${event.eventId.slice(0, 8)}`;
+  // As many conversations as fit, then how many more changed.
+  const parts = event.conversations.map((c) => `#${c.objectId} ${c.previous}→${c.current}`);
+  for (let shown = parts.length; shown >= 0; shown -= 1) {
+    const more = parts.length - shown;
+    const list = [...parts.slice(0, shown), ...(more > 0 ? [`+${more} more`] : [])].join(', ');
+    const line = `${head}  [${list}]${tail}`;
+    if ([...line].length <= COLUMNS) return line;
+  }
+  return fit(`${head}${tail}`);
 }
 
 function describeBaseline(id: string, label: string | undefined, state: UnreadState): string {
-  return `${time()}  ● baseline  identity ${who(id, label)}: ${state.total} unread in ${state.conversations.length} conversation(s); nothing published`;
+  return fit(`${time()}  ● baseline  identity ${who(id, label)}: ${state.total} unread in ${state.conversations.length} conversation(s)`);
+}
+
+function describeCycle(cycle: number, summary: CycleSummary, webhooks: LocalDeliverySummary | undefined): string {
+  const delivered = webhooks ? `; webhooks: ${webhooks.delivered} delivered${webhooks.kept > 0 ? `, ${webhooks.kept} kept` : ''}` : '';
+  return fit(
+    `${time()}  cycle ${cycle}: polled ${summary.polled}/${summary.identities}, ${summary.changed} changed, ` +
+      `${summary.published} published, ${summary.failed} failed in ${summary.durationMs} ms${delivered}`,
+  );
 }
 
 async function main(): Promise<void> {
   // Node 20 is this project's floor; keep the SDK's multi-line Node 22 notice out of the demo.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  // `npm start -- --json | head -1`: the reader stopped, so does the demo, quietly.
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', (error: NodeJS.ErrnoException) => process.exit(error.code === 'EPIPE' ? 0 : 1));
+  const err = process.stderr;
+  const say = (line: string): void => void err.write(`${line}\n`);
+
   const options = new Command('npm start')
+    .usage('-- [options]')
     .description('Run the poller locally on an embedded DynamoDB and the CommBox simulator')
     .option('--interval <seconds>', 'seconds between poll cycles', '5')
-    .option('--identities <n>', 'identities to register', '5')
+    .option('--identities <n>', 'identities to register (at most 1000)', '5')
     .option('--cycles <n>', 'stop after this many cycles (default: until Ctrl-C)')
     .option('--seed <n>', 'seed of the simulated activity', '7')
-    .option('--json', 'also print each event as subscribers receive it (JSON)')
+    .option('--json', "print each event's JSON on stdout, as subscribers get it; the rest goes to stderr")
+    .option('--topic-arn <arn>', 'publish the events to this SNS topic (AWS credentials needed); TOPIC_ARN is not read')
+    .addHelpText('after', '\nExample: npm start -- --interval 2 --cycles 5 --json | jq .total')
     .parse()
     .opts<Options>();
   const intervalMs = positive('interval', options.interval) * 1000;
   const count = Math.min(1000, Math.floor(positive('identities', options.identities)));
   const maxCycles = options.cycles === undefined ? Infinity : Math.floor(positive('cycles', options.cycles));
   const seed = Math.floor(positive('seed', options.seed));
+  const topicArn = options.topicArn === undefined ? undefined : parseTopicArn(options.topicArn.trim(), '--topic-arn');
 
   const db = await startEmbeddedDynamoDb();
   const simulator = await startCommBoxSimulator({ seed, latencyMs: 40, jitterMs: 30 });
@@ -99,32 +143,47 @@ async function main(): Promise<void> {
     [ENV.pollConcurrency]: '8',
     [ENV.requestTimeoutMs]: '2000',
     [ENV.maxAttempts]: '3',
+    ...(topicArn ? { [ENV.topicArn]: topicArn } : {}),
   });
   const source = createSource(config, createTokenProvider(config));
   const store = new DynamoDbSnapshotStore(client, tableName);
-  const out = process.stdout;
-  const publisher = new ConsolePublisher(options.json ? out : { write: () => true });
+  const publisher: EventPublisher = topicArn
+    ? createPublisher(config, () => new SNSClient({ region: parseArn(topicArn)?.region ?? '' }))
+    : new ConsolePublisher(options.json ? process.stdout : { write: () => true });
+  const destination = topicArn
+    ? `events are published to the SNS topic ${topicArn}`
+    : options.json
+      ? 'events are printed as JSON lines on stdout and sent nowhere else (no --topic-arn)'
+      : 'events are described here and sent nowhere (--json prints their JSON on stdout)';
 
-  // A signed webhook to a demo receiver, registered as `webhooks add` would (the secret stays in this process).
-  const receiver = await startDemoWebhookReceiver({
-    verified: ({ webhookId, event }) => out.write(`${time()}  ✓ webhook verified (standardwebhooks): ${String(event.type)} identity ${String(event.identityId)}, webhook-id ${webhookId.slice(0, 8)}\n`),
-    refused: (reason) => out.write(`${time()}  ! webhook refused by the receiver: ${reason}\n`),
-  });
-  await ensureWebhooksTable(client, webhooksTableNameOf(tableName), 'plain');
-  const webhookStores = createWebhookStores(config, client, true);
-  const endpointId = newWebhookEndpointId(randomBytes);
-  const secret = newWebhookSecret(randomBytes);
-  await webhookStores.secrets.store(endpointId, { current: secret });
-  await webhookStores.endpoints.create({ id: endpointId, url: receiver.url, events: ['unread.changed', 'unread.alert'], createdAtMs: Date.now() });
-  receiver.useSecret(secret);
+  // Without a topic, a signed webhook to a demo receiver, registered as `webhooks add` would (the secret stays in this process).
+  let receiver: DemoWebhookReceiver | undefined;
+  let webhookStores: ReturnType<typeof createWebhookStores> | undefined;
+  if (!topicArn) {
+    receiver = await startDemoWebhookReceiver({
+      verified: ({ webhookId, event }) =>
+        say(fit(`${time()}  ✓ webhook verified (standardwebhooks): ${String(event.type)} identity ${String(event.identityId)}, webhook-id ${webhookId.slice(0, 8)}`)),
+      refused: (reason) => say(fit(`${time()}  ! webhook refused by the receiver: ${reason}`)),
+    });
+    await ensureWebhooksTable(client, webhooksTableNameOf(tableName), 'plain');
+    webhookStores = createWebhookStores(config, client, true);
+    const endpointId = newWebhookEndpointId(randomBytes);
+    const secret = newWebhookSecret(randomBytes);
+    await webhookStores.secrets.store(endpointId, { current: secret });
+    await webhookStores.endpoints.create({ id: endpointId, url: receiver.url, events: ['unread.changed', 'unread.alert'], createdAtMs: Date.now() });
+    receiver.useSecret(secret);
+  }
   const sender = createWebhookSender(true);
 
-  out.write(
-    `unread-notifier, locally: dynalite at ${db.endpoint}, CommBox simulator at ${simulator.baseUrl}\n` +
-      `signed webhook ${endpointId} to the demo receiver at ${receiver.url}\n` +
-      `watching ${ids.length} identities, polling every ${intervalMs / 1000} s; the simulator changes unread counts as it goes. Ctrl-C to stop.\n`,
-  );
+  say(`unread-notifier, locally: dynalite at ${db.endpoint}`);
+  say(`CommBox simulator at ${simulator.baseUrl}`);
+  if (receiver) say(fit(`signed webhooks go to a demo receiver at ${receiver.url}`));
+  say(`watching ${ids.length} identities, polling every ${intervalMs / 1000} s while the simulator changes counts`);
+  say(fit(`${destination}.`));
+  say(maxCycles === Infinity ? 'Ctrl-C to stop.' : `stopping after ${maxCycles} cycle(s); Ctrl-C stops sooner.`);
 
+  const totals = { cycles: 0, polled: 0, baselines: 0, published: 0, failed: 0 };
+  const startedAt = Date.now();
   let stopping = false;
   let timer: NodeJS.Timeout | undefined;
   const stop = async (): Promise<void> => {
@@ -133,47 +192,62 @@ async function main(): Promise<void> {
     if (timer) clearTimeout(timer);
     simulator.stopActivity();
     await simulator.close();
-    await receiver.close();
+    await receiver?.close();
     await db.close();
     client.destroy();
+    const seconds = ((Date.now() - startedAt) / 1000).toFixed(1);
+    say(
+      fit(
+        `done: ${totals.cycles} cycle(s) in ${seconds} s, ${totals.polled} polls, ${totals.baselines} baselines, ` +
+          `${totals.published} events published${topicArn ? ' to the topic' : options.json ? ' to stdout' : ''}, ${totals.failed} failed`,
+      ),
+    );
   };
-  process.once('SIGINT', () => {
-    out.write('\nstopping\n');
-    void stop();
-  });
-
-  let cycle = 0;
-  const runOnce = async (): Promise<void> => {
-    cycle += 1;
-    // Each cycle delivers its events to the webhook as `poll` does, waiting for its in-run retries.
-    const webhooks = new LocalWebhookDelivery({
-      stores: webhookStores,
-      sender,
-      observer: {
-        attemptFailed: (job, outcome) => out.write(`${time()}  ! webhook attempt ${job.attempt} of ${job.eventId.slice(0, 8)} failed (${describeOutcome(outcome)})\n`),
-        deadLettered: (job) => out.write(`${time()}  ! webhook delivery of ${job.eventId.slice(0, 8)} kept for the next cycle\n`),
-      },
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      say('');
+      say('stopping');
+      void stop();
     });
-    await webhooks.start();
+  }
+
+  const runOnce = async (): Promise<void> => {
+    totals.cycles += 1;
+    // Each cycle delivers its events to the webhook as `poll` does, waiting for its in-run retries.
+    const webhooks = webhookStores
+      ? new LocalWebhookDelivery({
+          stores: webhookStores,
+          sender,
+          observer: {
+            attemptFailed: (job, outcome) => say(fit(`${time()}  ! webhook attempt ${job.attempt} of ${job.eventId.slice(0, 8)} failed (${describeOutcome(outcome)})`)),
+            deadLettered: (job) => say(fit(`${time()}  ! webhook delivery of ${job.eventId.slice(0, 8)} kept for the next cycle`)),
+          },
+        })
+      : undefined;
+    await webhooks?.start();
     const summary = await runPollCycle(
       {
         source,
         store,
-        publisher: webhooks.publisher(publisher),
+        publisher: webhooks ? webhooks.publisher(publisher) : publisher,
         clock: Date.now,
         observer: {
-          baselineRecorded: (id, state) => out.write(`${describeBaseline(id, labels.get(id), state)}\n`),
-          eventPublished: (event) => out.write(`${describeEvent(event)}\n`),
-          identityFailed: (id, error) => out.write(`${time()}  ! identity ${id} failed this cycle: ${(error as Error).message}\n`),
-          publishFailed: (event, reason) => out.write(`${time()}  ! event ${event.eventId} not published (${reason}); it stays pending\n`),
+          baselineRecorded: (id, state) => {
+            totals.baselines += 1;
+            say(describeBaseline(id, labels.get(id), state));
+          },
+          eventPublished: (event) => say(describeEvent(event)),
+          identityFailed: (id, error) => say(fit(`${time()}  ! identity ${id} failed this cycle: ${(error as Error).message}`)),
+          publishFailed: (event, reason) => say(fit(`${time()}  ! event ${event.eventId.slice(0, 8)} not published (${reason}); it stays pending`)),
         },
       },
       { concurrency: 8, claimLeaseMs: 60_000 },
     );
-    const delivered = await webhooks.finish();
-    out.write(
-      `${time()}  cycle ${cycle}: polled ${summary.polled}/${summary.identities}, ${summary.changed} changed, ${summary.published} published, ${summary.failed} failed in ${summary.durationMs} ms; webhooks: ${delivered.delivered} delivered${delivered.kept > 0 ? `, ${delivered.kept} kept` : ''}\n`,
-    );
+    const delivered = await webhooks?.finish();
+    totals.polled += summary.polled;
+    totals.published += summary.published;
+    totals.failed += summary.failed;
+    say(describeCycle(totals.cycles, summary, delivered));
   };
 
   const loop = async (): Promise<void> => {
@@ -181,13 +255,13 @@ async function main(): Promise<void> {
     try {
       await runOnce();
     } catch (error) {
-      out.write(`${time()}  ! cycle failed: ${(error as Error).message}\n`);
+      say(fit(`${time()}  ! cycle failed: ${(error as Error).message}`));
     }
-    if (cycle >= maxCycles) {
+    if (totals.cycles >= maxCycles) {
       await stop();
       return;
     }
-    if (cycle === 1) simulator.startActivity({ intervalMs: Math.max(500, intervalMs * 0.8), changeFraction: 0.4, seed });
+    if (totals.cycles === 1) simulator.startActivity({ intervalMs: Math.max(500, intervalMs * 0.8), changeFraction: 0.4, seed });
     if (!stopping) timer = setTimeout(() => void loop(), intervalMs);
   };
   await loop();
@@ -195,5 +269,5 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   process.stderr.write(`npm start: error: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exitCode = 1;
+  process.exitCode = error instanceof UsageError || error instanceof ConfigError ? 2 : 1;
 });

@@ -13,6 +13,11 @@ export interface CliIo {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** What `identities import -` reads. @default process.stdin */
   readonly stdin?: AsyncIterable<string | Uint8Array>;
+  /**
+   * Resolves when a long-running command (`simulator`) should stop, with the reason.
+   * @default - the first SIGINT or SIGTERM of this process
+   */
+  readonly untilStopped?: () => Promise<string>;
   /** Tests only: how webhook deliveries connect (the loopback-only guard). @default the system's resolver and a fresh connection per delivery */
   readonly webhookTransport?: WebhookTransport;
 }

@@ -2,38 +2,64 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 
 const root = join(__dirname, '..', '..');
+const tsx = join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs');
+
+/** What `npm start -s -- …` runs (npm's own banner is left out with -s). */
+function npmStart(args: string[]) {
+  return spawnSync(process.execPath, [tsx, 'bin/start-local.ts', ...args], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+}
 
 describe('npm start', () => {
-  test('polls the simulator on an embedded DynamoDB and prints baselines, then published events', () => {
-    const tsx = join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs');
-    const run = spawnSync(process.execPath, [tsx, 'bin/start-local.ts', '--interval', '1', '--cycles', '4', '--json'], {
-      cwd: root,
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
+  // One run serves the tests below: it takes a few seconds.
+  const run = npmStart(['--interval', '1', '--cycles', '4', '--json']);
+  const people = run.stderr.trimEnd().split('\n');
 
-    expect(run.stderr).toBe('');
+  test('polls the simulator on an embedded DynamoDB: baselines, then events, then a closing summary', () => {
     expect(run.status).toBe(0);
-    const out = run.stdout;
-    expect(out).toMatch(/● baseline {2}identity 558355 \(Support\)/);
-    expect(out).toMatch(/[▲▼] (in|de)creased identity \d+/);
-    const events = out.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { type: string });
-    expect(events.length).toBeGreaterThan(0);
-    expect(events.every((e) => e.type === 'unread.changed')).toBe(true);
-    expect(out).toMatch(/cycle 4: polled 5\/5/);
+    expect(people).toContainEqual(expect.stringMatching(/● baseline {2}identity 558355 \(Support\): \d+ unread/));
+    expect(people).toContainEqual(expect.stringMatching(/[▲▼] identity \d+ \(.+\): \d+ → \d+ unread \([+-]\d+\) {2}\[#\d+ \d+→\d+.*\] {2}[0-9a-f]{8}$/));
+    expect(people).toContainEqual(expect.stringMatching(/cycle 4: polled 5\/5/));
+    expect(people.at(-1)).toMatch(/^done: 4 cycle\(s\) in [\d.]+ s, 20 polls, 5 baselines, \d+ events published to stdout, 0 failed$/);
   });
 
-  test('registers a demo receiver as a signed webhook: each change reaches it and it verifies the signature with standardwebhooks', () => {
-    const tsx = join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs');
-    const run = spawnSync(process.execPath, [tsx, 'bin/start-local.ts', '--interval', '1', '--cycles', '3', '--json'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+  test('with --json, stdout holds only the events’ JSON, one per line (npm start -s -- --json | jq)', () => {
+    const lines = run.stdout.trimEnd().split('\n');
+    const events = lines.map((line) => JSON.parse(line) as { type: string; eventId: string });
 
-    expect(run.status).toBe(0);
-    const out = run.stdout;
-    expect(out).toMatch(/signed webhook wh_[0-9a-f]{20} to the demo receiver at http:\/\/127\.0\.0\.1:\d+\//);
-    const events = out.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { eventId: string });
-    const verified = [...out.matchAll(/✓ webhook verified \(standardwebhooks\): unread\.changed identity \d+, webhook-id (\w{8})/g)].map((m) => m[1]);
     expect(events.length).toBeGreaterThan(0);
+    expect(events.every((e) => e.type === 'unread.changed')).toBe(true);
+    expect(people.filter((line) => /[▲▼] identity/.test(line))).toHaveLength(events.length);
+  });
+
+  test('says where the events went', () => {
+    expect(people).toContain('events are printed as JSON lines on stdout and sent nowhere else (no --topic-arn).');
+  });
+
+  test('every line for people fits 100 columns', () => {
+    expect(people.filter((line) => [...line].length > 100)).toEqual([]);
+  });
+
+  test('--help shows how to pass options through npm', () => {
+    const help = npmStart(['--help']);
+
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: npm start -- \[options\]/);
+    expect(help.stdout).toContain('npm start -- --interval 2 --cycles 5 --json');
+  });
+
+  test('a bad option value is one line and exit code 2', () => {
+    const bad = npmStart(['--interval', 'soon']);
+
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toBe('npm start: error: --interval must be a positive number, got "soon"\n');
+  });
+
+  test('a demo receiver is registered as a signed webhook: every event reaches it and it verifies the signature with standardwebhooks', () => {
+    const events = run.stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as { eventId: string });
+    const verified = people.flatMap((line) => /✓ webhook verified \(standardwebhooks\): unread\.changed identity \d+, webhook-id (\w{8})$/.exec(line)?.[1] ?? []);
+
+    expect(people).toContainEqual(expect.stringMatching(/^signed webhooks go to a demo receiver at http:\/\/127\.0\.0\.1:\d+\//));
     expect(verified.sort()).toEqual(events.map((e) => e.eventId.slice(0, 8)).sort());
-    expect(out).not.toMatch(/webhook refused/);
+    expect(people.filter((line) => /webhook refused|webhook attempt/.test(line))).toEqual([]);
   });
 });
