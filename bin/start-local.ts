@@ -5,6 +5,9 @@
  * cycle, and a closing summary); stdout carries only the events' JSON, with --json, so
  * `npm start -- --json | jq` works. With --topic-arn the events go to that SNS topic instead
  * (deliberately a flag: an exported TOPIC_ARN must not send made-up events to real subscribers).
+ * Without it, a demo receiver on 127.0.0.1 is registered as a signed webhook: every change is
+ * delivered to it by the same code as `poll`, and it verifies each signature with the
+ * `standardwebhooks` package.
  */
 import { randomBytes } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -13,18 +16,25 @@ import { Command } from 'commander';
 import { ConsolePublisher } from '../lambda/adapters/console-publisher';
 import { DynamoDbIdentityRegistry } from '../lambda/adapters/dynamodb-identity-registry';
 import { DynamoDbSnapshotStore } from '../lambda/adapters/dynamodb-snapshot-store';
-import { createPublisher, createSource, createTokenProvider } from '../lambda/composition';
+import { ensureWebhooksTable } from '../lambda/adapters/dynamodb-webhook-table';
+import { describeOutcome } from '../lambda/adapters/sqs-webhook-queue';
+import { createPublisher, createSource, createTokenProvider, createWebhookSender, createWebhookStores } from '../lambda/composition';
 import { ConfigError, loadConfig, parseTopicArn } from '../lambda/config';
 import { parseIdentityId } from '../lambda/core/identity-id';
 import type { UnreadChangedEvent, UnreadState } from '../lambda/core/model';
 import type { EventPublisher } from '../lambda/core/ports';
 import { runPollCycle, type CycleSummary } from '../lambda/core/poll-cycle';
 import { parseArn } from '../lambda/core/subscriptions';
-import { ENV } from '../lambda/env-names';
+import type { DispatchObserver } from '../lambda/core/webhook-dispatcher';
+import { newWebhookEndpointId } from '../lambda/core/webhook-endpoint';
+import { newWebhookSecret } from '../lambda/core/webhook-signature';
+import { ENV, webhooksTableNameOf } from '../lambda/env-names';
+import { LocalWebhookDelivery, type LocalDeliverySummary } from '../lambda/local-webhooks';
 import { fixedRepollSecrets } from '../lambda/repoll-endpoint';
 import { startCommBoxSimulator } from '../local/commbox-simulator';
+import { startDemoWebhookReceiver, type DemoWebhookReceiver } from '../local/demo-webhook-receiver';
 import { startEmbeddedDynamoDb } from '../local/embedded-dynamodb';
-import { startServe } from './cli/serve';
+import { startServe, type ServeRun } from './cli/serve';
 
 const LABELS = ['Support', 'Sales', 'Billing', 'VIP desk', 'Night shift', 'Returns', 'Partners', 'Onboarding'];
 /** Every line for people fits a terminal this wide. */
@@ -83,10 +93,11 @@ function describeBaseline(id: string, label: string | undefined, state: UnreadSt
   return fit(`${time()}  ● baseline  identity ${who(id, label)}: ${state.total} unread in ${state.conversations.length} conversation(s)`);
 }
 
-function describeCycle(cycle: number, summary: CycleSummary): string {
+function describeCycle(cycle: number, summary: CycleSummary, webhooks: LocalDeliverySummary | undefined): string {
+  const delivered = webhooks ? `; webhooks: ${webhooks.delivered} delivered${webhooks.kept > 0 ? `, ${webhooks.kept} kept` : ''}` : '';
   return fit(
     `${time()}  cycle ${cycle}: polled ${summary.polled}/${summary.identities}, ${summary.changed} changed, ` +
-      `${summary.published} published, ${summary.failed} failed in ${summary.durationMs} ms`,
+      `${summary.published} published, ${summary.failed} failed in ${summary.durationMs} ms${delivered}`,
   );
 }
 
@@ -150,6 +161,29 @@ async function main(): Promise<void> {
       ? 'events are printed as JSON lines on stdout and sent nowhere else (no --topic-arn)'
       : 'events are described here and sent nowhere (--json prints their JSON on stdout)';
 
+  // Without a topic, a signed webhook to a demo receiver, registered as `webhooks add` would (the secret stays in this process).
+  let receiver: DemoWebhookReceiver | undefined;
+  let webhookStores: ReturnType<typeof createWebhookStores> | undefined;
+  if (!topicArn) {
+    receiver = await startDemoWebhookReceiver({
+      verified: ({ webhookId, event }) =>
+        say(fit(`${time()}  ✓ webhook verified (standardwebhooks): ${String(event.type)} identity ${String(event.identityId)}, webhook-id ${webhookId.slice(0, 8)}`)),
+      refused: (reason) => say(fit(`${time()}  ! webhook refused by the receiver: ${reason}`)),
+    });
+    await ensureWebhooksTable(client, webhooksTableNameOf(tableName), 'plain');
+    webhookStores = createWebhookStores(config, client, true);
+    const endpointId = newWebhookEndpointId(randomBytes);
+    const secret = newWebhookSecret(randomBytes);
+    await webhookStores.secrets.store(endpointId, { current: secret });
+    await webhookStores.endpoints.create({ id: endpointId, url: receiver.url, events: ['unread.changed', 'unread.alert'], createdAtMs: Date.now() });
+    receiver.useSecret(secret);
+  }
+  const sender = createWebhookSender(true);
+  const webhookObserver: DispatchObserver = {
+    attemptFailed: (job, outcome) => say(fit(`${time()}  ! webhook attempt ${job.attempt} of ${job.eventId.slice(0, 8)} failed (${describeOutcome(outcome)})`)),
+    deadLettered: (job) => say(fit(`${time()}  ! webhook delivery of ${job.eventId.slice(0, 8)} kept for the next cycle`)),
+  };
+
   const totals = { cycles: 0, polled: 0, baselines: 0, published: 0, failed: 0 };
   // Re-poll now (docs/repoll.md): the endpoint as `unread-notifier serve` runs it, and the simulator
   // announcing every change to it as a CommBox webhook would (OnNewActivity, the secret in the path).
@@ -179,12 +213,19 @@ async function main(): Promise<void> {
       },
       identityFailed: (id, error) => say(fit(`${time()}  ! identity ${id} failed its re-poll: ${(error as Error).message}`)),
     },
+    // Re-polled events reach the signed webhook too (the cycles take what was left undelivered).
+    run: (): Promise<ServeRun | undefined> => {
+      if (!webhookStores) return Promise.resolve(undefined);
+      const webhooks = new LocalWebhookDelivery({ stores: webhookStores, sender, observer: webhookObserver });
+      return Promise.resolve({ publisher: (inner) => webhooks.publisher(inner), done: async () => void (await webhooks.finish()) });
+    },
   });
   simulator.setWebhook({ url: `${repoll.baseUrl}/repoll/${repollSecret}` });
 
   say(`unread-notifier, locally: dynalite at ${db.endpoint}`);
   say(`CommBox simulator at ${simulator.baseUrl}`);
   say(`re-poll endpoint at ${repoll.baseUrl}/repoll; the simulator calls it on each change`);
+  if (receiver) say(fit(`signed webhooks go to a demo receiver at ${receiver.url}`));
   say(`watching ${ids.length} identities, polling every ${intervalMs / 1000} s while the simulator changes counts`);
   say(fit(`${destination}.`));
   say(maxCycles === Infinity ? 'Ctrl-C to stop.' : `stopping after ${maxCycles} cycle(s); Ctrl-C stops sooner.`);
@@ -199,6 +240,7 @@ async function main(): Promise<void> {
     simulator.stopActivity();
     await repoll.stop();
     await simulator.close();
+    await receiver?.close();
     await db.close();
     client.destroy();
     const seconds = ((Date.now() - startedAt) / 1000).toFixed(1);
@@ -226,11 +268,20 @@ async function main(): Promise<void> {
 
   const runOnce = async (): Promise<void> => {
     totals.cycles += 1;
+    // Each cycle delivers its events to the webhook as `poll` does, waiting for its in-run retries.
+    const webhooks = webhookStores
+      ? new LocalWebhookDelivery({
+          stores: webhookStores,
+          sender,
+          observer: webhookObserver,
+        })
+      : undefined;
+    await webhooks?.start();
     const summary = await runPollCycle(
       {
         source,
         store,
-        publisher,
+        publisher: webhooks ? webhooks.publisher(publisher) : publisher,
         clock: Date.now,
         observer: {
           baselineRecorded: (id, state) => {
@@ -244,11 +295,12 @@ async function main(): Promise<void> {
       },
       { concurrency: 8, claimLeaseMs: 60_000 },
     );
+    const delivered = await webhooks?.finish();
     totals.polled += summary.polled;
     // Events of the cycle (those of re-polls are counted as they go out).
     totals.published += summary.published;
     totals.failed += summary.failed;
-    say(describeCycle(totals.cycles, summary));
+    say(describeCycle(totals.cycles, summary, delivered));
   };
 
   const loop = async (): Promise<void> => {

@@ -18,6 +18,7 @@ import type { CliIo } from './io';
 import { DEFAULT_SERVE_INTERVAL_SECONDS, DEFAULT_SERVE_PORT, serveCommand, type ServeFlags } from './serve';
 import { registerSimulatorCommand } from './simulator';
 import { registerSubscriptionCommands } from './subscriptions';
+import { registerWebhookCommands } from './webhooks-commands';
 
 /** The global flags, as their parsers leave them. */
 interface GlobalFlags {
@@ -87,6 +88,7 @@ function buildProgram(io: CliIo): Command {
     });
 
   registerSubscriptionCommands(program, io, () => config().topicArn);
+  registerWebhookCommands(program, config, io);
   registerSimulatorCommand(program, io);
   program
     .command('serve')

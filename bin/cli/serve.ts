@@ -8,20 +8,22 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDbRepollMarker } from '../../lambda/adapters/dynamodb-repoll-marker';
 import { DynamoDbSnapshotStore } from '../../lambda/adapters/dynamodb-snapshot-store';
 import { InMemoryRepollQueue } from '../../lambda/adapters/in-memory-repoll-queue';
-import { createPublisher, createSource, createTokenProvider } from '../../lambda/composition';
-import { ConfigError, requireToken, type Config } from '../../lambda/config';
+import { createPublisher, createSource, createTokenProvider, createWebhookSender, createWebhookStores, type WebhookStores } from '../../lambda/composition';
+import { ConfigError, isLocalRun, requireToken, type Config } from '../../lambda/config';
 import type { IdentityId } from '../../lambda/core/identity-id';
 import { runPollCycle, type CycleObserver, type CycleSummary } from '../../lambda/core/poll-cycle';
 import type { EventPublisher } from '../../lambda/core/ports';
 import { RepollSecretError } from '../../lambda/core/repoll-auth';
 import type { RepollMessage, RepollSecretSource } from '../../lambda/core/repoll-ports';
 import { runRepollBatch, type RepollBatchResult } from '../../lambda/core/repoll-run';
+import { LocalWebhookDelivery } from '../../lambda/local-webhooks';
 import { REPOLL_ENV, repollWindowMs } from '../../lambda/repoll-config';
 import { fixedRepollSecrets, type RepollHttpResponse } from '../../lambda/repoll-endpoint';
 import { CoalescingRepollMarker } from '../../local/coalescing-repoll-marker';
 import { RepollDispatcher } from '../../local/repoll-dispatcher';
 import { startRepollHttpServer } from '../../local/repoll-http-server';
 import { UsageError, type CliIo } from './io';
+import { reportLocalDeliveries, terminalObserver } from './webhooks-commands';
 
 export const DEFAULT_SERVE_PORT = 8787;
 export const DEFAULT_SERVE_INTERVAL_SECONDS = 60;
@@ -37,6 +39,16 @@ export interface ServeReport {
   cycleSkipped?(cycle: number): void;
   request?(response: RepollHttpResponse): void;
   repolled?(result: RepollBatchResult): void;
+}
+
+/**
+ * What wraps the publisher of one run: a scheduled cycle or one identity's re-poll. `serve` and
+ * `npm start` deliver signed webhooks this way without TOPIC_ARN, as `poll` does; `done` is awaited
+ * when the run has ended (it waits for the deliveries' in-run retries).
+ */
+export interface ServeRun {
+  readonly publisher: (inner: EventPublisher) => EventPublisher;
+  done(): Promise<void>;
 }
 
 export interface ServeOptions {
@@ -55,6 +67,8 @@ export interface ServeOptions {
   /** Observes the re-polls (targeted polls). */
   readonly repollObserver?: CycleObserver;
   readonly report?: ServeReport;
+  /** Called before each run; undefined (or none) publishes straight to `publisher`. */
+  readonly run?: (kind: 'cycle' | 'repoll') => Promise<ServeRun | undefined>;
   /** Epoch milliseconds. @default Date.now */
   readonly clock?: () => number;
 }
@@ -78,19 +92,30 @@ export async function startServe(options: ServeOptions): Promise<ServeHandle> {
   const mayStart = (): boolean => !stopping;
   const retries = new Map<IdentityId, number>();
 
-  const pollIdentity = (id: IdentityId): Promise<CycleSummary> =>
+  const pollIdentity = (publisher: EventPublisher) => (id: IdentityId): Promise<CycleSummary> =>
     runPollCycle(
-      { source, store, publisher: options.publisher, clock, ...(options.repollObserver ? { observer: options.repollObserver } : {}) },
+      { source, store, publisher, clock, ...(options.repollObserver ? { observer: options.repollObserver } : {}) },
       { concurrency: 1, claimLeaseMs: config.claimLeaseMs, only: { ids: [id], unregistered: 'ignore' } },
     );
+  /** Runs `work` with this run's publisher, and waits for what the run still does after it. */
+  const inRun = async <T>(kind: 'cycle' | 'repoll', work: (publisher: EventPublisher) => Promise<T>): Promise<T> => {
+    const run = await options.run?.(kind);
+    try {
+      return await work(run ? run.publisher(options.publisher) : options.publisher);
+    } finally {
+      await run?.done();
+    }
+  };
 
   // One re-poll per identity at a time, as many identities at once as the source may poll.
   const repoll = async (message: RepollMessage): Promise<void> => {
-    const result = await runRepollBatch([{ messageId: message.identityId, identityId: message.identityId, requestedAt: message.requestedAt }], pollIdentity, {
-      concurrency: 1,
-      clock,
-      shouldStartMore: mayStart,
-    });
+    const result = await inRun('repoll', (publisher) =>
+      runRepollBatch([{ messageId: message.identityId, identityId: message.identityId, requestedAt: message.requestedAt }], pollIdentity(publisher), {
+        concurrency: 1,
+        clock,
+        shouldStartMore: mayStart,
+      }),
+    );
     options.report?.repolled?.(result);
     const [outcome] = result.outcomes;
     if (outcome === undefined) return;
@@ -135,14 +160,16 @@ export async function startServe(options: ServeOptions): Promise<ServeHandle> {
       return;
     }
     const startedAt = clock();
-    cycleInFlight = runPollCycle(
-      { source, store, publisher: options.publisher, clock, ...(options.cycleObserver ? { observer: options.cycleObserver } : {}) },
-      {
-        concurrency: config.pollConcurrency,
-        claimLeaseMs: config.claimLeaseMs,
-        // Stopping, or half the claim lease gone (as `poll` does): no identity starts; those started finish.
-        shouldStartMore: () => mayStart() && clock() - startedAt < config.claimLeaseMs / 2,
-      },
+    cycleInFlight = inRun('cycle', (publisher) =>
+      runPollCycle(
+        { source, store, publisher, clock, ...(options.cycleObserver ? { observer: options.cycleObserver } : {}) },
+        {
+          concurrency: config.pollConcurrency,
+          claimLeaseMs: config.claimLeaseMs,
+          // Stopping, or half the claim lease gone (as `poll` does): no identity starts; those started finish.
+          shouldStartMore: () => mayStart() && clock() - startedAt < config.claimLeaseMs / 2,
+        },
+      ),
     ).then(
       (summary) => {
         lastCycle = { identities: summary.identities, polled: summary.polled, changed: summary.changed, published: summary.published, failed: summary.failed, endedAt: new Date(clock()).toISOString() };
@@ -243,16 +270,20 @@ export function serveSecrets(env: CliIo['env']): RepollSecretSource {
   }
 }
 
-/** `unread-notifier serve`: runs until SIGTERM or Ctrl-C, then stops cleanly (exit 0). */
-export async function serveCommand(config: Config, io: CliIo, flags: ServeFlags, signal: () => StopSignal = processStopSignal): Promise<void> {
+/** `unread-notifier serve`: runs until SIGTERM or Ctrl-C (or `io.untilStopped`), then stops cleanly (exit 0). */
+export async function serveCommand(config: Config, io: CliIo, flags: ServeFlags): Promise<void> {
   const port = parseServePort(flags.port);
   const intervalMs = parseServeInterval(flags.interval);
   const secrets = serveSecrets(io.env);
   const windowMs = repollWindowMs(io.env);
   requireToken(config);
 
-  const stop = signal();
+  const stop: StopSignal = io.untilStopped ? { stopped: io.untilStopped(), dispose: () => undefined } : processStopSignal();
   const dynamo = new DynamoDBClient({});
+  // Without TOPIC_ARN the registered webhooks are delivered from here, as `poll` delivers them.
+  const localRun = isLocalRun(io.env);
+  const webhookStores = config.topicArn ? undefined : webhookStoresOf(config, dynamo, localRun);
+  const sender = createWebhookSender(localRun, io.webhookTransport);
   const say = (line: string): void => void io.stderr.write(`${time()}  ${line}\n`);
   let handle: ServeHandle;
   try {
@@ -266,6 +297,13 @@ export async function serveCommand(config: Config, io: CliIo, flags: ServeFlags,
       windowMs,
       cycleObserver: warnings(say),
       repollObserver: warnings(say),
+      run: async (kind) => {
+        if (!webhookStores) return undefined;
+        const webhooks = new LocalWebhookDelivery({ stores: webhookStores, sender, observer: terminalObserver(io.stderr) });
+        // Only the scheduled cycles take what earlier runs left undelivered: re-polls running at once would send it twice.
+        if (kind === 'cycle') await webhooks.start();
+        return { publisher: (inner) => webhooks.publisher(inner), done: async () => reportLocalDeliveries(await webhooks.finish(), io) };
+      },
       report: {
         cycleDone: (s, n) =>
           say(`cycle ${n}: polled ${s.polled}/${s.identities}, ${s.changed} changed, ${s.published} published, ${s.failed} failed in ${s.durationMs} ms`),
@@ -297,6 +335,15 @@ export async function serveCommand(config: Config, io: CliIo, flags: ServeFlags,
     dynamo.destroy();
   }
   say('serve: stopped');
+}
+
+/** The webhooks table's stores, or none when the table name leaves no room for its webhooks table's. */
+function webhookStoresOf(config: Config, dynamo: DynamoDBClient, localRun: boolean): WebhookStores | undefined {
+  try {
+    return createWebhookStores(config, dynamo, localRun);
+  } catch {
+    return undefined;
+  }
 }
 
 function warnings(say: (line: string) => void): CycleObserver {

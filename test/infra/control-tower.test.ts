@@ -92,6 +92,9 @@ describe('acknowledged Control Tower findings (a new one must be added here on p
       'Repoll/EndpointFunction: CT.LAMBDA.PR.3',
       'Repoll/EndpointFunctionLogs: CT.CLOUDWATCH.PR.2',
       'Repoll/EndpointFunctionLogs: CT.CLOUDWATCH.PR.3',
+      'Webhooks/Function: CT.LAMBDA.PR.3',
+      'Webhooks/FunctionLogs: CT.CLOUDWATCH.PR.2',
+      'Webhooks/FunctionLogs: CT.CLOUDWATCH.PR.3',
     ]);
   });
 
@@ -116,6 +119,8 @@ describe('acknowledged Control Tower findings (a new one must be added here on p
       'Repoll/EndpointFunction/invoke-function: CT.LAMBDA.PR.2',
       'Repoll/EndpointFunction: CT.LAMBDA.PR.3',
       'Repoll/EndpointFunctionLogs: CT.CLOUDWATCH.PR.3',
+      'Webhooks/Function: CT.LAMBDA.PR.3',
+      'Webhooks/FunctionLogs: CT.CLOUDWATCH.PR.3',
     ]);
   });
 });

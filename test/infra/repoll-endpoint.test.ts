@@ -2,7 +2,7 @@ import 'aws-cdk-lib/testhelpers/jest-autoclean';
 import { Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { loadConfig } from '../../lambda/config';
-import { ENV, METRICS } from '../../lambda/env-names';
+import { ENV, METRICS, TABLE_KEY } from '../../lambda/env-names';
 import { loadRepollEndpointConfig, REPOLL_ENV, REPOLL_METRICS } from '../../lambda/repoll-config';
 import { REPOLL_CONSUMER_TIMEOUT, REPOLL_MAX_RECEIVES } from '../../lib/repoll-endpoint';
 import { UnreadNotifierStack } from '../../lib/unread-notifier-stack';
@@ -34,7 +34,8 @@ const pollerFn = (template: Template): [string, Resource] => only(template, 'AWS
 const envOf = (fn: Resource): Record<string, unknown> => (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
 const repollQueue = (template: Template): string => only(template, 'AWS::SQS::Queue', { RedrivePolicy: Match.objectLike({ maxReceiveCount: REPOLL_MAX_RECEIVES }) })[0];
 const repollSecret = (template: Template): string => only(template, 'AWS::SecretsManager::Secret', { Description: Match.stringLikeRegexp('re-poll endpoint') })[0];
-const table = (template: Template): string => Object.keys(template.findResources('AWS::DynamoDB::GlobalTable'))[0]!;
+/** The registry table (the stack also has the webhooks table). */
+const table = (template: Template): string => only(template, 'AWS::DynamoDB::GlobalTable', { KeySchema: [{ AttributeName: TABLE_KEY.partitionKey, KeyType: 'HASH' }] })[0];
 
 function statementsOf(template: Template, fn: Resource): Record<string, unknown>[] {
   const role = (fn.Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];

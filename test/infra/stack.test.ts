@@ -33,7 +33,7 @@ function logicalIdOf(template: Template, type: string, props: Record<string, unk
   return only(template, type, props)[0];
 }
 
-/** The poller (the stack's other functions are the re-poll endpoint's: test/infra/repoll-endpoint.test.ts). */
+/** The poller (the stack also has the webhook dispatcher and the re-poll functions: test/infra/repoll-endpoint.test.ts). */
 function functionOf(template: Template): [string, Resource] {
   return only(template, 'AWS::Lambda::Function', { Description: Match.stringLikeRegexp('one poll cycle') });
 }
@@ -43,9 +43,14 @@ function apiTokenSecretOf(template: Template): string {
   return only(template, 'AWS::SecretsManager::Secret', { Description: Match.stringLikeRegexp('CommBox API bearer token') })[0];
 }
 
+/** The registry table (the stack also has the webhooks table). */
+function registryTableOf(template: Template): string {
+  return logicalIdOf(template, 'AWS::DynamoDB::GlobalTable', { KeySchema: [{ AttributeName: TABLE_KEY.partitionKey, KeyType: 'HASH' }] });
+}
+
 /** The poller's log group. */
 function pollerLogGroupOf(template: Template): string {
-  return ((functionOf(template)[1].Properties?.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup).Ref;
+  return (functionOf(template)[1].Properties?.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
 }
 
 function envOf(template: Template): Record<string, unknown> {
@@ -215,7 +220,7 @@ describe('poller function', () => {
       ].sort(),
     );
     expect(env).toMatchObject({
-      [ENV.tableName]: { Ref: logicalId(defaults, 'AWS::DynamoDB::GlobalTable') },
+      [ENV.tableName]: { Ref: registryTableOf(defaults) },
       [ENV.topicArn]: { Ref: only(defaults, 'AWS::SNS::Topic', { DisplayName: 'Unread notifier' })[0] },
       [ENV.apiTokenSecretId]: { Ref: apiTokenSecretOf(defaults) },
       [ENV.apiBaseUrl]: 'https://api.commbox.io',
@@ -326,7 +331,7 @@ describe('IAM: least privilege', () => {
   });
 
   test('scan and conditional update on this table; item reads and writes only on the resume-point keys, puts only on the cycle-end keys', () => {
-    const table = logicalId(defaults, 'AWS::DynamoDB::GlobalTable');
+    const table = registryTableOf(defaults);
     const { statements } = poller(defaults);
     expect(statements).toContainEqual({
       Effect: 'Allow',
@@ -497,8 +502,8 @@ describe('schedule (no cdk-nag rule covers EventBridge Scheduler: asserted here)
 
 describe('queues', () => {
   test.each([
-    ['defaults', defaults, 4],
-    ['configured', configured, 8],
+    ['defaults', defaults, 8],
+    ['configured', configured, 12],
   ])('%s: every queue is encrypted and refuses plain HTTP', (_name, template, count) => {
     const queues = Object.entries(template.findResources('AWS::SQS::Queue')) as [string, Resource][];
     expect(queues).toHaveLength(count);
@@ -514,7 +519,7 @@ describe('queues', () => {
   });
 
   const integratorQueues = (template: Template): { queue: Resource; dlq: Resource; dlqId: string } => {
-    const [, queue] = only(template, 'AWS::SQS::Queue', { RedrivePolicy: Match.objectLike({ maxReceiveCount: 5 }) });
+    const [, queue] = only(template, 'AWS::SQS::Queue', { RedrivePolicy: Match.anyValue(), MessageRetentionPeriod: INTEGRATOR_QUEUE_RETENTION.toSeconds() });
     const dlqId = (queue.Properties?.RedrivePolicy as { deadLetterTargetArn: { 'Fn::GetAtt': [string, string] } }).deadLetterTargetArn['Fn::GetAtt'][0];
     return { queue, dlq: (template.toJSON().Resources as Record<string, Resource>)[dlqId]!, dlqId };
   };
@@ -536,8 +541,8 @@ describe('queues', () => {
   });
 
   test.each([
-    ['defaults', defaults, 3],
-    ['configured', configured, 6],
+    ['defaults', defaults, 5],
+    ['configured', configured, 8],
   ])('%s: every dead-letter queue says so in its redrive allow policy (Control Tower CT.SQS.PR.1)', (_name, template, count) => {
     const dlqs = Object.entries(template.findResources('AWS::SQS::Queue', { Properties: { RedrivePolicy: Match.absent() } })) as [string, Resource][];
     expect(dlqs).toHaveLength(count);
@@ -553,8 +558,9 @@ describe('subscriptions', () => {
     return (redrive.asObject() as { deadLetterTargetArn: { 'Fn::GetAtt': [string, string] } }).deadLetterTargetArn;
   };
 
-  test('none by default', () => {
-    defaults.resourceCountIs('AWS::SNS::Subscription', 0);
+  test("none by default but the webhook dispatcher's event queue", () => {
+    defaults.resourceCountIs('AWS::SNS::Subscription', 1);
+    defaults.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'sqs', RawMessageDelivery: true });
   });
 
   test('email: unfiltered, or filtered by identityId and direction on message attributes', () => {
@@ -599,7 +605,7 @@ describe('subscriptions', () => {
 
   test('every subscription, events and alarms, has a redrive policy to a DLQ', () => {
     const subscriptions = Object.values(configured.findResources('AWS::SNS::Subscription')) as Resource[];
-    expect(subscriptions).toHaveLength(6);
+    expect(subscriptions).toHaveLength(7);
     for (const subscription of subscriptions) {
       expect(subscription.Properties?.RedrivePolicy).toEqual({ deadLetterTargetArn: { 'Fn::GetAtt': [expect.any(String), 'Arn'] } });
     }
@@ -635,18 +641,23 @@ type Alarm = {
 const alarms = (template: Template): Alarm[] => (Object.values(template.findResources('AWS::CloudWatch::Alarm')) as Resource[]).map((r) => r.Properties as Alarm);
 
 describe('alarms', () => {
-  /** The operations alarms of the Alarms construct (the re-poll endpoint's own: test/infra/repoll-endpoint.test.ts). */
+  /** The operations alarms (the re-poll endpoint's own: test/infra/repoll-endpoint.test.ts). */
   const summary = (template: Template): string[] =>
     (Object.entries(template.findResources('AWS::CloudWatch::Alarm')) as [string, Resource][])
-      .filter(([id]) => id.startsWith('Alarms'))
+      .filter(([id]) => !id.startsWith('Repoll'))
       .map(([, r]) => r.Properties as Alarm)
       .map((a) => `${a.Namespace}/${a.MetricName} ${a.Statistic} ${a.ComparisonOperator} ${a.Threshold}`)
       .sort();
 
-  test('errors, throttles, duration near the timeout, not polling, DLQ messages, upstream 401s, unreadable token, undecodable items, failing identities', () => {
+  test('errors, throttles, duration near the timeout, not polling, DLQ messages, upstream 401s, unreadable token, undecodable items, failing identities; webhook dispatcher errors, disabled endpoints, delivery failures', () => {
     expect(summary(defaults)).toEqual(
       [
         'AWS/Lambda/Errors Sum GreaterThanOrEqualToThreshold 1',
+        'AWS/Lambda/Errors Sum GreaterThanOrEqualToThreshold 1',
+        'AWS/SQS/ApproximateNumberOfMessagesVisible Maximum GreaterThanOrEqualToThreshold 1',
+        'AWS/SQS/ApproximateNumberOfMessagesVisible Maximum GreaterThanOrEqualToThreshold 1',
+        `${METRICS.namespace}/WebhookEndpointDisabled Sum GreaterThanOrEqualToThreshold 1`,
+        `${METRICS.namespace}/WebhookAttemptFailed Sum GreaterThanOrEqualToThreshold 10`,
         'AWS/Lambda/Throttles Sum GreaterThanOrEqualToThreshold 1',
         'AWS/Lambda/Duration Maximum GreaterThanOrEqualToThreshold 40000',
         'AWS/Lambda/Invocations Sum LessThanThreshold 1',
@@ -686,7 +697,7 @@ describe('alarms', () => {
   });
 
   test('one alarm per dead-letter queue, on that queue', () => {
-    for (const [template, count] of [[defaults, 3], [configured, 6]] as const) {
+    for (const [template, count] of [[defaults, 5], [configured, 8]] as const) {
       const dlqs = Object.keys(template.findResources('AWS::SQS::Queue', { Properties: { RedrivePolicy: Match.absent() } })).sort();
       const watched = alarms(template)
         .filter((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible')
@@ -771,10 +782,10 @@ describe('two copies of the stack in one account', () => {
     expect(defaultsStack.poller.metrics.service).not.toBe(configuredStack.poller.metrics.service);
   });
 
-  test('every alarm on a cycle metric carries the service dimension (no alarm adds up both copies)', () => {
+  test('every alarm on a cycle or webhook metric carries the service dimension (no alarm adds up both copies)', () => {
     for (const template of [defaults, configured]) {
       const cycleAlarms = alarms(template).filter((a) => a.Namespace === METRICS.namespace);
-      expect(cycleAlarms).toHaveLength(4);
+      expect(cycleAlarms).toHaveLength(6);
       for (const alarm of cycleAlarms) expect(alarm.Dimensions).toEqual([{ Name: 'service', Value: expect.any(String) }]);
     }
   });
@@ -782,14 +793,14 @@ describe('two copies of the stack in one account', () => {
 
 describe('outputs', () => {
   test('table name, topic ARN, secret ARN, function name', () => {
-    defaults.hasOutput('TableName', { Value: { Ref: logicalId(defaults, 'AWS::DynamoDB::GlobalTable') } });
+    defaults.hasOutput('TableName', { Value: { Ref: registryTableOf(defaults) } });
     defaults.hasOutput('TopicArn', { Value: { Ref: only(defaults, 'AWS::SNS::Topic', { DisplayName: 'Unread notifier' })[0] } });
     defaults.hasOutput('ApiTokenSecretArn', { Value: { Ref: apiTokenSecretOf(defaults) } });
     defaults.hasOutput('FunctionName', { Value: { Ref: functionOf(defaults)[0] } });
     defaults.hasOutput('LogGroupName', { Value: { Ref: pollerLogGroupOf(defaults) } });
     defaults.hasOutput('AlarmTopicArn', { Value: { Ref: only(defaults, 'AWS::SNS::Topic', { DisplayName: 'Unread notifier alarms' })[0] } });
     expect(Object.keys(defaults.findOutputs('IntegratorQueueUrl'))).toEqual([]);
-    const queue = logicalIdOf(configured, 'AWS::SQS::Queue', { RedrivePolicy: Match.objectLike({ maxReceiveCount: 5 }) });
+    const queue = logicalIdOf(configured, 'AWS::SQS::Queue', { RedrivePolicy: Match.anyValue(), MessageRetentionPeriod: INTEGRATOR_QUEUE_RETENTION.toSeconds() });
     configured.hasOutput('IntegratorQueueUrl', { Value: { Ref: queue } });
     configured.hasOutput('IntegratorQueueArn', { Value: { 'Fn::GetAtt': [queue, 'Arn'] } });
   });

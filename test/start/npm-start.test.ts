@@ -60,4 +60,13 @@ describe('npm start', () => {
     expect(bad.status).toBe(2);
     expect(bad.stderr).toBe('npm start: error: --interval must be a positive number, got "soon"\n');
   });
+
+  test('a demo receiver is registered as a signed webhook: every event reaches it and it verifies the signature with standardwebhooks', () => {
+    const events = run.stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as { eventId: string });
+    const verified = people.flatMap((line) => /✓ webhook verified \(standardwebhooks\): unread\.changed identity \d+, webhook-id (\w{8})$/.exec(line)?.[1] ?? []);
+
+    expect(people).toContainEqual(expect.stringMatching(/^signed webhooks go to a demo receiver at http:\/\/127\.0\.0\.1:\d+\//));
+    expect(verified.sort()).toEqual(events.map((e) => e.eventId.slice(0, 8)).sort());
+    expect(people.filter((line) => /webhook refused|webhook attempt/.test(line))).toEqual([]);
+  });
 });
