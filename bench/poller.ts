@@ -6,6 +6,7 @@ import { DynamoDbSnapshotStore, type OperationCounts } from '../lambda/adapters/
 import { ATTR } from '../lambda/adapters/dynamodb-item-codec';
 import { StaticTokenProvider } from '../lambda/adapters/token-provider';
 import { DEFAULTS, Secret } from '../lambda/config';
+import { BUILT_IN_ALERT_DEFAULTS } from '../lambda/core/alert-policy';
 import { parseIdentityId } from '../lambda/core/identity-id';
 import { runPollCycle, type CycleSummary } from '../lambda/core/poll-cycle';
 import { CountingPublisher } from './counting-publisher';
@@ -115,7 +116,7 @@ export class BenchPoller {
 
     const summary = await runPollCycle(
       { source: this.source, store: this.store, publisher: this.publisher, clock: Date.now },
-      { concurrency: this.config.concurrency, claimLeaseMs: DEFAULTS.claimLeaseSeconds * 1000 },
+      { concurrency: this.config.concurrency, claimLeaseMs: DEFAULTS.claimLeaseSeconds * 1000, alertDefaults: BUILT_IN_ALERT_DEFAULTS },
     );
 
     const cpu = process.cpuUsage(cpuBefore);

@@ -133,7 +133,7 @@ async function main(): Promise<void> {
           publishFailed: (event, reason) => out.write(`${time()}  ! event ${event.eventId} not published (${reason}); it stays pending\n`),
         },
       },
-      { concurrency: 8, claimLeaseMs: 60_000 },
+      { concurrency: 8, claimLeaseMs: 60_000, alertDefaults: config.alertDefaults },
     );
     out.write(
       `${time()}  cycle ${cycle}: polled ${summary.polled}/${summary.identities}, ${summary.changed} changed, ${summary.published} published, ${summary.failed} failed in ${summary.durationMs} ms\n`,

@@ -149,6 +149,7 @@ export async function pollCommand(config: Config, io: CliIo, flags: PollFlags): 
     {
       concurrency: config.pollConcurrency,
       claimLeaseMs: config.claimLeaseMs,
+      alertDefaults: config.alertDefaults,
       ...(segment ? { segment } : {}),
       // Events are stored with a claim of CLAIM_LEASE_SECONDS: stop starting identities at half
       // of it, so every claim is still held when its batch goes out; the next poll resumes here.
