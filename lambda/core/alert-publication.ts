@@ -1,7 +1,7 @@
 import type { AlertNotice, UnreadAlertEvent } from './alert-event';
 import { alertEmailText, alertSmsText, alertSubject } from './alert-text';
 import { stringifyWithNumericIds } from './json-with-ids';
-import { MAX_PUBLICATION_BYTES, measurePublication, type Publication } from './publication';
+import { fitByCutting, MAX_PUBLICATION_BYTES, measurePublication, type Publication } from './publication';
 
 /**
  * The SNS rendering of an alert, the same shape as a change event's: `default` (the event JSON,
@@ -24,23 +24,8 @@ export function buildAlertPublication(notice: AlertNotice, maxBytes = MAX_PUBLIC
  * so a re-send is the same event, byte for byte.
  */
 export function fitAlert(notice: AlertNotice, maxBytes = MAX_PUBLICATION_BYTES): { notice: AlertNotice; publication: Publication } {
-  const whole = render(notice);
-  if (whole.sizeBytes <= maxBytes) return { notice, publication: whole };
-  let best = { notice: cut(notice, 0), publication: render(cut(notice, 0)) };
-  let low = 1;
-  let high = notice.event.conversations.length - 1;
-  while (low <= high) {
-    const mid = (low + high) >>> 1;
-    const candidate = cut(notice, mid);
-    const publication = render(candidate);
-    if (publication.sizeBytes <= maxBytes) {
-      best = { notice: candidate, publication };
-      low = mid + 1;
-    } else {
-      high = mid - 1;
-    }
-  }
-  return best;
+  const fitted = fitByCutting(notice, notice.event.conversations.length, cut, render, maxBytes);
+  return { notice: fitted.value, publication: fitted.publication };
 }
 
 function cut(notice: AlertNotice, keep: number): AlertNotice {

@@ -37,17 +37,32 @@ export function buildPublication(event: UnreadChangedEvent, maxBytes = MAX_PUBLI
  * and a resend is the same event, byte for byte.
  */
 export function fit(event: UnreadChangedEvent, maxBytes = MAX_PUBLICATION_BYTES): { event: UnreadChangedEvent; publication: Publication } {
-  const whole = render(event);
-  if (whole.sizeBytes <= maxBytes) return { event, publication: whole };
-  let low = 0;
-  let high = event.conversations.length - 1;
-  let best = { event: cut(event, 0), publication: render(cut(event, 0)) };
+  const fitted = fitByCutting(event, event.conversations.length, cut, render, maxBytes);
+  return { event: fitted.value, publication: fitted.publication };
+}
+
+/**
+ * The longest prefix of `value`'s list (of `length` entries) whose rendering fits `maxBytes`,
+ * found by bisection; `value` itself when it fits whole. Shared by change events and alerts.
+ */
+export function fitByCutting<T>(
+  value: T,
+  length: number,
+  cutTo: (value: T, keep: number) => T,
+  renderOf: (value: T) => Publication,
+  maxBytes: number,
+): { value: T; publication: Publication } {
+  const whole = renderOf(value);
+  if (whole.sizeBytes <= maxBytes) return { value, publication: whole };
+  let best = { value: cutTo(value, 0), publication: renderOf(cutTo(value, 0)) };
+  let low = 1;
+  let high = length - 1;
   while (low <= high) {
     const mid = (low + high) >>> 1;
-    const candidate = cut(event, mid);
-    const publication = render(candidate);
+    const candidate = cutTo(value, mid);
+    const publication = renderOf(candidate);
     if (publication.sizeBytes <= maxBytes) {
-      best = { event: candidate, publication };
+      best = { value: candidate, publication };
       low = mid + 1;
     } else {
       high = mid - 1;
