@@ -1,7 +1,10 @@
 /**
  * `npm start`: the poller end to end on embedded defaults. dynalite in this process, the CommBox
  * simulator on a loopback port with scripted unread activity, and the real store, source, cycle
- * and publisher, polling on an interval and printing one line per baseline and per event.
+ * and publisher, polling on an interval and printing one line per baseline and per event, and
+ * the alerts people would get on lines of their own (under a demo policy with a 20-second
+ * cooldown, so a digest folding several changes shows within a minute; ALERT_* variables in the
+ * environment override it).
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Command } from 'commander';
@@ -10,10 +13,13 @@ import { DynamoDbIdentityRegistry } from '../lambda/adapters/dynamodb-identity-r
 import { DynamoDbSnapshotStore } from '../lambda/adapters/dynamodb-snapshot-store';
 import { createSource, createTokenProvider } from '../lambda/composition';
 import { loadConfig } from '../lambda/config';
+import type { AlertNotice } from '../lambda/core/alert-event';
+import { describeAlertPolicy, resolveAlertPolicy } from '../lambda/core/alert-policy';
+import { alertSmsText } from '../lambda/core/alert-text';
 import { parseIdentityId } from '../lambda/core/identity-id';
 import type { UnreadChangedEvent, UnreadState } from '../lambda/core/model';
-import { runPollCycle } from '../lambda/core/poll-cycle';
-import { ENV } from '../lambda/env-names';
+import { runPollCycle, type AlertsHeld } from '../lambda/core/poll-cycle';
+import { ALERT_ENV, ENV } from '../lambda/env-names';
 import { startCommBoxSimulator } from '../local/commbox-simulator';
 import { startEmbeddedDynamoDb } from '../local/embedded-dynamodb';
 
@@ -48,6 +54,33 @@ function describeEvent(event: UnreadChangedEvent): string {
   return `${time()}  ${arrow} ${event.direction.padEnd(9)} identity ${who(event.identityId, event.label)}: ${event.previousTotal} → ${event.total} unread (${delta})  [${conversations}]  eventId ${event.eventId.slice(0, 8)}`;
 }
 
+/**
+ * The demo's alert policy: a cooldown short enough to watch rises fold into a digest within a
+ * minute. Any ALERT_* variable set in the environment wins over it.
+ */
+const DEMO_ALERT_ENV: Readonly<Record<string, string>> = { [ALERT_ENV.cooldown]: '20s' };
+
+function demoAlertEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  const own = Object.values(ALERT_ENV).flatMap((name) => (env[name] !== undefined ? [[name, env[name] as string] as const] : []));
+  return { ...DEMO_ALERT_ENV, ...Object.fromEntries(own) };
+}
+
+/** An alert, set apart from the change lines: what the SMS would say. */
+function describeAlert(notice: AlertNotice): string {
+  const { event } = notice;
+  const folded = event.kind === 'digest' ? `  (${event.changes} change${event.changes === 1 ? '' : 's'} folded)` : '';
+  return `${time()}      ✉ alert ${event.kind.padEnd(8)} ${alertSmsText(notice)}${folded}  eventId ${event.eventId.slice(0, 8)}`;
+}
+
+function describeHeld(id: string, label: string | undefined, held: AlertsHeld): string {
+  const parts = [
+    ...(held.deferred.length > 0 ? [`${held.deferred.join(', ')} held back`] : []),
+    ...(held.dropped.length > 0 ? [`${held.dropped.join(', ')} dropped (read back down before it was due)`] : []),
+  ];
+  const due = held.dueAt !== undefined ? `; next alert due ${new Date(held.dueAt).toISOString().slice(11, 19)}` : '';
+  return `${time()}      … alert   identity ${who(id, label)}: ${parts.join('; ')}${due}`;
+}
+
 function describeBaseline(id: string, label: string | undefined, state: UnreadState): string {
   return `${time()}  ● baseline  identity ${who(id, label)}: ${state.total} unread in ${state.conversations.length} conversation(s); nothing published`;
 }
@@ -61,7 +94,7 @@ async function main(): Promise<void> {
     .option('--identities <n>', 'identities to register', '5')
     .option('--cycles <n>', 'stop after this many cycles (default: until Ctrl-C)')
     .option('--seed <n>', 'seed of the simulated activity', '7')
-    .option('--json', 'also print each event as subscribers receive it (JSON)')
+    .option('--json', 'also print each event and alert as subscribers receive it (JSON)')
     .parse()
     .opts<Options>();
   const intervalMs = positive('interval', options.interval) * 1000;
@@ -90,6 +123,7 @@ async function main(): Promise<void> {
     [ENV.pollConcurrency]: '8',
     [ENV.requestTimeoutMs]: '2000',
     [ENV.maxAttempts]: '3',
+    ...demoAlertEnv(process.env),
   });
   const source = createSource(config, createTokenProvider(config));
   const store = new DynamoDbSnapshotStore(client, tableName);
@@ -98,7 +132,10 @@ async function main(): Promise<void> {
 
   out.write(
     `unread-notifier, locally: dynalite at ${db.endpoint}, CommBox simulator at ${simulator.baseUrl}\n` +
-      `watching ${ids.length} identities, polling every ${intervalMs / 1000} s; the simulator changes unread counts as it goes. Ctrl-C to stop.\n`,
+      `watching ${ids.length} identities, polling every ${intervalMs / 1000} s; the simulator changes unread counts as it goes. Ctrl-C to stop.\n` +
+      `alert policy: ${describeAlertPolicy(resolveAlertPolicy({}, config.alertDefaults))
+        .map((field) => `${field.field} ${String(field.value)}`)
+        .join(', ')} (✉ lines: what people get; … lines: alerts held back)\n`,
   );
 
   let stopping = false;
@@ -120,6 +157,7 @@ async function main(): Promise<void> {
   let cycle = 0;
   const runOnce = async (): Promise<void> => {
     cycle += 1;
+    const heldLines: string[] = [];
     const summary = await runPollCycle(
       {
         source,
@@ -129,14 +167,18 @@ async function main(): Promise<void> {
         observer: {
           baselineRecorded: (id, state) => out.write(`${describeBaseline(id, labels.get(id), state)}\n`),
           eventPublished: (event) => out.write(`${describeEvent(event)}\n`),
+          alertPublished: (notice) => out.write(`${describeAlert(notice)}\n`),
+          // Said after the cycle's events: a decision is made before its change goes out.
+          alertsHeld: (id, held) => heldLines.push(describeHeld(id, labels.get(id), held)),
           identityFailed: (id, error) => out.write(`${time()}  ! identity ${id} failed this cycle: ${(error as Error).message}\n`),
           publishFailed: (event, reason) => out.write(`${time()}  ! event ${event.eventId} not published (${reason}); it stays pending\n`),
         },
       },
       { concurrency: 8, claimLeaseMs: 60_000, alertDefaults: config.alertDefaults },
     );
+    for (const line of heldLines) out.write(`${line}\n`);
     out.write(
-      `${time()}  cycle ${cycle}: polled ${summary.polled}/${summary.identities}, ${summary.changed} changed, ${summary.published} published, ${summary.failed} failed in ${summary.durationMs} ms\n`,
+      `${time()}  cycle ${cycle}: polled ${summary.polled}/${summary.identities}, ${summary.changed} changed, ${summary.published} published, ${summary.alertsSent} alerts sent, ${summary.failed} failed in ${summary.durationMs} ms\n`,
     );
   };
 

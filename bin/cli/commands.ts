@@ -138,7 +138,8 @@ export async function pollCommand(config: Config, io: CliIo, flags: PollFlags): 
       observer: {
         identityFailed: (id, error, streak) => io.stderr.write(`warning: identity ${id} failed (${(error as Error).message}); ${streak} cycle(s) in a row\n`),
         identityNotFound: (id) => io.stderr.write(`warning: identity ${id} not found upstream\n`),
-        publishFailed: (event, reason) => io.stderr.write(`warning: event ${event.eventId} not published (${reason}); it stays pending\n`),
+        publishFailed: (event, reason) =>
+          io.stderr.write(`warning: ${event.type === 'unread.alert' ? 'alert' : 'event'} ${event.eventId} not published (${reason}); it stays pending\n`),
         progress: (done, total) => {
           if (Date.now() - lastProgress < PROGRESS_EVERY_MS) return;
           lastProgress = Date.now();
@@ -164,8 +165,8 @@ export async function pollCommand(config: Config, io: CliIo, flags: PollFlags): 
     if (flags.json && error instanceof CycleAbortedWithSummary) io.stdout.write(`${JSON.stringify(contractSummary(error.summary))}\n`);
     throw error;
   }
-  if (!config.topicArn && summary.published > 0) {
-    io.stderr.write('note: no TOPIC_ARN: the events above went to stdout only, and count as published\n');
+  if (!config.topicArn && summary.published + summary.alertsSent > 0) {
+    io.stderr.write('note: no TOPIC_ARN: the events and alerts above went to stdout only, and count as published and sent\n');
   }
   if (summary.resumeFrom !== undefined) {
     io.stderr.write(`stopped at half the claim lease; ${summary.skipped} identities left for the next poll, which starts at ${summary.resumeFrom}\n`);
@@ -173,6 +174,7 @@ export async function pollCommand(config: Config, io: CliIo, flags: PollFlags): 
   io.stderr.write(
     `polled ${summary.polled}/${summary.identities} identities: ${summary.changed} changed, ${summary.published} published` +
       `, ${summary.baselines} baselines, ${summary.failed} failed, ${summary.notFound} not found` +
+      `; alerts: ${summary.alertsSent} sent, ${summary.alertsDeferred} deferred, ${summary.alertsDropped} dropped` +
       (summary.publishFailed ? `, ${summary.publishFailed} publish failures` : '') +
       (summary.skipped ? `, ${summary.skipped} skipped` : '') +
       ` in ${summary.durationMs} ms\n`,
@@ -181,7 +183,10 @@ export async function pollCommand(config: Config, io: CliIo, flags: PollFlags): 
   return summary;
 }
 
-/** Exactly the summary line of CONTRACT.md, in its order. */
+/** The summary line of CONTRACT.md, in its order, then the alert counts. */
 export function contractSummary(s: CycleSummary): Record<string, number> {
-  return { identities: s.identities, polled: s.polled, changed: s.changed, published: s.published, failed: s.failed, notFound: s.notFound, durationMs: s.durationMs };
+  return {
+    identities: s.identities, polled: s.polled, changed: s.changed, published: s.published, failed: s.failed, notFound: s.notFound, durationMs: s.durationMs,
+    alertsSent: s.alertsSent, alertsDeferred: s.alertsDeferred, alertsDropped: s.alertsDropped,
+  };
 }

@@ -24,7 +24,7 @@ function lines(text: string): unknown[] {
 }
 
 describe('unread-notifier poll', () => {
-  test('prints the events as JSON lines and the contract summary line last', async () => {
+  test('prints the events and alerts as JSON lines and the contract summary line last', async () => {
     simulator.world.addIdentity('558355', [{ objectId: 396001, streamId: 19155, unread: 1 }]);
     await cli(['identities', 'add', '558355', '--label', 'Support'], env);
     expect((await cli(['poll'], env)).code).toBe(0);
@@ -33,11 +33,12 @@ describe('unread-notifier poll', () => {
     const run = await cli(['poll', '--json'], env);
 
     expect(run.code).toBe(0);
-    const [event, summary, ...rest] = lines(run.stdout);
+    const [event, alert, summary, ...rest] = lines(run.stdout);
     expect(rest).toEqual([]);
     expect(event).toMatchObject({ version: 1, type: 'unread.changed', identityId: 558355, label: 'Support', previousTotal: 1, total: 4, delta: 3 });
-    expect(Object.keys(summary as object)).toEqual(['identities', 'polled', 'changed', 'published', 'failed', 'notFound', 'durationMs']);
-    expect(summary).toMatchObject({ identities: 1, polled: 1, changed: 1, published: 1, failed: 0, notFound: 0 });
+    expect(alert).toMatchObject({ version: 1, type: 'unread.alert', kind: 'new', identityId: 558355, label: 'Support', lastAlertTotal: 1, total: 4 });
+    expect(Object.keys(summary as object)).toEqual(['identities', 'polled', 'changed', 'published', 'failed', 'notFound', 'durationMs', 'alertsSent', 'alertsDeferred', 'alertsDropped']);
+    expect(summary).toMatchObject({ identities: 1, polled: 1, changed: 1, published: 1, failed: 0, notFound: 0, alertsSent: 1, alertsDeferred: 0, alertsDropped: 0 });
   });
 
   test('exits 0 with single failures counted in the summary', async () => {
