@@ -61,7 +61,7 @@ function describeEvent(event: UnreadChangedEvent): string {
 const DEMO_ALERT_ENV: Readonly<Record<string, string>> = { [ALERT_ENV.cooldown]: '20s' };
 
 function demoAlertEnv(env: NodeJS.ProcessEnv): Record<string, string> {
-  const own = Object.values(ALERT_ENV).flatMap((name) => (env[name] !== undefined ? [[name, env[name] as string] as const] : []));
+  const own = Object.values(ALERT_ENV).flatMap((name) => (env[name] !== undefined ? [[name, env[name]] as const] : []));
   return { ...DEMO_ALERT_ENV, ...Object.fromEntries(own) };
 }
 
