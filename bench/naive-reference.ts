@@ -1,7 +1,7 @@
 import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDbIdentityRegistry } from '../lambda/adapters/dynamodb-identity-registry';
 import { CountingPublisher } from './counting-publisher';
-import { localDynamoDbClient } from './poller';
+import { localDynamoDbClient, recordCapacity, type CapacityUnits } from './poller';
 
 export interface NaiveOptions {
   readonly dynamoEndpoint: string;
@@ -16,8 +16,12 @@ export interface NaiveMeasurement {
   readonly durationMs: number;
   readonly identitiesPerSecond: number;
   readonly dynamodb: { readonly GetItem: number; readonly PutItem: number };
+  readonly capacity: CapacityUnits;
   readonly upstreamRequests: number;
   readonly snsRequests: number;
+  readonly snsBilledPublishes: number;
+  /** CPU time of this process during the run (the loop runs alone in it). */
+  readonly cpuMs: number;
 }
 
 /**
@@ -29,8 +33,10 @@ export interface NaiveMeasurement {
 export async function runNaiveReference(options: NaiveOptions): Promise<NaiveMeasurement> {
   const client = localDynamoDbClient(options.dynamoEndpoint);
   await new DynamoDbIdentityRegistry(client, options.tableName).ensureReady('plain');
+  const capacity = recordCapacity(client);
   const publisher = new CountingPublisher();
   const counts = { GetItem: 0, PutItem: 0, upstream: 0 };
+  const cpuBefore = process.cpuUsage();
   const started = performance.now();
   for (const id of options.ids) {
     counts.GetItem += 1;
@@ -52,13 +58,17 @@ export async function runNaiveReference(options: NaiveOptions): Promise<NaiveMea
     await publisher.publish(JSON.stringify({ identityId: id, previousTotal: Number(stored.Item?.total?.N ?? 0), total }));
   }
   const durationMs = performance.now() - started;
+  const cpu = process.cpuUsage(cpuBefore);
   client.destroy();
   return {
     identities: options.ids.length,
     durationMs,
     identitiesPerSecond: options.ids.length / (durationMs / 1000),
     dynamodb: { GetItem: counts.GetItem, PutItem: counts.PutItem },
+    capacity: capacity.units(),
     upstreamRequests: counts.upstream,
     snsRequests: publisher.calls,
+    snsBilledPublishes: publisher.billedPublishes,
+    cpuMs: (cpu.user + cpu.system) / 1000,
   };
 }

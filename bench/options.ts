@@ -16,8 +16,10 @@ export interface BenchOptions {
   readonly rateLimitedIdentities: number;
   readonly rateLimitedRate: number;
   readonly bundle: boolean;
-  /** The poller's HTTP client: Node's fetch (the default, as in the Lambda) or node:http. */
-  readonly http: 'node' | 'fetch';
+  /** Requests per HTTP client in the comparison of clients; 0 skips it. */
+  readonly clientRequests: number;
+  /** CommBox's mean latency in the cost model (not in the measurement). */
+  readonly costLatencyMs: number;
   /** Write a CPU profile of the poller during the measured cycles of the main scenario. */
   readonly profile: boolean;
   readonly quick: boolean;
@@ -37,34 +39,38 @@ export const DEFAULTS: BenchOptions = {
   rateLimitedIdentities: 1_500,
   rateLimitedRate: 100,
   bundle: true,
-  http: 'fetch',
+  clientRequests: 5_000,
+  costLatencyMs: 200,
   profile: false,
   quick: false,
   markdown: false,
 };
 
 /** `--quick`: the same scenarios, smaller, for a check in well under a minute. */
-const QUICK: Partial<BenchOptions> = { identities: 2_000, cycles: 2, naiveIdentities: 100, rateLimitedIdentities: 500 };
+const QUICK: Partial<BenchOptions> = { identities: 2_000, cycles: 2, naiveIdentities: 100, rateLimitedIdentities: 500, clientRequests: 1_000 };
 
-export const USAGE = `npm run bench -- [options]
+export const USAGE = `npm run bench -- [options]           (environment variables in brackets)
 
-  --identities N          identities of the main scenario            (BENCH_IDENTITIES, default 10000)
-  --latency MS            mean upstream latency                       (BENCH_LATENCY_MS, default 20)
-  --jitter MS             latency jitter, uniform ±                   (BENCH_JITTER_MS, default 10)
-  --concurrency C         poller concurrency (POLL_CONCURRENCY)       (BENCH_CONCURRENCY, default 64)
-  --rate-limit R          upstream requests/s in the main scenario    (BENCH_RATE_LIMIT, default none)
-  --cycles K              measured cycles after the baseline cycle    (BENCH_CYCLES, default 3)
-  --change-fraction F     share of identities changed per cycle       (BENCH_CHANGE_FRACTION, default 0.05)
-  --naive-identities N    identities of the naive reference, 0 = skip (default 300)
-  --rate-limited-identities N   identities of the R-limited scenario, 0 = skip (default 1500)
-  --rate-limited-rate R   its upstream rate limit, requests/s         (default 100)
-  --seed S                simulator seed                              (default 1)
-  --http fetch|node       the poller's HTTP client (default fetch, as in the Lambda; node = UPSTREAM_HTTP_CLIENT=node)
-  --skip-bundle           do not build and import the Lambda bundle
-  --profile               CPU-profile the poller during the measured cycles (.cpuprofile)
-  --quick                 2,000 identities, 2 cycles, smaller side scenarios
-  --markdown              print the table as Markdown (as in the README)
-  --help`;
+  --identities N         identities of the main scenario          [BENCH_IDENTITIES] 10000
+  --latency MS           mean upstream latency                    [BENCH_LATENCY_MS] 20
+  --jitter MS            latency jitter, uniform ±                [BENCH_JITTER_MS] 10
+  --concurrency C        poller concurrency (POLL_CONCURRENCY)    [BENCH_CONCURRENCY] 64
+  --rate-limit R         upstream requests/s, main scenario       [BENCH_RATE_LIMIT] none
+  --cycles K             measured cycles after the baseline       [BENCH_CYCLES] 3
+  --change-fraction F    share of identities changed per cycle    [BENCH_CHANGE_FRACTION] 0.05
+  --naive-identities N   identities of the naive loop, 0 = skip               300
+  --rate-limited-identities N   identities of the R-limited scenario, 0 = skip   1500
+  --rate-limited-rate R  its upstream rate limit, requests/s                  100
+  --clients N            requests per HTTP client compared, 0 = skip          5000
+  --cost-latency MS      CommBox latency in the cost model                    200
+  --seed S               simulator seed                                       1
+  --skip-bundle          do not build and import the Lambda bundle
+  --profile              CPU-profile the poller's measured cycles: top functions, .cpuprofile
+  --quick                2,000 identities, 2 cycles, smaller side scenarios
+  --markdown             print the tables as Markdown (as in docs/performance.md)
+  --help
+
+Exit code: 0 every target met, 1 a target missed (the verdict names it), 2 bad flags, a failed run.`;
 
 function number(name: string, raw: string | undefined, fallback: number, min: number, max: number, integer = true): number {
   if (raw === undefined || raw === '') return fallback;
@@ -92,7 +98,8 @@ export function parseBenchOptions(argv: readonly string[], env: NodeJS.ProcessEn
       'rate-limited-identities': { type: 'string' },
       'rate-limited-rate': { type: 'string' },
       seed: { type: 'string' },
-      http: { type: 'string' },
+      clients: { type: 'string' },
+      'cost-latency': { type: 'string' },
       'skip-bundle': { type: 'boolean' },
       profile: { type: 'boolean' },
       quick: { type: 'boolean' },
@@ -103,8 +110,6 @@ export function parseBenchOptions(argv: readonly string[], env: NodeJS.ProcessEn
   if (values.help) return 'help';
   const base: BenchOptions = values.quick ? { ...DEFAULTS, ...QUICK, quick: true } : DEFAULTS;
   const rateLimit = values['rate-limit'] ?? env.BENCH_RATE_LIMIT;
-  const http = values.http ?? base.http;
-  if (http !== 'node' && http !== 'fetch') throw new Error(`--http must be node or fetch, got ${JSON.stringify(http)}`);
   return {
     identities: number('--identities', values.identities ?? env.BENCH_IDENTITIES, base.identities, 1, 1_000_000),
     latencyMs: number('--latency', values.latency ?? env.BENCH_LATENCY_MS, base.latencyMs, 0, 10_000),
@@ -118,7 +123,8 @@ export function parseBenchOptions(argv: readonly string[], env: NodeJS.ProcessEn
     rateLimitedIdentities: number('--rate-limited-identities', values['rate-limited-identities'], base.rateLimitedIdentities, 0, 1_000_000),
     rateLimitedRate: number('--rate-limited-rate', values['rate-limited-rate'], base.rateLimitedRate, 1, 1_000_000),
     bundle: !values['skip-bundle'],
-    http,
+    clientRequests: number('--clients', values.clients, base.clientRequests, 0, 100_000),
+    costLatencyMs: number('--cost-latency', values['cost-latency'], base.costLatencyMs, 1, 60_000),
     profile: values.profile ?? false,
     quick: base.quick,
     markdown: values.markdown ?? false,

@@ -1,5 +1,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { BatchWriteItemCommand, DynamoDBClient, type WriteRequest } from '@aws-sdk/client-dynamodb';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { BatchWriteItemCommand, DynamoDBClient, type AttributeValue, type WriteRequest } from '@aws-sdk/client-dynamodb';
 import { CommBoxObjectsSource, type SourceStatsSnapshot } from '../lambda/adapters/commbox/commbox-objects-source';
 import { DynamoDbIdentityRegistry } from '../lambda/adapters/dynamodb-identity-registry';
 import { DynamoDbSnapshotStore, type OperationCounts } from '../lambda/adapters/dynamodb-snapshot-store';
@@ -9,6 +11,9 @@ import { DEFAULTS, Secret } from '../lambda/config';
 import { BUILT_IN_ALERT_DEFAULTS } from '../lambda/core/alert-policy';
 import { parseIdentityId } from '../lambda/core/identity-id';
 import { runPollCycle, type CycleSummary } from '../lambda/core/poll-cycle';
+import type { SnapshotStore } from '../lambda/core/ports';
+import { CycleTelemetry } from '../lambda/cycle-telemetry';
+import { METRICS } from '../lambda/env-names';
 import { CountingPublisher } from './counting-publisher';
 
 /** Where the poller under test finds its table and its upstream, and how hard it may pull. */
@@ -19,8 +24,23 @@ export interface PollerConfig {
   readonly token: string;
   /** Identities worked on at once, and the upstream's in-flight ceiling (as the Lambda wires it). */
   readonly concurrency: number;
-  /** The source's HTTP client: Node's fetch (the default, as in the Lambda) or node:http (UPSTREAM_HTTP_CLIENT=node). */
-  readonly http?: 'node' | 'fetch';
+}
+
+/** DynamoDB capacity units a cycle consumed (as DynamoDB reports them: dynalite applies its rules). */
+export interface CapacityUnits {
+  readonly read: number;
+  /** The part of `read` the Scan consumed (it grows with identities; the resume point's GetItem does not). */
+  readonly scanRead: number;
+  readonly write: number;
+  /** Items the Scan returned, and their bytes as DynamoDB sizes items (names plus values). */
+  readonly scannedItems: number;
+  readonly scannedBytes: number;
+}
+
+/** Log bytes the Lambda's logger and metrics would have written: during the cycle, and after it (once per invocation). */
+export interface LogBytes {
+  readonly cycle: number;
+  readonly invocation: number;
 }
 
 /** What one cycle cost, read from the adapters' own counters. */
@@ -31,8 +51,14 @@ export interface CycleMeasurement {
   /** Upstream attempts of the cycle (retries included), 429s, timeouts… */
   readonly upstream: SourceStatsSnapshot;
   readonly limiter: { readonly limitAtEnd: number; readonly maxInFlight: number; readonly decreases: number; readonly increases: number };
-  /** SNS requests and the events they carried. */
-  readonly sns: { readonly calls: number; readonly entries: number };
+  /** SNS requests, the events they carried, their bytes and the publishes SNS bills (one per 64 KB of each). */
+  readonly sns: { readonly calls: number; readonly entries: number; readonly bytes: number; readonly billed: number };
+  readonly capacity: CapacityUnits;
+  readonly logBytes: LogBytes;
+  /** Metrics the handler's EMF output defines (name × dimension set): CloudWatch bills each by the month. */
+  readonly customMetrics: number;
+  /** Time to read the registry (the Scan and the resume point) before the first identity starts. */
+  readonly loadMs: number;
   /** Distinct identities the cycle wrote to, and how many of them had not changed upstream. */
   readonly identitiesWritten: number;
   readonly unchangedIdentitiesWritten: number;
@@ -73,26 +99,126 @@ export function localDynamoDbClient(endpoint: string): DynamoDBClient {
   return new DynamoDBClient({ endpoint, region: 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
 }
 
+/** An item's size as DynamoDB bills it: attribute names plus values (a number: 1 byte per 2 digits, plus 1). */
+export function itemBytes(item: Record<string, AttributeValue>): number {
+  let bytes = 0;
+  for (const [name, value] of Object.entries(item)) bytes += Buffer.byteLength(name) + valueBytes(value);
+  return bytes;
+}
+
+function valueBytes(value: AttributeValue): number {
+  if (value.S !== undefined) return Buffer.byteLength(value.S);
+  if (value.N !== undefined) return Math.ceil(value.N.replace(/^-|\.|^0+/g, '').length / 2) + 1;
+  if (value.BOOL !== undefined || value.NULL !== undefined) return 1;
+  if (value.M !== undefined) return 3 + Object.keys(value.M).length + itemBytes(value.M);
+  if (value.L !== undefined) return 3 + value.L.reduce((sum, v) => sum + 1 + valueBytes(v), 0);
+  if (value.B !== undefined) return value.B.byteLength;
+  return 0;
+}
+
+export interface CapacityRecorder {
+  units(): CapacityUnits;
+  reset(): void;
+}
+
+/**
+ * Asks DynamoDB for the capacity each request of `client` consumes and adds it up (dynalite
+ * applies DynamoDB's rules: 4 KB per read unit, halved for eventually consistent reads, 1 KB per
+ * write unit, the larger of the item before and after); `onWrite` hears each written key.
+ */
+export function recordCapacity(client: DynamoDBClient, onWrite: (key: string) => void = () => {}): CapacityRecorder {
+  let units = { read: 0, scanRead: 0, write: 0, scannedItems: 0, scannedBytes: 0 };
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const input = args.input as { Key?: Record<string, { S?: string }>; ReturnConsumedCapacity?: string };
+      const key = input.Key?.identityId?.S;
+      const write = context.commandName !== undefined && WRITES.has(context.commandName);
+      if (write && key !== undefined) onWrite(key);
+      input.ReturnConsumedCapacity = 'TOTAL';
+      const result = await next(args);
+      const output = result.output as { ConsumedCapacity?: { CapacityUnits?: number }; Items?: Record<string, AttributeValue>[] };
+      const consumed = output.ConsumedCapacity?.CapacityUnits ?? 0;
+      if (write) units.write += consumed;
+      else units.read += consumed;
+      if (context.commandName === 'ScanCommand') {
+        units.scanRead += consumed;
+        for (const item of output.Items ?? []) {
+          units.scannedItems += 1;
+          units.scannedBytes += itemBytes(item);
+        }
+      }
+      return result;
+    },
+    { step: 'initialize', name: 'benchRecorder' },
+  );
+  return {
+    units: () => ({ ...units }),
+    reset: () => {
+      units = { read: 0, scanRead: 0, write: 0, scannedItems: 0, scannedBytes: 0 };
+    },
+  };
+}
+
+/** Counts what is written to stdout and stderr (keeping the text if asked), and drops it, until the returned function is called. */
+function captureOutput(keepText = false): () => { bytes: number; text: string } {
+  const streams = [process.stdout, process.stderr] as const;
+  const originals = streams.map((stream) => stream.write);
+  let bytes = 0;
+  let text = '';
+  for (const stream of streams) {
+    const write = (chunk: string | Uint8Array, ...rest: unknown[]): boolean => {
+      bytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
+      if (keepText) text += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+      const callback = rest.find((arg): arg is () => void => typeof arg === 'function');
+      callback?.();
+      return true;
+    };
+    stream.write = write;
+  }
+  return () => {
+    streams.forEach((stream, i) => {
+      stream.write = originals[i] as typeof stream.write;
+    });
+    return { bytes, text };
+  };
+}
+
+/** Metrics CloudWatch bills in these EMF lines: each name once per dimension set. */
+export function customMetricsIn(emfLines: string): number {
+  const metrics = new Set<string>();
+  for (const line of emfLines.split('\n')) {
+    if (!line.includes('"_aws"')) continue;
+    try {
+      const record = JSON.parse(line) as { _aws?: { CloudWatchMetrics?: { Namespace: string; Dimensions?: string[][]; Metrics?: { Name: string }[] }[] } };
+      for (const directive of record._aws?.CloudWatchMetrics ?? []) {
+        const dimensionSets = directive.Dimensions?.length ? directive.Dimensions : [[]];
+        for (const metric of directive.Metrics ?? []) {
+          for (const set of dimensionSets) metrics.add(`${directive.Namespace}/${metric.Name}/${set.map((d) => `${d}=${String((record as Record<string, unknown>)[d])}`).join(',')}`);
+        }
+      }
+    } catch {
+      // not a metrics line
+    }
+  }
+  return metrics.size;
+}
+
 /**
  * The poller as the Lambda wires it (snapshot store, CommBox source with its adaptive limiter,
- * the poll cycle), with a counting publisher in place of SNS and a recorder of written keys.
+ * the poll cycle with the handler's telemetry), with a counting publisher in place of SNS and
+ * recorders of written keys and consumed capacity.
  */
 export class BenchPoller {
   readonly store: DynamoDbSnapshotStore;
   readonly source: CommBoxObjectsSource;
   readonly publisher = new CountingPublisher();
   private readonly written = new Set<string>();
+  private readonly capacity: CapacityRecorder;
+  private loadMs = 0;
 
   constructor(private readonly config: PollerConfig) {
     const client = localDynamoDbClient(config.dynamoEndpoint);
-    client.middlewareStack.add(
-      (next, context) => (args) => {
-        const key = (args.input as { Key?: Record<string, { S?: string }> }).Key?.[ATTR.id]?.S;
-        if (context.commandName !== undefined && WRITES.has(context.commandName) && key !== undefined) this.written.add(key);
-        return next(args);
-      },
-      { step: 'initialize', name: 'benchWriteRecorder' },
-    );
+    this.capacity = recordCapacity(client, (key) => this.written.add(key));
     this.store = new DynamoDbSnapshotStore(client, config.tableName);
     this.source = new CommBoxObjectsSource({
       baseUrl: new URL(config.baseUrl),
@@ -100,27 +226,70 @@ export class BenchPoller {
       timeoutMs: DEFAULTS.requestTimeoutMs,
       maxAttempts: DEFAULTS.maxAttempts,
       maxConcurrency: config.concurrency,
-      httpClient: config.http ?? 'fetch',
+    });
+  }
+
+  /** The store, with the time its `loadCycle` takes recorded. */
+  private timedStore(): SnapshotStore {
+    const store = this.store;
+    const load = async (...args: Parameters<SnapshotStore['loadCycle']>): ReturnType<SnapshotStore['loadCycle']> => {
+      const started = performance.now();
+      try {
+        return await store.loadCycle(...args);
+      } finally {
+        this.loadMs = performance.now() - started;
+      }
+    };
+    return new Proxy(store, {
+      get: (target, property, receiver) => {
+        if (property === 'loadCycle') return load;
+        const value: unknown = Reflect.get(target, property, receiver);
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
     });
   }
 
   /** One poll cycle; `changedUpstream` are the identities the simulator changed since the last one. */
   async cycle(changedUpstream: readonly string[] = []): Promise<CycleMeasurement> {
-    const storeBefore = { ...this.store.requests };
     const sourceBefore = this.source.stats.snapshot();
+    const storeBefore = { ...this.store.requests };
     const limiterBefore = this.source.limiter.snapshot();
     this.publisher.reset();
     this.written.clear();
+    this.capacity.reset();
+    // The handler's logger and metrics, writing where the Lambda's would: only their bytes are kept.
+    const logger = new Logger({ serviceName: METRICS.service });
+    const metrics = new Metrics({ namespace: METRICS.namespace, serviceName: METRICS.service });
+    const telemetry = new CycleTelemetry(logger, DEFAULTS.failureStreakThreshold);
+    const stopCapture = captureOutput();
     const cpuBefore = process.cpuUsage();
     const delay = eventLoopDelay();
 
-    const summary = await runPollCycle(
-      { source: this.source, store: this.store, publisher: this.publisher, clock: Date.now },
-      { concurrency: this.config.concurrency, claimLeaseMs: DEFAULTS.claimLeaseSeconds * 1000, alertDefaults: BUILT_IN_ALERT_DEFAULTS },
-    );
+    let summary: CycleSummary;
+    let cycleLogBytes: number;
+    let cpu: NodeJS.CpuUsage;
+    let loopDelay: EventLoopDelay;
+    try {
+      summary = await runPollCycle(
+        { source: this.source, store: this.timedStore(), publisher: this.publisher, clock: Date.now, observer: telemetry },
+        { concurrency: this.config.concurrency, claimLeaseMs: DEFAULTS.claimLeaseSeconds * 1000, alertDefaults: BUILT_IN_ALERT_DEFAULTS },
+      );
+      cpu = process.cpuUsage(cpuBefore);
+      loopDelay = delay();
+    } finally {
+      cycleLogBytes = stopCapture().bytes;
+    }
+    // What the handler writes once per invocation after the cycle: its summary line and the metrics.
+    const stopAfter = captureOutput(true);
+    let afterCycle: { bytes: number; text: string };
+    try {
+      logger.info('cycle finished', { ...summary });
+      telemetry.emit(metrics, summary, { throttled: this.source.stats.throttled - sourceBefore.throttled, unauthorized: 0 });
+      metrics.publishStoredMetrics();
+    } finally {
+      afterCycle = stopAfter();
+    }
 
-    const cpu = process.cpuUsage(cpuBefore);
-    const loopDelay = delay();
     const changed = new Set(changedUpstream);
     const limiter = this.source.limiter.snapshot();
     return {
@@ -133,7 +302,11 @@ export class BenchPoller {
         decreases: limiter.decreases - limiterBefore.decreases,
         increases: limiter.increases - limiterBefore.increases,
       },
-      sns: { calls: this.publisher.calls, entries: this.publisher.entries },
+      sns: { calls: this.publisher.calls, entries: this.publisher.entries, bytes: this.publisher.bytes, billed: this.publisher.billedPublishes },
+      capacity: this.capacity.units(),
+      logBytes: { cycle: cycleLogBytes, invocation: afterCycle.bytes },
+      customMetrics: customMetricsIn(afterCycle.text),
+      loadMs: this.loadMs,
       identitiesWritten: this.written.size,
       unchangedIdentitiesWritten: [...this.written].filter((id) => !changed.has(id)).length,
       cpuMs: (cpu.user + cpu.system) / 1000,

@@ -1,4 +1,5 @@
 import type { SimulatorStats } from '../local/commbox-simulator';
+import type { ClientMeasurement } from './http-clients';
 import { runNaiveReference, type NaiveMeasurement } from './naive-reference';
 import { registerIdentities, type CycleMeasurement, type EventLoopDelay, type MemoryUsage } from './poller';
 import type { Topology } from './topology';
@@ -23,8 +24,8 @@ export interface ScenarioSpec extends UpstreamShape {
   readonly changeFraction: number;
   /** Also run the naive sequential reference on this many other identities (same upstream, same dynalite). */
   readonly naiveIdentities?: number;
-  /** The poller's HTTP client. @default 'node' */
-  readonly http?: 'node' | 'fetch';
+  /** Compare the HTTP clients' CPU per request on this many identities of the same upstream (after the cycles). */
+  readonly compareClients?: { readonly identities: number; readonly rounds: number };
   /** Write a CPU profile of the poller's measured cycles to this file. */
   readonly profileFile?: string;
 }
@@ -52,9 +53,11 @@ export interface ScenarioResult {
   readonly floorMs: number;
   readonly setupMs: number;
   readonly cycles: readonly CycleRecord[];
-  /** The poller process after every cycle (peak RSS included). */
+  /** The poller process after every cycle (peak RSS included), and before the first. */
   readonly memory: MemoryUsage;
+  readonly memoryAtStart: MemoryUsage;
   readonly naive?: NaiveMeasurement;
+  readonly clients?: readonly ClientMeasurement[];
 }
 
 export function floorMs(identities: number, shape: { latencyMs: number; concurrency: number; rateLimit?: number }): number {
@@ -87,7 +90,7 @@ export async function runScenario(topology: Topology, spec: ScenarioSpec, log: (
     const tableName = `bench-${spec.name}-${Date.now()}`;
     log(`${spec.name}: registering ${spec.identities} identities`);
     await registerIdentities(topology.dynamoEndpoint, tableName, FIRST_ID, spec.identities);
-    await poller.service.start({ dynamoEndpoint: topology.dynamoEndpoint, tableName, baseUrl, token, concurrency: spec.concurrency, http: spec.http ?? 'node' });
+    const memoryAtStart = await poller.service.start({ dynamoEndpoint: topology.dynamoEndpoint, tableName, baseUrl, token, concurrency: spec.concurrency });
     const setupMs = performance.now() - setupStarted;
 
     const cycles: CycleRecord[] = [];
@@ -124,13 +127,20 @@ export async function runScenario(topology: Topology, spec: ScenarioSpec, log: (
     }
     const memory = await poller.service.memory();
 
+    let clients: ClientMeasurement[] | undefined;
+    if (spec.compareClients) {
+      const ids = Array.from({ length: Math.min(spec.identities, spec.compareClients.identities) }, (_, i) => String(FIRST_ID + BigInt(i)));
+      log(`${spec.name}: HTTP clients compared on ${ids.length} requests each, ${spec.compareClients.rounds} rounds`);
+      clients = await poller.service.compareClients({ baseUrl, token, ids, concurrency: spec.concurrency, rounds: spec.compareClients.rounds });
+    }
+
     let naive: NaiveMeasurement | undefined;
     if (spec.naiveIdentities) {
       const ids = await upstream.service.populate(spec.naiveIdentities, String(NAIVE_FIRST_ID));
       log(`${spec.name}: naive sequential reference on ${ids.length} identities`);
       naive = await runNaiveReference({ dynamoEndpoint: topology.dynamoEndpoint, tableName: `${tableName}-naive`, baseUrl, token, ids });
     }
-    return { spec, topology: topology.kind, floorMs: floor, setupMs, cycles, memory, ...(naive ? { naive } : {}) };
+    return { spec, topology: topology.kind, floorMs: floor, setupMs, cycles, memory, memoryAtStart, ...(naive ? { naive } : {}), ...(clients ? { clients } : {}) };
   } finally {
     await poller.service.close().catch(() => undefined);
     await poller.stop();

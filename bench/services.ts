@@ -3,6 +3,7 @@ import { Session } from 'node:inspector';
 import path from 'node:path';
 import { startCommBoxSimulator, type CommBoxSimulator, type CommBoxSimulatorOptions, type SimulatorStats } from '../local/commbox-simulator';
 import { startEmbeddedDynamoDb, type EmbeddedDynamoDb } from '../local/embedded-dynamodb';
+import { compareClients, type ClientMeasurement, type CompareClientsOptions } from './http-clients';
 import { BenchPoller, eventLoopDelay, memoryUsage, type EventLoopDelay, type CycleMeasurement, type MemoryUsage, type PollerConfig } from './poller';
 
 /**
@@ -110,6 +111,10 @@ export function pollerService() {
     },
     memory(): Promise<MemoryUsage> {
       return Promise.resolve(memoryUsage());
+    },
+    /** CPU per request of the HTTP clients, on the same upstream (see http-clients.ts). */
+    compareClients(options: CompareClientsOptions): Promise<ClientMeasurement[]> {
+      return compareClients(options);
     },
     close(): Promise<void> {
       poller = undefined;

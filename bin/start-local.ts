@@ -113,7 +113,7 @@ async function main(): Promise<void> {
   for (const [index, raw] of ids.entries()) {
     const label = LABELS[index % LABELS.length];
     if (label) labels.set(raw, label);
-    await registry.register(parseIdentityId(raw), label);
+    await registry.register(parseIdentityId(raw), label ? { label } : {});
   }
 
   // Wired as the CLI and the Lambda wire it (lambda/composition.ts), on the simulator's settings.

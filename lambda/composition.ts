@@ -21,7 +21,6 @@ export function createSource(config: Config, tokens: TokenProvider): CommBoxObje
     timeoutMs: config.requestTimeoutMs,
     maxAttempts: config.maxAttempts,
     maxConcurrency: config.pollConcurrency,
-    httpClient: config.upstreamHttpClient,
   });
 }
 

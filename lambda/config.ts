@@ -39,8 +39,6 @@ export interface Config {
   readonly maxAttempts: number;
   readonly claimLeaseMs: number;
   readonly failureStreakThreshold: number;
-  /** `fetch` (Node's global fetch) or `node` (node:http, less CPU per request). */
-  readonly upstreamHttpClient: 'fetch' | 'node';
   /** The `service` dimension of the metrics and the service of the logs (the stack's name in Lambda). */
   readonly serviceName: string;
   /** The stack-wide alert policy (ALERT_* variables, the built-in defaults for those unset); identities' own values win. */
@@ -50,12 +48,15 @@ export interface Config {
 export const DEFAULTS = {
   apiBaseUrl: 'https://api.commbox.io',
   tableName: 'unread-notifier',
-  pollConcurrency: 16,
+  /**
+   * Upstream requests in flight per shard: where the cost model (`npm run bench`) puts a 256 MB
+   * function at its lowest cost per identity for CommBox's typical latency (docs/performance.md).
+   */
+  pollConcurrency: 128,
   requestTimeoutMs: 5000,
   maxAttempts: 4,
   claimLeaseSeconds: 120,
   failureStreakThreshold: 5,
-  upstreamHttpClient: 'fetch',
   serviceName: METRICS.service,
 } as const;
 
@@ -84,7 +85,6 @@ export function loadConfig(env: Env, given: ConfigOverrides = {}): Config {
     maxAttempts: integer(env, ENV.maxAttempts, DEFAULTS.maxAttempts, 1, 10),
     claimLeaseMs: integer(env, ENV.claimLeaseSeconds, DEFAULTS.claimLeaseSeconds, 1, 86_400) * 1000,
     failureStreakThreshold: integer(env, ENV.failureStreakThreshold, DEFAULTS.failureStreakThreshold, 1, 10_000),
-    upstreamHttpClient: httpClient(optional(env, ENV.upstreamHttpClient) ?? DEFAULTS.upstreamHttpClient),
     serviceName: serviceName(optional(env, ENV.serviceName) ?? DEFAULTS.serviceName),
     alertDefaults: alertDefaults(env),
   });
@@ -156,11 +156,6 @@ export function parseApiBaseUrl(raw: string, name: string = ENV.apiBaseUrl): URL
     throw new ConfigError(`${name} must be an origin such as https://api.commbox.io, without path, query or credentials`);
   }
   return new URL(url.origin);
-}
-
-function httpClient(raw: string): 'fetch' | 'node' {
-  if (raw !== 'fetch' && raw !== 'node') throw new ConfigError(`${ENV.upstreamHttpClient} must be fetch or node: ${JSON.stringify(raw)}`);
-  return raw;
 }
 
 /** A CloudWatch dimension value: 1 to 255 printable ASCII characters. */

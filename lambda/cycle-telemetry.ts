@@ -45,6 +45,10 @@ export class CycleTelemetry implements CycleObserver {
     this.logger.warn('could not store where the cycle stopped', { error: errorSummary(error) });
   }
 
+  cycleEndFailed(error: unknown): void {
+    this.logger.warn('could not store when the cycle ended', { error: errorSummary(error) });
+  }
+
   /** One error line saying what stopped the cycle: a refused token, an unreadable one, or something else. */
   cycleAborted(error: unknown): void {
     const cause = error instanceof CycleAbortedError ? error.cause : undefined;
@@ -64,7 +68,8 @@ export class CycleTelemetry implements CycleObserver {
       [METRICS.changed, summary.changed],
       [METRICS.published, summary.published],
       [METRICS.publishFailed, summary.publishFailed],
-      [METRICS.failed, summary.failed],
+      // Polls that failed: identities whose event was not accepted are PublishFailed, not counted twice.
+      [METRICS.failed, summary.pollFailed],
       [METRICS.notFound, summary.notFound],
       [METRICS.skipped, summary.skipped],
       [METRICS.throttled, source.throttled],

@@ -13,7 +13,6 @@ export const ENV = {
   maxAttempts: 'MAX_ATTEMPTS',
   claimLeaseSeconds: 'CLAIM_LEASE_SECONDS',
   failureStreakThreshold: 'FAILURE_STREAK_THRESHOLD',
-  upstreamHttpClient: 'UPSTREAM_HTTP_CLIENT',
   /**
    * The `service` dimension of every metric and the service of every log line. The stack sets it
    * to its own name, so two copies of the stack in one account never mix their metrics.
@@ -58,13 +57,15 @@ const BOOKKEEPING_PREFIX = '#';
 
 /**
  * The DynamoDB key, shared by the store adapter, `init` and the CDK table. Bookkeeping items
- * (where a deadline-cut cycle stopped, and whatever later versions keep beside the identities)
- * live under keys that start with `bookkeepingPrefix`, which no id can: readers skip every such
- * key, known or not. The stack grants the function GetItem, PutItem and DeleteItem only on the
- * resume keys (identity items it changes with UpdateItem, attribute by attribute).
+ * (where a deadline-cut cycle stopped, when a cycle last ended, and whatever later versions keep
+ * beside the identities) live under keys that start with `bookkeepingPrefix`, which no id can:
+ * readers skip every such key, known or not. The stack grants the function GetItem, PutItem and
+ * DeleteItem only on the resume keys and PutItem only on the cycle keys (identity items it
+ * changes with UpdateItem, attribute by attribute).
  */
 export const TABLE_KEY = {
   partitionKey: 'identityId',
   bookkeepingPrefix: BOOKKEEPING_PREFIX,
   resumeKeyPrefix: `${BOOKKEEPING_PREFIX}resume#`,
+  cycleKeyPrefix: `${BOOKKEEPING_PREFIX}cycle#`,
 } as const;

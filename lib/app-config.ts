@@ -1,6 +1,5 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import type { Config } from '../lambda/config';
 import type { Direction } from '../lambda/core/model';
 import { MAX_WATCHED_INTERVAL } from './alarms';
 import { isKmsKeyArn } from './api-token-secret';
@@ -18,9 +17,8 @@ export const CONTEXT_KEYS = {
   shards: 'schedules, each polling one parallel-scan segment of the registry (default 1)',
   timeoutSeconds: 'function timeout, below the rate (default rate minus 10 s: 50)',
   apiBaseUrl: 'CommBox API origin (default https://api.commbox.io)',
-  pollConcurrency: 'CommBox requests in flight per shard (default 16)',
+  pollConcurrency: 'CommBox requests in flight per shard (default 128)',
   failureStreakThreshold: 'failed polls in a row before an identity counts as failing (default 5)',
-  upstreamHttpClient: "the poller's HTTP client: fetch (default) or node (node:http, less CPU per request)",
   memorySize: 'function memory in MB, which also sets its CPU share (default 256)',
   apiTokenSecretName: 'use this existing Secrets Manager secret instead of creating an empty one',
   apiTokenSecretKmsKeyArn: 'the ARN of the customer managed KMS key that encrypts that existing secret (the poller may decrypt through Secrets Manager only)',
@@ -61,7 +59,6 @@ export function readAppConfig(get: (key: ContextKey) => unknown): AppConfig {
       apiBaseUrl: optionalString(get, 'apiBaseUrl'),
       pollConcurrency: optionalInteger(get, 'pollConcurrency'),
       failureStreakThreshold: optionalInteger(get, 'failureStreakThreshold'),
-      upstreamHttpClient: httpClient(get),
       memorySize: optionalInteger(get, 'memorySize'),
       apiTokenSecretName,
       apiTokenSecretKmsKeyArn: secretKmsKeyArn(get, apiTokenSecretName),
@@ -93,12 +90,6 @@ function secretKmsKeyArn(get: (key: ContextKey) => unknown, secretName: string |
   if (secretName === undefined) throw contextError('apiTokenSecretKmsKeyArn', 'given only with apiTokenSecretName (a secret the stack creates uses the AWS managed key)', arn);
   if (!isKmsKeyArn(arn)) throw contextError('apiTokenSecretKmsKeyArn', 'a KMS key ARN such as arn:aws:kms:eu-west-1:123456789012:key/<id> (not an alias)', arn);
   return arn;
-}
-
-function httpClient(get: (key: ContextKey) => unknown): Config['upstreamHttpClient'] | undefined {
-  const value = optionalString(get, 'upstreamHttpClient');
-  if (value === undefined || value === 'fetch' || value === 'node') return value;
-  throw contextError('upstreamHttpClient', 'fetch or node', value);
 }
 
 function contextError(key: ContextKey, expected: string, got: unknown): Error {

@@ -6,7 +6,7 @@ import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { DEFAULTS, loadConfig, type Config } from '../lambda/config';
+import { DEFAULTS, loadConfig } from '../lambda/config';
 import { ENV, METRICS, TABLE_KEY } from '../lambda/env-names';
 import type { ApiTokenSecret } from './api-token-secret';
 import { CycleMetrics } from './cycle-metrics';
@@ -31,12 +31,10 @@ export interface PollerTuning {
   readonly timeout?: Duration;
   /** CommBox API origin. @default DEFAULTS.apiBaseUrl ('https://api.commbox.io') */
   readonly apiBaseUrl?: string;
-  /** Upstream requests in flight at once, per shard. @default DEFAULTS.pollConcurrency (16) */
+  /** Upstream requests in flight at once, per shard. @default DEFAULTS.pollConcurrency (128) */
   readonly pollConcurrency?: number;
   /** Failed polls in a row after which an identity counts as failing (and alarms). @default DEFAULTS.failureStreakThreshold (5) */
   readonly failureStreakThreshold?: number;
-  /** The poller's HTTP client for CommBox. @default DEFAULTS.upstreamHttpClient ('fetch') */
-  readonly upstreamHttpClient?: Config['upstreamHttpClient'];
   /** Function memory in MB; Lambda's CPU share grows with it. @default 256 */
   readonly memorySize?: number;
   /** Retention of the function's logs. @default logs.RetentionDays.ONE_MONTH */
@@ -88,7 +86,6 @@ export class Poller extends Construct {
       // A claim outlives the run that took it: a cycle killed at its timeout cannot leave an event claimed for ever, nor one still running lose it.
       [ENV.claimLeaseSeconds]: String(timeoutSeconds + CLAIM_LEASE_MARGIN.toSeconds()),
       [ENV.failureStreakThreshold]: String(props.failureStreakThreshold ?? DEFAULTS.failureStreakThreshold),
-      [ENV.upstreamHttpClient]: props.upstreamHttpClient ?? DEFAULTS.upstreamHttpClient,
       [ENV.serviceName]: this.metrics.service,
     };
     loadConfig(settings);
@@ -127,6 +124,13 @@ export class Poller extends Construct {
       actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
       resourceArns: [props.table.tableArn],
       conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${TABLE_KEY.resumeKeyPrefix}*`] } },
+    });
+    // ... and puts one cycle-end item per shard when its cycle ends (`identities show` reads them).
+    iam.Grant.addToPrincipal({
+      grantee: this.fn,
+      actions: ['dynamodb:PutItem'],
+      resourceArns: [props.table.tableArn],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${TABLE_KEY.cycleKeyPrefix}*`] } },
     });
     props.topic.grantPublish(this.fn);
     if (props.topic.masterKey) {

@@ -63,7 +63,7 @@ export class UnreadNotifierStack extends Stack {
       secretName: props.apiTokenSecretName,
       encryptionKeyArn: props.apiTokenSecretKmsKeyArn,
     });
-    const { timeout, apiBaseUrl, pollConcurrency, failureStreakThreshold, upstreamHttpClient, memorySize, logRetention } = props;
+    const { timeout, apiBaseUrl, pollConcurrency, failureStreakThreshold, memorySize, logRetention } = props;
     this.poller = new Poller(this, 'Poller', {
       table: this.registry.table,
       topic: this.events.topic,
@@ -73,7 +73,6 @@ export class UnreadNotifierStack extends Stack {
       apiBaseUrl,
       pollConcurrency,
       failureStreakThreshold,
-      upstreamHttpClient,
       memorySize,
       logRetention,
       logRemovalPolicy: removalPolicy,

@@ -3,15 +3,14 @@ import { DynamoDbIdentityRegistry } from '../../lambda/adapters/dynamodb-identit
 import { DynamoDbSnapshotStore } from '../../lambda/adapters/dynamodb-snapshot-store';
 import { createPublisher, createSource, createTokenProvider } from '../../lambda/composition';
 import { isLocalRun, requireToken, type Config } from '../../lambda/config';
-import { CycleAbortedWithSummary } from '../../lambda/core/errors';
-import { parseIdentityId, type IdentityId } from '../../lambda/core/identity-id';
-import { stringifyWithNumericIds } from '../../lambda/core/json-with-ids';
-import { runPollCycle, type CycleSummary } from '../../lambda/core/poll-cycle';
+import { CycleAbortedWithSummary, UnregisteredIdentitiesError } from '../../lambda/core/errors';
+import type { IdentityId } from '../../lambda/core/identity-id';
+import { noIdentityCouldBePolled, runPollCycle, type CycleSummary } from '../../lambda/core/poll-cycle';
 import type { ScanSegment } from '../../lambda/core/ports';
 import { parseSegment } from '../../lambda/invocation';
+import { notRegistered, parseId } from './identities-commands';
 import { UsageError, type CliIo } from './io';
 
-const MAX_LABEL_LENGTH = 100;
 const PROGRESS_EVERY_MS = 5_000;
 
 function dynamo(): DynamoDBClient {
@@ -30,81 +29,11 @@ export async function initCommand(config: Config, io: CliIo): Promise<void> {
   else io.stdout.write(`created table ${config.tableName} with deletion protection, point-in-time recovery and KMS encryption (AWS managed key), as the stack makes it\n`);
 }
 
-/** Ids and labels are checked before any request, so a refused command changes nothing. */
-export function parseId(raw: string): IdentityId {
-  try {
-    return parseIdentityId(raw);
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-}
-
-export function parseLabel(raw: string | undefined): string | undefined {
-  if (raw === undefined) return undefined;
-  const label = raw.trim();
-  if (label === '' || label.length > MAX_LABEL_LENGTH || /\p{Cc}/u.test(label)) {
-    throw new UsageError(`invalid label: expected 1-${MAX_LABEL_LENGTH} printable characters`);
-  }
-  return label;
-}
-
-export async function addCommand(config: Config, io: CliIo, rawId: string, rawLabel: string | undefined): Promise<void> {
-  const id = parseId(rawId);
-  const label = parseLabel(rawLabel);
-  const outcome = await new DynamoDbIdentityRegistry(dynamo(), config.tableName).register(id, label);
-  io.stdout.write(`${outcome} identity ${id}${label ? ` (${label})` : ''}\n`);
-}
-
-export async function removeCommand(config: Config, io: CliIo, rawId: string): Promise<void> {
-  const id = parseId(rawId);
-  const removed = await new DynamoDbIdentityRegistry(dynamo(), config.tableName).unregister(id);
-  if (!removed) throw new UsageError(`identity ${id} is not registered in ${config.tableName}`);
-  io.stdout.write(`removed identity ${id}\n`);
-}
-
-export async function listCommand(config: Config, io: CliIo, json: boolean): Promise<void> {
-  const registrations = await new DynamoDbIdentityRegistry(dynamo(), config.tableName).list();
-  if (json) {
-    const rows = registrations.map((r) =>
-      r.broken !== undefined
-        ? { identityId: r.id, broken: r.broken }
-        : {
-            identityId: r.id,
-            ...(r.label ? { label: r.label } : {}),
-            registeredAt: r.registeredAt,
-            total: r.total ?? null,
-            failureStreak: r.failureStreak,
-            failing: r.failureStreak >= config.failureStreakThreshold,
-            notFound: r.notFound,
-          },
-    );
-    io.stdout.write(`${stringifyWithNumericIds(rows, new Set(['identityId']))}\n`);
-    return;
-  }
-  if (registrations.length === 0) {
-    io.stdout.write(`no identities registered in ${config.tableName}\n`);
-    return;
-  }
-  for (const r of registrations) {
-    if (r.broken !== undefined) {
-      io.stdout.write(`${r.id}\t\tbroken: ${r.broken}\n`);
-      continue;
-    }
-    const state = r.notFound ? 'not found upstream' : r.total === undefined ? 'no baseline yet' : `${r.total} unread`;
-    // `failing` from FAILURE_STREAK_THRESHOLD on, as the FailingIdentities metric counts it.
-    const streak =
-      r.failureStreak >= config.failureStreakThreshold
-        ? `, failing ${r.failureStreak} cycle(s)`
-        : r.failureStreak > 0
-          ? `, failed ${r.failureStreak} cycle(s) in a row`
-          : '';
-    io.stdout.write(`${r.id}\t${r.label ?? ''}\t${state}${streak}\n`);
-  }
-}
-
 export interface PollFlags {
   readonly segment?: string;
   readonly segments?: string;
+  /** `--identity`, repeatable: a targeted poll of just these registered ids. */
+  readonly identity?: readonly string[];
   readonly json?: boolean;
 }
 
@@ -119,9 +48,21 @@ export function parsePollSegment(flags: PollFlags): ScanSegment | undefined {
   }
 }
 
-/** One cycle; events go to SNS, or to stdout as JSON lines without TOPIC_ARN; the summary goes last. */
+/** The ids of `--identity`, each checked; none when the flag is not given. */
+export function parsePollIdentities(flags: PollFlags): IdentityId[] | undefined {
+  if (!flags.identity?.length) return undefined;
+  if (flags.segment !== undefined || flags.segments !== undefined) throw new UsageError('--identity polls the given ids: it does not go with --segment');
+  return [...new Set(flags.identity.map(parseId))];
+}
+
+/**
+ * One cycle (or a targeted poll of `--identity` ids); events go to SNS, or to stdout as JSON
+ * lines without TOPIC_ARN; the summary goes last. Fails (exit 1) when identities were there to
+ * poll and not one poll succeeded: that is a wrong API_BASE_URL or CommBox down, not success.
+ */
 export async function pollCommand(config: Config, io: CliIo, flags: PollFlags): Promise<CycleSummary> {
   const segment = parsePollSegment(flags);
+  const only = parsePollIdentities(flags);
   requireToken(config);
   const source = createSource(config, createTokenProvider(config));
   const store = new DynamoDbSnapshotStore(dynamo(), config.tableName, {
@@ -129,6 +70,7 @@ export async function pollCommand(config: Config, io: CliIo, flags: PollFlags): 
   });
   const startedAt = Date.now();
   let lastProgress = startedAt;
+  let firstFailure: string | undefined;
   const cycle = runPollCycle(
     {
       source,
@@ -136,10 +78,15 @@ export async function pollCommand(config: Config, io: CliIo, flags: PollFlags): 
       publisher: createPublisher(config, undefined, io.stdout),
       clock: Date.now,
       observer: {
-        identityFailed: (id, error, streak) => io.stderr.write(`warning: identity ${id} failed (${(error as Error).message}); ${streak} cycle(s) in a row\n`),
+        identityFailed: (id, error, streak) => {
+          firstFailure ??= (error as Error).message;
+          io.stderr.write(`warning: identity ${id} failed (${(error as Error).message}); ${streak} cycle(s) in a row\n`);
+        },
         identityNotFound: (id) => io.stderr.write(`warning: identity ${id} not found upstream\n`),
         publishFailed: (event, reason) =>
           io.stderr.write(`warning: ${event.type === 'unread.alert' ? 'alert' : 'event'} ${event.eventId} not published (${reason}); it stays pending\n`),
+        resumePointFailed: (error) => io.stderr.write(`warning: could not store where the cycle stopped (${(error as Error).message})\n`),
+        cycleEndFailed: (error) => io.stderr.write(`warning: could not store when the cycle ended (${(error as Error).message})\n`),
         progress: (done, total) => {
           if (Date.now() - lastProgress < PROGRESS_EVERY_MS) return;
           lastProgress = Date.now();
@@ -152,6 +99,7 @@ export async function pollCommand(config: Config, io: CliIo, flags: PollFlags): 
       claimLeaseMs: config.claimLeaseMs,
       alertDefaults: config.alertDefaults,
       ...(segment ? { segment } : {}),
+      ...(only ? { only: { ids: only, unregistered: 'refuse' as const } } : {}),
       // Events are stored with a claim of CLAIM_LEASE_SECONDS: stop starting identities at half
       // of it, so every claim is still held when its batch goes out; the next poll resumes here.
       shouldStartMore: () => Date.now() - startedAt < config.claimLeaseMs / 2,
@@ -161,8 +109,9 @@ export async function pollCommand(config: Config, io: CliIo, flags: PollFlags): 
   try {
     summary = await cycle;
   } catch (error) {
+    if (error instanceof UnregisteredIdentitiesError) throw new UsageError(`--identity: ${notRegistered(error.ids, config.tableName)}; nothing was polled`);
     // Scripts read the last line as the summary, also when the cycle was aborted.
-    if (flags.json && error instanceof CycleAbortedWithSummary) io.stdout.write(`${JSON.stringify(contractSummary(error.summary))}\n`);
+    if (flags.json && error instanceof CycleAbortedWithSummary) io.stdout.write(`${JSON.stringify(summaryLine(error.summary))}\n`);
     throw error;
   }
   if (!config.topicArn && summary.published + summary.alertsSent > 0) {
@@ -179,14 +128,18 @@ export async function pollCommand(config: Config, io: CliIo, flags: PollFlags): 
       (summary.skipped ? `, ${summary.skipped} skipped` : '') +
       ` in ${summary.durationMs} ms\n`,
   );
-  if (flags.json) io.stdout.write(`${JSON.stringify(contractSummary(summary))}\n`);
+  if (flags.json) io.stdout.write(`${JSON.stringify(summaryLine(summary))}\n`);
+  if (noIdentityCouldBePolled(summary)) {
+    throw new Error(`none of the ${summary.pollFailed} identities could be polled (first error: ${firstFailure ?? 'unknown'}); check API_BASE_URL and the network`);
+  }
   return summary;
 }
 
-/** The summary line of CONTRACT.md, in its order, then the alert counts. */
-export function contractSummary(s: CycleSummary): Record<string, number> {
+/** The summary line: the fields of CONTRACT.md first, in its order, then the cycle's other counters. */
+export function summaryLine(s: CycleSummary): Record<string, number> {
   return {
     identities: s.identities, polled: s.polled, changed: s.changed, published: s.published, failed: s.failed, notFound: s.notFound, durationMs: s.durationMs,
-    alertsSent: s.alertsSent, alertsDeferred: s.alertsDeferred, alertsDropped: s.alertsDropped,
+    baselines: s.baselines, resent: s.resent, pollFailed: s.pollFailed, publishFailed: s.publishFailed, conflicts: s.conflicts, skipped: s.skipped,
+    publishRequests: s.publishRequests, alertsSent: s.alertsSent, alertsDeferred: s.alertsDeferred, alertsDropped: s.alertsDropped,
   };
 }

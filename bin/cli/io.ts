@@ -1,5 +1,7 @@
 export interface Sink {
   write(chunk: string): unknown;
+  /** True when a person is watching (a terminal): headers and progress bars are for them only. */
+  readonly isTTY?: boolean;
 }
 
 /** Everything the CLI touches of its process, so tests can run it in-process. */
@@ -7,6 +9,8 @@ export interface CliIo {
   readonly stdout: Sink;
   readonly stderr: Sink;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** What `identities import -` reads. @default process.stdin */
+  readonly stdin?: AsyncIterable<string | Uint8Array>;
 }
 
 /** A refused command: one line on stderr, exit code 2, nothing changed. */

@@ -11,7 +11,8 @@ import {
 } from '../../lambda/config';
 import { CycleAbortedError } from '../../lambda/core/errors';
 import { ENV } from '../../lambda/env-names';
-import { addCommand, initCommand, listCommand, pollCommand, removeCommand } from './commands';
+import { initCommand, pollCommand, type PollFlags } from './commands';
+import { addIdentitiesCommands } from './identities-commands';
 import { UsageError, type CliIo } from './io';
 
 /** The global flags, as their parsers leave them. */
@@ -67,29 +68,16 @@ function buildProgram(io: CliIo): Command {
     .description('create the table if it does not exist (idempotent)')
     .action(() => initCommand(config(), io));
 
-  const identities = program.command('identities').description('manage the identities to watch');
-  identities
-    .command('add <id>')
-    .description('register an identity (or update its label)')
-    .option('--label <text>', 'a readable name carried in its events')
-    .action((id: string, opts: { label?: string }) => addCommand(config(), io, id, opts.label));
-  identities
-    .command('remove <id>')
-    .description('stop watching an identity')
-    .action((id: string) => removeCommand(config(), io, id));
-  identities
-    .command('list')
-    .description('list the registered identities')
-    .option('--json', 'print one JSON array')
-    .action((opts: { json?: boolean }) => listCommand(config(), io, opts.json === true));
+  addIdentitiesCommands(program, config, io);
 
   program
     .command('poll')
-    .description('run one poll cycle over the registered identities (or one scan segment)')
+    .description('run one poll cycle over the registered identities (or one scan segment, or the given ids)')
     .option('--segment <n>', 'parallel-scan segment to poll (with --segments)')
     .option('--segments <m>', 'total parallel-scan segments')
+    .option('--identity <id>', 'poll only this registered id (repeatable); moves no resume point', (id: string, ids: string[]) => [...ids, id], [])
     .option('--json', 'print the JSON summary line last')
-    .action(async (opts: { segment?: string; segments?: string; json?: boolean }) => {
+    .action(async (opts: PollFlags) => {
       await pollCommand(config(), io, opts);
     });
   return program;

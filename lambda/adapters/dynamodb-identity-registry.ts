@@ -1,8 +1,12 @@
 import {
+  ConditionalCheckFailedException,
   ContinuousBackupsUnavailableException,
   CreateTableCommand,
   DeleteItemCommand,
   DescribeTableCommand,
+  GetItemCommand,
+  paginateScan,
+  PutItemCommand,
   ResourceInUseException,
   ResourceNotFoundException,
   UpdateContinuousBackupsCommand,
@@ -13,10 +17,22 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { setTimeout as delay } from 'node:timers/promises';
 import { compareDecimalIds, type IdentityId } from '../core/identity-id';
-import type { BrokenRegistration, Registration } from '../core/model';
+import type { BrokenRegistration, CycleEnd, IdentityRecord, Registration, RegistrationFields } from '../core/model';
 import type { IdentityRegistry, TableSetup } from '../core/ports';
 import { TABLE_KEY } from '../env-names';
-import { ATTR, decodeRegistration, keyOf } from './dynamodb-item-codec';
+import { batchGetItems } from './dynamodb-batch-get';
+import {
+  ATTR,
+  CYCLE_KEY_PREFIX,
+  decodeCycleEnd,
+  decodeOrReport,
+  decodeRecord,
+  decodeRegistration,
+  itemKey,
+  keyOf,
+  registrationAttributes,
+  type Item,
+} from './dynamodb-item-codec';
 import { scanIdentities } from './dynamodb-scan';
 
 export class TableMissingError extends Error {
@@ -26,7 +42,7 @@ export class TableMissingError extends Error {
 export interface DynamoDbIdentityRegistryOptions {
   /** @default the system clock */
   readonly now?: () => Date;
-  /** Waits between attempts to turn on point-in-time recovery. @default a timer */
+  /** Waits between attempts (to turn on point-in-time recovery, to read keys left unprocessed). @default a timer */
   readonly sleep?: (ms: number) => Promise<void>;
 }
 
@@ -104,21 +120,51 @@ export class DynamoDbIdentityRegistry implements IdentityRegistry {
     }
   }
 
-  /** Adds the identity, or updates its label; every other attribute is left as it is. */
-  async register(id: IdentityId, label?: string): Promise<'added' | 'updated'> {
-    const result = await this.guard(() =>
-      this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: keyOf(id),
-          UpdateExpression: label === undefined ? 'SET #reg = if_not_exists(#reg, :now)' : 'SET #reg = if_not_exists(#reg, :now), #label = :label',
-          ExpressionAttributeNames: { '#reg': ATTR.registeredAt, ...(label === undefined ? {} : { '#label': ATTR.label }) },
-          ExpressionAttributeValues: { ':now': { S: this.now().toISOString() }, ...(label === undefined ? {} : { ':label': { S: label } }) },
-          ReturnValues: 'UPDATED_OLD',
-        }),
-      ),
-    );
-    return result.Attributes?.[ATTR.registeredAt] ? 'updated' : 'added';
+  /**
+   * A conditional PutItem (the key must not exist): an identity already registered keeps its
+   * snapshot, pending events and fields exactly as they are.
+   */
+  async register(id: IdentityId, fields: RegistrationFields = {}): Promise<'added' | 'already-there'> {
+    try {
+      await this.guard(() =>
+        this.client.send(
+          new PutItemCommand({
+            TableName: this.tableName,
+            Item: { ...keyOf(id), [ATTR.registeredAt]: { S: this.now().toISOString() }, ...registrationAttributes(fields) },
+            ConditionExpression: 'attribute_not_exists(#id)',
+            ExpressionAttributeNames: { '#id': ATTR.id },
+          }),
+        ),
+      );
+      return 'added';
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return 'already-there';
+      throw error;
+    }
+  }
+
+  /** SET of the given fields only, on the condition that the identity is registered. */
+  async update(id: IdentityId, fields: RegistrationFields): Promise<boolean> {
+    const values = Object.entries(registrationAttributes(fields));
+    if (values.length === 0) return (await this.registeredAmong([id])).has(id);
+    try {
+      await this.guard(() =>
+        this.client.send(
+          new UpdateItemCommand({
+            TableName: this.tableName,
+            Key: keyOf(id),
+            UpdateExpression: `SET ${values.map((_, i) => `#f${i} = :f${i}`).join(', ')}`,
+            ConditionExpression: 'attribute_exists(#id)',
+            ExpressionAttributeNames: { '#id': ATTR.id, ...Object.fromEntries(values.map(([name], i) => [`#f${i}`, name])) },
+            ExpressionAttributeValues: Object.fromEntries(values.map(([, value], i) => [`:f${i}`, value])),
+          }),
+        ),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
   }
 
   async unregister(id: IdentityId): Promise<boolean> {
@@ -128,16 +174,54 @@ export class DynamoDbIdentityRegistry implements IdentityRegistry {
     return result.Attributes !== undefined;
   }
 
+  /** BatchGetItem of the keys only, strongly consistent. */
+  async registeredAmong(ids: readonly IdentityId[]): Promise<Set<IdentityId>> {
+    const found = await this.guard(() => batchGetItems(this.client, this.tableName, ids, { attributes: [ATTR.id], sleep: this.sleep }));
+    return new Set(ids.filter((id) => found.has(id)));
+  }
+
+  async get(id: IdentityId): Promise<IdentityRecord | undefined> {
+    const { Item } = await this.guard(() => this.client.send(new GetItemCommand({ TableName: this.tableName, Key: keyOf(id), ConsistentRead: true })));
+    return Item ? decodeRecord(Item) : undefined;
+  }
+
   /** Every registration in id order; an item that cannot be decoded is listed as broken, not dropped. */
   async list(): Promise<Registration[]> {
+    return (await this.listing()).registrations;
+  }
+
+  async listing(): Promise<{ registrations: Registration[]; cycleEnds: CycleEnd[] }> {
     const broken: BrokenRegistration[] = [];
+    const bookkeeping: Item[] = [];
     const readable = await this.guard(() =>
       scanIdentities(this.client, this.tableName, {
         decode: decodeRegistration,
         onMalformed: (key, error) => broken.push({ id: key, broken: error.message }),
+        onBookkeeping: (item) => bookkeeping.push(item),
       }),
     );
-    return [...readable, ...broken].sort((a, b) => compareDecimalIds(a.id, b.id));
+    return { registrations: [...readable, ...broken].sort((a, b) => compareDecimalIds(a.id, b.id)), cycleEnds: cycleEndsOf(bookkeeping) };
+  }
+
+  /**
+   * The cycle-end items have no key a reader could guess (the stack's shard count is not known
+   * here), so this scans the table for them: it reads every item, and keeps only those keys.
+   */
+  async cycleEnds(): Promise<CycleEnd[]> {
+    const found: Item[] = [];
+    await this.guard(async () => {
+      const pages = paginateScan(
+        { client: this.client },
+        {
+          TableName: this.tableName,
+          FilterExpression: 'begins_with(#id, :prefix)',
+          ExpressionAttributeNames: { '#id': ATTR.id },
+          ExpressionAttributeValues: { ':prefix': { S: CYCLE_KEY_PREFIX } },
+        },
+      );
+      for await (const page of pages) found.push(...(page.Items ?? []));
+    });
+    return cycleEndsOf(found);
   }
 
   private async guard<T>(call: () => Promise<T>): Promise<T> {
@@ -150,4 +234,12 @@ export class DynamoDbIdentityRegistry implements IdentityRegistry {
       throw error;
     }
   }
+}
+
+/** The readable cycle-end items among bookkeeping items, latest first; an unreadable one is left out. */
+function cycleEndsOf(items: readonly Item[]): CycleEnd[] {
+  const ends = items
+    .filter((item) => itemKey(item).startsWith(CYCLE_KEY_PREFIX))
+    .flatMap((item) => decodeOrReport(item, decodeCycleEnd, undefined) ?? []);
+  return ends.sort((a, b) => b.endedAt.localeCompare(a.endedAt));
 }

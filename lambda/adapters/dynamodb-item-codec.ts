@@ -10,7 +10,10 @@ import {
   normalizeState,
   type ConversationChange,
   type ConversationUnread,
+  type CycleEnd,
+  type IdentityRecord,
   type ReadableRegistration,
+  type RegistrationFields,
   type StoredAlertState,
   type UnreadChangedEvent,
   type UnreadState,
@@ -21,7 +24,9 @@ import { TABLE_KEY } from '../env-names';
 
 /**
  * The item format: one item per identity, keyed by its id, plus bookkeeping items under keys
- * that start with `TABLE_KEY.bookkeepingPrefix`.
+ * that start with `TABLE_KEY.bookkeepingPrefix`: `#resume#<segment>` (where a cycle cut short
+ * stopped) and `#cycle#<segment>` (when a cycle last ran to its end), `<segment>` being `all` or
+ * `<segment>/<segments>`.
  *
  * How it grows (as alert state, policies and the multi-event outbox were added):
  * - Readers decode the attributes named in ATTR and ignore every other one, so an attribute a
@@ -47,6 +52,8 @@ export const ATTR = {
   claimUntil: 'claimUntil',
   failureStreak: 'failStreak',
   notFound: 'notFound',
+  /** When the stored state was observed (ISO 8601), written with it; absent in items from before. */
+  changedAt: 'changedAt',
   resumeFrom: 'resumeFrom',
   /** The identity's own alert policy values: compact JSON as the CLI flags write them (`{"cooldown":"15m"}`). */
   alertPolicy: 'alertPolicy',
@@ -57,12 +64,20 @@ export const ATTR = {
    * `{kind: "change"|"alert", seq, body (the event or alert notice as JSON), claimUntil}`.
    */
   outbox: 'outbox',
+  /** Of a `#cycle#...` item: when that cycle ran to its end (ISO 8601). */
+  endedAt: 'endedAt',
 } as const;
 
 /** The attributes of one outbox entry's map. */
 export const OUTBOX_FIELD = { kind: 'kind', seq: 'seq', body: 'body', claimUntil: 'claimUntil' } as const;
 
 export const RESUME_KEY_PREFIX = TABLE_KEY.resumeKeyPrefix;
+export const CYCLE_KEY_PREFIX = TABLE_KEY.cycleKeyPrefix;
+
+/** The bookkeeping key of the whole table (`all`) or of one parallel-scan segment (`1/4`) under `prefix`. */
+export function segmentKey(prefix: string, segment?: { readonly segment: number; readonly totalSegments: number }): string {
+  return `${prefix}${segment ? `${segment.segment}/${segment.totalSegments}` : 'all'}`;
+}
 
 export type Item = Record<string, AttributeValue>;
 
@@ -134,6 +149,14 @@ export function encodeAlertPolicy(overrides: AlertPolicyOverrides): string | und
   return Object.keys(formatted).length > 0 ? JSON.stringify(formatted) : undefined;
 }
 
+/**
+ * The registration fields as attribute values, by attribute name: what `register` puts and
+ * `update` sets. A field not given is not in the result.
+ */
+export function registrationAttributes(fields: RegistrationFields): Item {
+  return fields.label === undefined ? {} : { [ATTR.label]: { S: fields.label } };
+}
+
 /** `decode(item)`, or undefined after telling `onMalformed` why not; errors other than a malformed item propagate. */
 export function decodeOrReport<T>(
   item: Item,
@@ -162,9 +185,29 @@ export function decodeRegistration(item: Item): ReadableRegistration {
     ...(watched.label ? { label: watched.label } : {}),
     registeredAt: registeredAt ?? '',
     ...(total !== undefined ? { total } : {}),
+    ...(watched.snapshot?.changedAt !== undefined ? { lastChangedAt: watched.snapshot.changedAt } : {}),
     failureStreak: watched.failureStreak,
     notFound: watched.notFound,
   };
+}
+
+/** Everything stored for one identity, for `identities show`; throws MalformedItemError. */
+export function decodeRecord(item: Item): IdentityRecord {
+  const { watched, registeredAt } = decodeIdentityItem(item);
+  return { ...watched, registeredAt: registeredAt ?? '' };
+}
+
+const CYCLE_SEGMENT = /^(\d{1,7})\/(\d{1,7})$/;
+
+/** A `#cycle#...` bookkeeping item; throws MalformedItemError. */
+export function decodeCycleEnd(item: Item): CycleEnd {
+  const which = itemKey(item).slice(CYCLE_KEY_PREFIX.length);
+  const endedAt = timeAttr(item, ATTR.endedAt);
+  if (endedAt === undefined) throw new MalformedItemError(`${ATTR.endedAt} is not a time`);
+  if (which === 'all') return { endedAt };
+  const match = CYCLE_SEGMENT.exec(which);
+  if (!match) throw new MalformedItemError(`${ATTR.id} names no segment`);
+  return { segment: { segment: Number(match[1]), totalSegments: Number(match[2]) }, endedAt };
 }
 
 /** The resume point of a bookkeeping item; throws MalformedItemError. */
@@ -192,10 +235,13 @@ function decodeIdentityItem(item: Item): { watched: WatchedIdentity; registeredA
   const notFound = boolAttr(item, ATTR.notFound) ?? false;
   const alertPolicy = decodeAlertPolicy(item);
   const alert = decodeStoredAlertState(item);
+  const changedAt = timeAttr(item, ATTR.changedAt);
   const watched: WatchedIdentity = {
     id,
     ...(label ? { label } : {}),
-    ...(version !== undefined ? { snapshot: { version, state: normalizeState(total ?? 0, conversations) } } : {}),
+    ...(version !== undefined
+      ? { snapshot: { version, state: normalizeState(total ?? 0, conversations), ...(changedAt !== undefined ? { changedAt } : {}) } }
+      : {}),
     ...(outbox.length > 0 ? { outbox } : {}),
     ...(alertPolicy ? { alertPolicy } : {}),
     ...(alert ? { alert } : {}),
@@ -341,6 +387,15 @@ function stringAttr(item: Item, name: string, where?: string): string | undefine
   if (value === undefined) return undefined;
   if (value.S === undefined) throw new MalformedItemError(`${where ? `${where} ` : ''}${name} is not a string`);
   return value.S;
+}
+
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/;
+
+/** A time as this code writes it: ISO 8601 in UTC (`Date.prototype.toISOString`). */
+function timeAttr(item: Item, name: string): string | undefined {
+  const value = stringAttr(item, name);
+  if (value !== undefined && (!ISO_TIME.test(value) || Number.isNaN(Date.parse(value)))) throw new MalformedItemError(`${name} is not a time`);
+  return value;
 }
 
 function numberAttr(item: Item, name: string, where?: string): number | undefined {

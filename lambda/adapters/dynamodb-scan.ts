@@ -10,6 +10,8 @@ export interface IdentityScan<T> {
   readonly segment?: ScanSegment;
   /** Called once per Scan request answered (one page), for request counters. */
   readonly onPage?: () => void;
+  /** Handed each bookkeeping item the scan passes, undecoded. */
+  readonly onBookkeeping?: (item: Item) => void;
 }
 
 /**
@@ -25,7 +27,10 @@ export async function scanIdentities<T>(client: DynamoDBClient, tableName: strin
   for await (const page of pages) {
     scan.onPage?.();
     for (const item of page.Items ?? []) {
-      if (isBookkeepingKey(itemKey(item))) continue;
+      if (isBookkeepingKey(itemKey(item))) {
+        scan.onBookkeeping?.(item);
+        continue;
+      }
       const value = decodeOrReport(item, scan.decode, scan.onMalformed);
       if (value !== undefined) decoded.push(value);
     }

@@ -11,9 +11,11 @@ import {
 import type { IdentityId } from '../core/identity-id';
 import type { UnreadState, WatchedIdentity } from '../core/model';
 import { entriesOfWrite, type OutboxEntry } from '../core/outbox';
-import type { AlertToSave, AlertUpdate, ChangeToSave, CycleInput, ScanSegment, SnapshotStore } from '../core/ports';
+import type { AlertToSave, AlertUpdate, ChangeToSave, CycleInput, ScanSegment, SnapshotStore, TargetedInput } from '../core/ports';
+import { batchGetItems } from './dynamodb-batch-get';
 import {
   ATTR,
+  CYCLE_KEY_PREFIX,
   decodeOrReport,
   decodeResumeFrom,
   decodeWatched,
@@ -22,6 +24,7 @@ import {
   type MalformedItemError,
   OUTBOX_FIELD,
   RESUME_KEY_PREFIX,
+  segmentKey,
   stateValues,
 } from './dynamodb-item-codec';
 import { scanIdentities } from './dynamodb-scan';
@@ -32,10 +35,12 @@ export interface DynamoDbStoreOptions {
    * its key and an error naming the attribute, never the contents. The cycle goes on without it.
    */
   readonly onMalformedItem?: (key: string, error: MalformedItemError) => void;
+  /** Waits between rounds of keys a BatchGetItem left unprocessed. @default a timer */
+  readonly sleep?: (ms: number) => Promise<void>;
 }
 
 /** Request counters by operation, for the benchmark and metrics. */
-export type OperationCounts = Record<'Scan' | 'GetItem' | 'UpdateItem' | 'PutItem' | 'DeleteItem', number>;
+export type OperationCounts = Record<'Scan' | 'GetItem' | 'BatchGetItem' | 'UpdateItem' | 'PutItem' | 'DeleteItem', number>;
 
 /**
  * Snapshots, alert state and the outbox in one item per identity. One Scan (or one parallel-scan
@@ -46,7 +51,7 @@ export type OperationCounts = Record<'Scan' | 'GetItem' | 'UpdateItem' | 'PutIte
  * the old slot (pendingEvent, pendingId, claimUntil) until that change is completed there.
  */
 export class DynamoDbSnapshotStore implements SnapshotStore {
-  readonly requests: OperationCounts = { Scan: 0, GetItem: 0, UpdateItem: 0, PutItem: 0, DeleteItem: 0 };
+  readonly requests: OperationCounts = { Scan: 0, GetItem: 0, BatchGetItem: 0, UpdateItem: 0, PutItem: 0, DeleteItem: 0 };
 
   constructor(
     private readonly client: DynamoDBClient,
@@ -57,6 +62,26 @@ export class DynamoDbSnapshotStore implements SnapshotStore {
   async loadCycle(segment?: ScanSegment): Promise<CycleInput> {
     const [identities, resumeFrom] = await Promise.all([this.scanWatched(segment), this.readResumePoint(segment)]);
     return { identities, ...(resumeFrom ? { resumeFrom } : {}) };
+  }
+
+  /** BatchGetItem by key, strongly consistent; an unreadable item is reported and left out (it is neither polled nor "not registered"). */
+  async loadIdentities(ids: readonly IdentityId[]): Promise<TargetedInput> {
+    const items = await batchGetItems(this.client, this.tableName, ids, {
+      onRequest: () => (this.requests.BatchGetItem += 1),
+      ...(this.options.sleep ? { sleep: this.options.sleep } : {}),
+    });
+    const identities: WatchedIdentity[] = [];
+    const unregistered: IdentityId[] = [];
+    for (const id of new Set(ids)) {
+      const item = items.get(id);
+      if (!item) {
+        unregistered.push(id);
+        continue;
+      }
+      const watched = decodeOrReport(item, decodeWatched, this.options.onMalformedItem);
+      if (watched) identities.push(watched);
+    }
+    return { identities, unregistered };
   }
 
   private scanWatched(segment?: ScanSegment): Promise<WatchedIdentity[]> {
@@ -75,12 +100,18 @@ export class DynamoDbSnapshotStore implements SnapshotStore {
     return Item ? decodeOrReport(Item, decodeResumeFrom, this.options.onMalformedItem) : undefined;
   }
 
-  saveBaseline(id: IdentityId, state: UnreadState, alertState: string): Promise<boolean> {
+  saveBaseline(id: IdentityId, state: UnreadState, observedAt: string, alertState: string): Promise<boolean> {
     return this.update(id, {
-      UpdateExpression: `SET #v = :one, #total = :total, #convs = :convs, #alert = :alert, #fail = :zero REMOVE #notFound`,
+      UpdateExpression: `SET #v = :one, #total = :total, #convs = :convs, #changed = :changedAt, #alert = :alert, #fail = :zero REMOVE #notFound`,
       ConditionExpression: `attribute_exists(#id) AND attribute_not_exists(#v)`,
-      ExpressionAttributeNames: names('id', 'version', 'total', 'conversations', 'alertState', 'failureStreak', 'notFound'),
-      ExpressionAttributeValues: { ...stateValues(state), ':alert': { S: alertState }, ':one': { N: '1' }, ':zero': { N: '0' } },
+      ExpressionAttributeNames: names('id', 'version', 'total', 'conversations', 'changedAt', 'alertState', 'failureStreak', 'notFound'),
+      ExpressionAttributeValues: {
+        ...stateValues(state),
+        ':changedAt': { S: observedAt },
+        ':alert': { S: alertState },
+        ':one': { N: '1' },
+        ':zero': { N: '0' },
+      },
     });
   }
 
@@ -88,12 +119,14 @@ export class DynamoDbSnapshotStore implements SnapshotStore {
   saveChange(change: ChangeToSave): Promise<boolean> {
     const entries = entriesOfWrite(change.claimUntil, change.event, change.alert.notice);
     return this.update(change.id, {
-      UpdateExpression: 'SET #v = :next, #total = :total, #convs = :convs, #alert = :alert, #ob = :outbox, #fail = :zero REMOVE #notFound',
+      UpdateExpression:
+        'SET #v = :next, #total = :total, #convs = :convs, #changed = :changedAt, #alert = :alert, #ob = :outbox, #fail = :zero REMOVE #notFound',
       ConditionExpression: `#v = :expected AND ${NOTHING_PENDING} AND ${alertStateIs(change.alert)}`,
-      ExpressionAttributeNames: names('version', 'total', 'conversations', 'alertState', 'outbox', 'pendingId', 'failureStreak', 'notFound'),
+      ExpressionAttributeNames: names('version', 'total', 'conversations', 'changedAt', 'alertState', 'outbox', 'pendingId', 'failureStreak', 'notFound'),
       ExpressionAttributeValues: {
         ...stateValues(change.state),
         ...alertValues(change.alert),
+        ':changedAt': { S: change.event.observedAt },
         ':expected': { N: String(change.expectedVersion) },
         ':next': { N: String(change.expectedVersion + 1) },
         ':outbox': encodeOutbox(entries),
@@ -217,6 +250,13 @@ export class DynamoDbSnapshotStore implements SnapshotStore {
     );
   }
 
+  async recordCycleEnd(segment: ScanSegment | undefined, endedAt: string): Promise<void> {
+    this.requests.PutItem += 1;
+    await this.client.send(
+      new PutItemCommand({ TableName: this.tableName, Item: { ...keyOf(segmentKey(CYCLE_KEY_PREFIX, segment)), [ATTR.endedAt]: { S: endedAt } } }),
+    );
+  }
+
   /** A conditional update; false when its condition did not hold. */
   private async update(
     id: IdentityId,
@@ -247,13 +287,13 @@ function alertValues(update: AlertUpdate): Record<string, AttributeValue> {
 }
 
 function resumeKey(segment?: ScanSegment): string {
-  return `${RESUME_KEY_PREFIX}${segment ? `${segment.segment}/${segment.totalSegments}` : 'all'}`;
+  return segmentKey(RESUME_KEY_PREFIX, segment);
 }
 
 const PLACEHOLDER: Record<keyof typeof ATTR, string> = {
   id: '#id', label: '#label', registeredAt: '#reg', version: '#v', total: '#total', conversations: '#convs',
-  pendingEvent: '#pe', pendingId: '#pid', claimUntil: '#claim', failureStreak: '#fail', notFound: '#notFound', resumeFrom: '#resume',
-  alertPolicy: '#policy', alertState: '#alert', outbox: '#ob',
+  pendingEvent: '#pe', pendingId: '#pid', claimUntil: '#claim', failureStreak: '#fail', notFound: '#notFound', changedAt: '#changed',
+  resumeFrom: '#resume', endedAt: '#ended', alertPolicy: '#policy', alertState: '#alert', outbox: '#ob',
 };
 
 function names(...keys: (keyof typeof ATTR)[]): Record<string, string> {

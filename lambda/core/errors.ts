@@ -58,3 +58,12 @@ export class CycleAbortedWithSummary extends CycleAbortedError {
     super(message, options);
   }
 }
+
+/** A targeted poll named identities that are not registered; it was refused before any was polled. */
+export class UnregisteredIdentitiesError extends Error {
+  override readonly name = 'UnregisteredIdentitiesError';
+  constructor(readonly ids: readonly string[]) {
+    const shown = ids.slice(0, 10).join(', ') + (ids.length > 10 ? `, … (${ids.length} in all)` : '');
+    super(`not registered: ${shown}; nothing was polled`);
+  }
+}

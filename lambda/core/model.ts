@@ -23,6 +23,12 @@ export interface UnreadState {
 export interface Snapshot {
   readonly version: number;
   readonly state: UnreadState;
+  /**
+   * When this state was observed: the baseline's poll, or the poll that found the last change
+   * (ISO 8601). Written with the state, never by a poll that changed nothing; items stored
+   * before this field existed have none.
+   */
+  readonly changedAt?: string;
 }
 
 export type Direction = 'increased' | 'decreased';
@@ -76,6 +82,27 @@ export interface WatchedIdentity {
   readonly notFound: boolean;
 }
 
+/**
+ * What an operator gives an identity besides its id (`identities add|set|import`, `export`).
+ * One place for them: the alert policy fields join here.
+ */
+export interface RegistrationFields {
+  /** Carried in the identity's events; 1-100 printable characters. */
+  readonly label?: string;
+}
+
+/** Everything stored for one identity, as `identities show` prints it. */
+export interface IdentityRecord extends WatchedIdentity {
+  readonly registeredAt: string;
+}
+
+/** When a cycle over the whole table (`segment` undefined) or over one parallel-scan segment last ran to its end. */
+export interface CycleEnd {
+  readonly segment?: { readonly segment: number; readonly totalSegments: number };
+  /** ISO 8601. */
+  readonly endedAt: string;
+}
+
 /** A registration as the registry lists it: readable, or broken with the reason its item cannot be read. */
 export type Registration = ReadableRegistration | BrokenRegistration;
 
@@ -85,6 +112,8 @@ export interface ReadableRegistration {
   readonly registeredAt: string;
   /** The total of the last stored snapshot; undefined until the baseline. */
   readonly total?: number;
+  /** When the stored snapshot was observed (see Snapshot.changedAt). */
+  readonly lastChangedAt?: string;
   readonly failureStreak: number;
   readonly notFound: boolean;
   readonly broken?: undefined;

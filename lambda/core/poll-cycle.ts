@@ -4,7 +4,7 @@ import { alertPolicyFingerprint, resolveAlertPolicy, type AlertPolicy } from './
 import { fitAlert } from './alert-publication';
 import { encodeAlertState, type AlertKind } from './alert-state';
 import { diffUnread, type UnreadDiff } from './diff';
-import { CycleAbortedWithSummary, stopsTheCycle } from './errors';
+import { CycleAbortedWithSummary, stopsTheCycle, UnregisteredIdentitiesError } from './errors';
 import { buildEvent } from './event-builder';
 import { compareDecimalIds, type IdentityId } from './identity-id';
 import type { Snapshot, UnreadChangedEvent, UnreadState, WatchedIdentity } from './model';
@@ -23,12 +23,15 @@ export interface PollCycleDeps {
   readonly observer?: CycleObserver;
 }
 
+/** A cycle over the whole table, over one parallel-scan segment of it, or over the given identities. */
 export interface PollCycleOptions {
   /** Identities worked on at once (each needs one upstream request). */
   readonly concurrency: number;
   /** How long a cycle owns an event it stored before another cycle may publish it instead. */
   readonly claimLeaseMs: number;
   readonly segment?: ScanSegment;
+  /** A targeted poll instead of a scan; not together with `segment`. */
+  readonly only?: TargetedPoll;
   /** Asked before each identity starts; false stops the cycle early (the Lambda deadline). */
   readonly shouldStartMore?: () => boolean;
   /**
@@ -48,6 +51,17 @@ export interface AlertsHeld {
   readonly dueAt?: number;
 }
 
+/**
+ * A targeted poll: only these identities, read by key instead of scanned (`poll --identity`,
+ * re-poll). Same claims, outbox and conditional writes as a cycle; it moves no resume point and
+ * records no cycle end. Ids not registered are refused before any identity is polled
+ * (UnregisteredIdentitiesError), or left out with `unregistered: 'ignore'`.
+ */
+export interface TargetedPoll {
+  readonly ids: readonly IdentityId[];
+  readonly unregistered: 'refuse' | 'ignore';
+}
+
 /** Hooks for logs, metrics and progress; the cycle never logs by itself. */
 export interface CycleObserver {
   baselineRecorded?(id: IdentityId, state: UnreadState): void;
@@ -63,6 +77,7 @@ export interface CycleObserver {
   publishFailed?(event: OutboxEvent, reason: string): void;
   outboxUpdateFailed?(id: IdentityId, error: unknown): void;
   resumePointFailed?(error: unknown): void;
+  cycleEndFailed?(error: unknown): void;
   progress?(done: number, total: number): void;
 }
 
@@ -72,6 +87,10 @@ export interface CycleSummary {
   changed: number;
   /** Change events the publisher accepted (re-sent ones included). */
   published: number;
+  /**
+   * Identities the cycle left undone: their poll failed (`pollFailed`), or an event or alert of
+   * theirs was not accepted and stays pending (`publishFailed`). Each identity counts once.
+   */
   failed: number;
   notFound: number;
   durationMs: number;
@@ -84,7 +103,9 @@ export interface CycleSummary {
   alertsDropped: number;
   /** Events and alerts sent again from the outbox (an earlier publish failed or its cycle died). */
   resent: number;
-  /** Events and alerts the publisher refused; they stay pending. */
+  /** Identities whose poll failed: the upstream's answer, or storing what it answered. */
+  pollFailed: number;
+  /** Events and alerts the publisher did not accept; they stay pending and go out first next cycle. */
   publishFailed: number;
   /** Writes refused because an overlapping cycle had already stored the same change. */
   conflicts: number;
@@ -96,8 +117,17 @@ export interface CycleSummary {
 }
 
 /**
- * One poll cycle: load the registry slice, then for each identity either resend its pending
- * events or poll it, record what changed and decide its alert, publish, and note where the cycle stopped.
+ * Identities were there to poll and not one poll succeeded: one cause for all of them, such as
+ * a wrong API_BASE_URL or CommBox down. A cycle that only resent or skipped is not this.
+ */
+export function noIdentityCouldBePolled(summary: CycleSummary): boolean {
+  return summary.pollFailed > 0 && summary.polled === 0 && summary.notFound === 0;
+}
+
+/**
+ * One poll cycle: load the registry slice (or the targeted identities), then for each identity
+ * either resend its pending events or poll it, record what changed and decide its alert,
+ * publish, and note where the cycle stopped and when it ended.
  * Resolves with the summary. A cycle that cannot go on (a 401, an unreadable token, an
  * unreadable registry) rejects with CycleAbortedWithSummary, after publishing what it stored.
  */
@@ -108,8 +138,9 @@ export function runPollCycle(deps: PollCycleDeps, options: PollCycleOptions): Pr
 /**
  * The steps of one cycle, in the order they run: `run` → `load` → per identity `processIdentity`
  * (`resendPending`, or `pollIdentity` → `recordNotFound` | `recordBaseline` | `recordChange` |
- * `recordNoChange`, or `identityFailed`) → `settle` per publish result → `saveResumePoint`.
- * The alert step runs inside the last three: a baseline adopts the alert state; a change is
+ * `recordNoChange`, or `identityFailed`) → `settle` per publish result → `saveResumePoint` →
+ * `recordCycleEnd` (these two not for a targeted poll).
+ * The alert step runs inside the record steps: a baseline adopts the alert state; a change is
  * decided and stored with its alert in one write; with no change, a due alert or a changed
  * policy is decided and stored in a write of its own (`recordAlertOnly`), and nothing else is.
  * Its state: the summary every step adds to, the progress count and the cause that stopped it.
@@ -118,13 +149,15 @@ class PollCycle {
   private readonly startedAt: number;
   private readonly summary: CycleSummary = {
     identities: 0, polled: 0, changed: 0, published: 0, failed: 0, notFound: 0, durationMs: 0,
-    baselines: 0, alertsSent: 0, alertsDeferred: 0, alertsDropped: 0, resent: 0, publishFailed: 0, conflicts: 0, skipped: 0,
-    publishRequests: 0,
+    baselines: 0, alertsSent: 0, alertsDeferred: 0, alertsDropped: 0, resent: 0, pollFailed: 0, publishFailed: 0, conflicts: 0,
+    skipped: 0, publishRequests: 0,
   };
   /** Events and alerts go out in batches while identities are still polled; results come back to `settle`. */
   private readonly queue: PublishQueue<OutboxEntry>;
   /** The defaults' effective policy, resolved once: most identities have no policy of their own. */
   private readonly defaultPolicy: EffectivePolicy;
+  /** Identities with an entry the publisher refused this cycle (each counts once in `failed`). */
+  private readonly publishFailedIds = new Set<IdentityId>();
   /** The first 401 or unreadable token: no identity starts after it and the cycle aborts. */
   private stopCause: unknown;
   private done = 0;
@@ -139,6 +172,7 @@ class PollCycle {
   }
 
   async run(): Promise<CycleSummary> {
+    if (this.options.only && this.options.segment) throw new Error('a targeted poll reads its identities by key: it takes no scan segment');
     const input = await this.load();
     const ordered = orderForCycle(input.identities, input.resumeFrom);
     this.summary.identities = ordered.length;
@@ -149,16 +183,23 @@ class PollCycle {
     this.summary.skipped += ordered.length - started;
     if (this.stopCause !== undefined) throw this.abort(`cycle aborted: ${describe(this.stopCause)}`, this.stopCause);
     this.summary.durationMs = this.elapsed();
+    // A targeted poll is not a cycle of the table: where the table's cycles stand is not its business.
+    if (this.options.only) return this.summary;
     await this.saveResumePoint(ordered[started]?.id, input.resumeFrom);
+    await this.recordCycleEnd();
     return this.summary;
   }
 
   private async load(): Promise<CycleInput> {
+    const only = this.options.only;
+    let input: CycleInput & { unregistered?: readonly IdentityId[] };
     try {
-      return await this.deps.store.loadCycle(this.options.segment);
+      input = only ? await this.deps.store.loadIdentities(only.ids) : await this.deps.store.loadCycle(this.options.segment);
     } catch (error) {
       throw this.abort(`cannot read the registry: ${describe(error)}`, error);
     }
+    if (only?.unregistered === 'refuse' && input.unregistered?.length) throw new UnregisteredIdentitiesError(input.unregistered);
+    return input;
   }
 
   private mayStartMore(): boolean {
@@ -231,8 +272,9 @@ class PollCycle {
 
   /** The first good poll: stored with the alert state adopted at it, never published. */
   private async recordBaseline(watched: WatchedIdentity, state: UnreadState, { policy }: EffectivePolicy): Promise<void> {
-    const decision = decideAlert({ policy, ...(watched.alert ? { state: watched.alert.state } : {}), next: state, now: this.deps.clock(), isBaseline: true });
-    if (!(await this.deps.store.saveBaseline(watched.id, state, encodeAlertState(decision.state)))) {
+    const now = this.deps.clock();
+    const decision = decideAlert({ policy, ...(watched.alert ? { state: watched.alert.state } : {}), next: state, now, isBaseline: true });
+    if (!(await this.deps.store.saveBaseline(watched.id, state, new Date(now).toISOString(), encodeAlertState(decision.state)))) {
       this.summary.conflicts += 1;
       return;
     }
@@ -345,6 +387,7 @@ class PollCycle {
       this.stopCause ??= error;
       return;
     }
+    this.summary.pollFailed += 1;
     this.summary.failed += 1;
     const streak = watched.failureStreak + 1;
     this.deps.observer?.identityFailed?.(watched.id, error, streak);
@@ -370,6 +413,12 @@ class PollCycle {
         await this.deps.store.completePending(event.identityId, entry);
       } else {
         this.summary.publishFailed += 1;
+        // Its identity is left undone this cycle: the change or alert is stored, but nobody has heard of it yet.
+        // Counted once per identity, though its change and its alert may both be refused.
+        if (!this.publishFailedIds.has(event.identityId)) {
+          this.publishFailedIds.add(event.identityId);
+          this.summary.failed += 1;
+        }
         this.deps.observer?.publishFailed?.(event, result.reason);
         await this.deps.store.releasePending(event.identityId, entry);
       }
@@ -387,6 +436,15 @@ class PollCycle {
       await this.deps.store.saveResumePoint(this.options.segment, resumeFrom);
     } catch (error) {
       this.deps.observer?.resumePointFailed?.(error);
+    }
+  }
+
+  /** One bookkeeping write per cycle, so `identities show` can say when the table was last polled through. */
+  private async recordCycleEnd(): Promise<void> {
+    try {
+      await this.deps.store.recordCycleEnd(this.options.segment, new Date(this.deps.clock()).toISOString());
+    } catch (error) {
+      this.deps.observer?.cycleEndFailed?.(error);
     }
   }
 

@@ -1,6 +1,6 @@
 import type { AlertNotice } from './alert-event';
 import type { IdentityId } from './identity-id';
-import type { Registration, UnreadChangedEvent, UnreadState, WatchedIdentity } from './model';
+import type { CycleEnd, IdentityRecord, Registration, RegistrationFields, UnreadChangedEvent, UnreadState, WatchedIdentity } from './model';
 import type { OutboxEntry } from './outbox';
 import type { Publication } from './publication';
 
@@ -24,6 +24,13 @@ export interface CycleInput {
   readonly identities: readonly WatchedIdentity[];
   /** Where the previous cycle of this segment stopped at its deadline, if it did. */
   readonly resumeFrom?: IdentityId;
+}
+
+/** The identities a targeted poll asked for, read by key. */
+export interface TargetedInput {
+  readonly identities: readonly WatchedIdentity[];
+  /** Asked for but not registered. */
+  readonly unregistered: readonly IdentityId[];
 }
 
 /**
@@ -66,11 +73,17 @@ export interface AlertToSave extends AlertUpdate {
  */
 export interface SnapshotStore {
   loadCycle(segment?: ScanSegment): Promise<CycleInput>;
-  /** Stores the first snapshot and the alert state adopted at it (`alertState`, encoded). */
-  saveBaseline(id: IdentityId, state: UnreadState, alertState: string): Promise<boolean>;
+  /** Reads just these identities by key (strongly consistent), for a targeted poll; no resume point. */
+  loadIdentities(ids: readonly IdentityId[]): Promise<TargetedInput>;
+  /**
+   * Stores the first snapshot, as observed at `observedAt` (ISO 8601, stored as when it last
+   * changed), and the alert state adopted at it (`alertState`, encoded).
+   */
+  saveBaseline(id: IdentityId, state: UnreadState, observedAt: string, alertState: string): Promise<boolean>;
   /**
    * Stores the new snapshot, its event, the alert state and the alert (if any) in one conditional
-   * write: the version and the alert state read, and an empty outbox.
+   * write: the version and the alert state read, and an empty outbox. The event's `observedAt` is
+   * stored as when the state last changed.
    */
   saveChange(change: ChangeToSave): Promise<boolean>;
   /** Stores an alert decision without a change: the version and alert state read, and an empty outbox. */
@@ -89,17 +102,31 @@ export interface SnapshotStore {
   /** A good poll after failures or a 404: reset the streak and the not-found mark. */
   clearFailures(id: IdentityId): Promise<void>;
   saveResumePoint(segment: ScanSegment | undefined, resumeFrom: IdentityId | undefined): Promise<void>;
+  /** A cycle over the table (or one segment of it) ran to its end: one bookkeeping write per cycle. */
+  recordCycleEnd(segment: ScanSegment | undefined, endedAt: string): Promise<void>;
 }
 
 /** `stack`: a table with the stack's protections (in AWS); `plain`: the key schema only (a local run). */
 export type TableSetup = 'stack' | 'plain';
 
-/** The registry the CLI manages. */
+/** The registry and everything stored beside it, as the CLI reads and manages them. */
 export interface IdentityRegistry {
   ensureReady(setup: TableSetup): Promise<'created' | 'exists'>;
-  register(id: IdentityId, label?: string): Promise<'added' | 'updated'>;
+  /** Registers an identity that is not registered; one that is stays exactly as it is. */
+  register(id: IdentityId, fields?: RegistrationFields): Promise<'added' | 'already-there'>;
+  /** Changes only the given fields of a registered identity; false (nothing written) when it is not registered. */
+  update(id: IdentityId, fields: RegistrationFields): Promise<boolean>;
+  /** Removes an identity with everything stored for it; false when it was not registered. */
   unregister(id: IdentityId): Promise<boolean>;
+  /** Which of these ids are registered (a strongly consistent read). */
+  registeredAmong(ids: readonly IdentityId[]): Promise<Set<IdentityId>>;
+  /** Everything stored for one identity; undefined when it is not registered. Throws MalformedItemError for a broken item. */
+  get(id: IdentityId): Promise<IdentityRecord | undefined>;
   list(): Promise<Registration[]>;
+  /** The registrations and the cycle ends, from one read of the table. */
+  listing(): Promise<{ registrations: Registration[]; cycleEnds: CycleEnd[] }>;
+  /** When cycles last ended, per segment (a read of the table's bookkeeping). */
+  cycleEnds(): Promise<CycleEnd[]>;
 }
 
 export type PublishResult = { readonly eventId: string; readonly ok: true } | { readonly eventId: string; readonly ok: false; readonly reason: string };

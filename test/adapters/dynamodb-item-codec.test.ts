@@ -1,5 +1,5 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { decodeRegistration, decodeWatched, MalformedItemError } from '../../lambda/adapters/dynamodb-item-codec';
+import { decodeCycleEnd, decodeRecord, decodeRegistration, decodeWatched, MalformedItemError } from '../../lambda/adapters/dynamodb-item-codec';
 import { PENDING_EVENT, WITH_PENDING_EVENT, type Item } from './dynamodb-today-items';
 
 /** Every attribute of today's format, each well-formed. */
@@ -27,6 +27,8 @@ describe('a known attribute that is malformed makes the item undecodable, naming
     ['notFound', { notFound: { S: 'true' } }],
     ['label', { label: { N: '5' } }],
     ['registeredAt', { registeredAt: { N: '5' } }],
+    ['changedAt', { changedAt: { N: '5' } }],
+    ['changedAt', { changedAt: { S: CANARY } }],
     ['identityId', { identityId: { S: `0${CANARY}` } }],
   ])('%s: %j', (attribute, override) => {
     const item = { ...FULL, ...override };
@@ -65,5 +67,37 @@ describe('an attribute this version does not know never makes an item undecodabl
     const event = { ...PENDING_EVENT, alertKind: 'digest' };
 
     expect(decodeWatched({ ...FULL, pendingEvent: { S: JSON.stringify(event) } }).outbox).toEqual([expect.objectContaining({ kind: 'change', event })]);
+  });
+});
+
+describe('when the stored state was observed (changedAt)', () => {
+  test('is read with the snapshot, by the cycle, the list and show', () => {
+    const item = { ...FULL, changedAt: { S: '2026-02-12T15:09:23.998Z' } };
+
+    expect(decodeWatched(item).snapshot?.changedAt).toBe('2026-02-12T15:09:23.998Z');
+    expect(decodeRegistration(item).lastChangedAt).toBe('2026-02-12T15:09:23.998Z');
+    expect(decodeRecord(item)).toMatchObject({ registeredAt: '2026-02-01T08:00:01.000Z', snapshot: { changedAt: '2026-02-12T15:09:23.998Z' } });
+  });
+
+  test('is simply absent from items stored before it existed', () => {
+    expect(decodeWatched(FULL).snapshot).not.toHaveProperty('changedAt');
+    expect(decodeRegistration(FULL)).not.toHaveProperty('lastChangedAt');
+  });
+});
+
+describe('a cycle-end item', () => {
+  test.each([
+    [{ identityId: { S: '#cycle#all' }, endedAt: { S: '2026-02-12T15:10:00.000Z' } }, { endedAt: '2026-02-12T15:10:00.000Z' }],
+    [{ identityId: { S: '#cycle#3/4' }, endedAt: { S: '2026-02-12T15:10:00.000Z' } }, { segment: { segment: 3, totalSegments: 4 }, endedAt: '2026-02-12T15:10:00.000Z' }],
+  ])('%j reads as %j', (item, end) => {
+    expect(decodeCycleEnd(item)).toEqual(end);
+  });
+
+  test.each([
+    [{ identityId: { S: '#cycle#all' }, endedAt: { S: CANARY } }, 'endedAt is not a time'],
+    [{ identityId: { S: '#cycle#all' } }, 'endedAt is not a time'],
+    [{ identityId: { S: `#cycle#${CANARY}` }, endedAt: { S: '2026-02-12T15:10:00.000Z' } }, 'identityId names no segment'],
+  ])('%j is malformed: %s', (item, reason) => {
+    expect(() => decodeCycleEnd(item)).toThrow(new MalformedItemError(reason));
   });
 });

@@ -16,7 +16,7 @@ const id = (raw: string): IdentityId => parseIdentityId(raw);
 
 async function setup(...registered: string[]) {
   const table = await createTestTable();
-  for (const raw of registered) await table.registry.register(id(raw), 'Support');
+  for (const raw of registered) await table.registry.register(id(raw), { label: 'Support' });
   const marker = new DynamoDbRepollMarker(table.client, table.tableName);
   const store = new DynamoDbSnapshotStore(table.client, table.tableName);
   const item = async (raw: string): Promise<Record<string, AttributeValue> | undefined> =>
@@ -117,7 +117,7 @@ describe('the marker beside the poll cycle', () => {
 
   test('an identity item with the marker still decodes in the cycle scan and in the registry list', async () => {
     const { marker, store, registry, client, tableName } = await setup('558355');
-    await store.saveBaseline(id('558355'), previous, ALERT_STATE);
+    await store.saveBaseline(id('558355'), previous, new Date(T0).toISOString(), ALERT_STATE);
     await marker.mark(id('558355'), T0, W);
     const malformed: string[] = [];
 
@@ -125,14 +125,21 @@ describe('the marker beside the poll cycle', () => {
 
     expect(malformed).toEqual([]);
     expect(identities).toEqual([
-      { id: '558355', label: 'Support', snapshot: { version: 1, state: previous }, alert: { state: INITIAL_ALERT_STATE, encoded: ALERT_STATE }, failureStreak: 0, notFound: false },
+      {
+        id: '558355',
+        label: 'Support',
+        snapshot: { version: 1, state: previous, changedAt: new Date(T0).toISOString() },
+        alert: { state: INITIAL_ALERT_STATE, encoded: ALERT_STATE },
+        failureStreak: 0,
+        notFound: false,
+      },
     ]);
     expect(await registry.list()).toEqual([expect.objectContaining({ id: '558355', label: 'Support', total: 1 })]);
   });
 
   test('a marker write changes only rpAt: the attributes the cycle conditions on are left as they were', async () => {
     const { marker, store, item } = await setup('558355');
-    await store.saveBaseline(id('558355'), previous, ALERT_STATE);
+    await store.saveBaseline(id('558355'), previous, new Date(T0).toISOString(), ALERT_STATE);
     const event = buildEvent({ identityId: id('558355'), fromVersion: 1, previous, next, diff: diffUnread(previous, next)!, observedAt: new Date(0) });
     await store.saveChange({ id: id('558355'), expectedVersion: 1, state: next, event, claimUntil: T0 + 60_000, alert: { seen: ALERT_STATE, next: ALERT_STATE } });
     const before = await item('558355');
@@ -149,7 +156,7 @@ describe('the marker beside the poll cycle', () => {
     const { marker, store, item } = await setup('558355');
     await marker.mark(id('558355'), T0, W);
 
-    expect(await store.saveBaseline(id('558355'), previous, ALERT_STATE)).toBe(true);
+    expect(await store.saveBaseline(id('558355'), previous, new Date(T0).toISOString(), ALERT_STATE)).toBe(true);
     const event = buildEvent({ identityId: id('558355'), fromVersion: 1, previous, next, diff: diffUnread(previous, next)!, observedAt: new Date(0) });
     await marker.mark(id('558355'), T0 + 100, W);
     expect(await store.saveChange({ id: id('558355'), expectedVersion: 1, state: next, event, claimUntil: T0 + 60_000, alert: { seen: ALERT_STATE, next: ALERT_STATE } })).toBe(true);

@@ -1,4 +1,6 @@
-import { GetItemCommand, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { BatchGetItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
 import type { DynamoDbIdentityRegistry } from '../../lambda/adapters/dynamodb-identity-registry';
 import { DynamoDbSnapshotStore } from '../../lambda/adapters/dynamodb-snapshot-store';
 import { buildAlertNotice, type AlertNotice } from '../../lambda/core/alert-event';
@@ -12,6 +14,7 @@ import { createTestTable } from '../support/dynalite';
 import { PENDING_EVENT, WITH_PENDING_EVENT } from './dynamodb-today-items';
 
 const id = (raw: string): IdentityId => parseIdentityId(raw);
+const AT = '2026-11-26T12:00:00.000Z';
 const state = (total: number, ...convs: [string, string, number][]): UnreadState =>
   normalizeState(total, convs.map(([objectId, streamId, unread]) => ({ objectId, streamId, unread })));
 
@@ -49,7 +52,7 @@ async function changedWithAlert(registry: DynamoDbIdentityRegistry, store: Dynam
   await registry.register(id(raw));
   const a = state(1, ['1', '2', 1]);
   const b = state(3, ['1', '2', 3]);
-  await store.saveBaseline(id(raw), a, A1);
+  await store.saveBaseline(id(raw), a, AT, A1);
   const event = changeEvent(id(raw), 1, a, b);
   const notice = noticeFor(raw);
   if (!(await store.saveChange({ id: id(raw), expectedVersion: 1, state: b, event, claimUntil: 100, alert: { seen: A1, next: A2, notice } }))) throw new Error('fixture not stored');
@@ -61,7 +64,7 @@ const PENDING_EVENT_37 = { ...PENDING_EVENT, identityId: '37' };
 describe('DynamoDbSnapshotStore on dynalite', () => {
   test('a registered identity loads without a baseline', async () => {
     const { registry, store } = await setup();
-    await registry.register(id('558355'), 'Support');
+    await registry.register(id('558355'), { label: 'Support' });
 
     const { identities } = await store.loadCycle();
 
@@ -80,23 +83,23 @@ describe('DynamoDbSnapshotStore on dynalite', () => {
     expect(new Set(seen).size).toBe(ids.length);
   });
 
-  test('a baseline is stored once, with its alert state, and read back with its conversations', async () => {
+  test('a baseline is stored once, with its alert state, and read back with its conversations and when it was observed', async () => {
     const { registry, store } = await setup();
     await registry.register(id('7'));
     const observed = state(3, ['396001', '19155', 2], ['396002', '19155', 1]);
 
-    expect(await store.saveBaseline(id('7'), observed, A1)).toBe(true);
-    expect(await store.saveBaseline(id('7'), observed, A1)).toBe(false);
+    expect(await store.saveBaseline(id('7'), observed, AT, A1)).toBe(true);
+    expect(await store.saveBaseline(id('7'), observed, AT, A1)).toBe(false);
 
     const [watched] = (await store.loadCycle()).identities;
-    expect(watched?.snapshot).toEqual({ version: 1, state: observed });
+    expect(watched?.snapshot).toEqual({ version: 1, state: observed, changedAt: AT });
     expect(watched?.alert).toEqual({ state: decodeAlertState(A1), encoded: A1 });
   });
 
   test('a baseline for an identity removed meanwhile does not bring it back', async () => {
     const { client, tableName, store } = await setup();
 
-    expect(await store.saveBaseline(id('8'), state(1), A0)).toBe(false);
+    expect(await store.saveBaseline(id('8'), state(1), AT, A0)).toBe(false);
 
     const { Item } = await client.send(new GetItemCommand({ TableName: tableName, Key: { identityId: { S: '8' } } }));
     expect(Item).toBeUndefined();
@@ -107,14 +110,14 @@ describe('DynamoDbSnapshotStore on dynalite', () => {
     await registry.register(id('9'));
     const before = state(1, ['1', '2', 1]);
     const after = state(3, ['1', '2', 3]);
-    await store.saveBaseline(id('9'), before, A0);
+    await store.saveBaseline(id('9'), before, AT, A0);
     const event = changeEvent(id('9'), 1, before, after);
 
     expect(await store.saveChange({ id: id('9'), expectedVersion: 2, state: after, event, claimUntil: 5, alert: { seen: A0, next: A1 } })).toBe(false);
     expect(await store.saveChange({ id: id('9'), expectedVersion: 1, state: after, event, claimUntil: 5, alert: { seen: A0, next: A1 } })).toBe(true);
 
     const [watched] = (await store.loadCycle()).identities;
-    expect(watched?.snapshot).toEqual({ version: 2, state: after });
+    expect(watched?.snapshot).toEqual({ version: 2, state: after, changedAt: event.observedAt });
     expect(watched?.outbox).toEqual([changeEntry(event, 1, 5)]);
     expect(watched?.alert?.encoded).toBe(A1);
   });
@@ -133,7 +136,7 @@ describe('DynamoDbSnapshotStore on dynalite', () => {
     await registry.register(id('31'));
     const a = state(1);
     const b = state(2);
-    await store.saveBaseline(id('31'), a, A0);
+    await store.saveBaseline(id('31'), a, AT, A0);
 
     const refused = await store.saveChange({ id: id('31'), expectedVersion: 1, state: b, event: changeEvent(id('31'), 1, a, b), claimUntil: 5, alert: { seen: A1, next: A2 } });
     const noStateExpected = await store.saveChange({ id: id('31'), expectedVersion: 1, state: b, event: changeEvent(id('31'), 1, a, b), claimUntil: 5, alert: { next: A2 } });
@@ -170,7 +173,7 @@ describe('DynamoDbSnapshotStore on dynalite', () => {
   test('an alert decision alone is stored on the version and alert state read, with nothing pending', async () => {
     const { registry, store } = await setup();
     await registry.register(id('33'));
-    await store.saveBaseline(id('33'), state(2), A1);
+    await store.saveBaseline(id('33'), state(2), AT, A1);
     const notice = noticeFor('33');
 
     expect(await store.saveAlert({ id: id('33'), version: 2, seen: A1, next: A2, notice, claimUntil: 7 })).toBe(false);
@@ -186,7 +189,7 @@ describe('DynamoDbSnapshotStore on dynalite', () => {
   test('an alert decision without an alert changes the alert state only', async () => {
     const { registry, store, getRaw } = await setup();
     await registry.register(id('34'));
-    await store.saveBaseline(id('34'), state(2), A1);
+    await store.saveBaseline(id('34'), state(2), AT, A1);
 
     expect(await store.saveAlert({ id: id('34'), version: 1, seen: A1, next: A2, claimUntil: 7 })).toBe(true);
 
@@ -325,6 +328,23 @@ describe('DynamoDbSnapshotStore on dynalite', () => {
     expect((await store.loadCycle(segment)).resumeFrom).toBeUndefined();
   });
 
+  test('a cycle end is one bookkeeping item per segment, put whole, and never listed as an identity', async () => {
+    const { registry, store, getRaw } = await setup();
+    await registry.register(id('24'));
+
+    await store.recordCycleEnd(undefined, '2026-11-26T12:00:00.000Z');
+    await store.recordCycleEnd({ segment: 0, totalSegments: 2 }, '2026-11-26T12:01:00.000Z');
+    await store.recordCycleEnd({ segment: 0, totalSegments: 2 }, '2026-11-26T12:02:00.000Z');
+
+    expect(await getRaw('#cycle#0/2')).toEqual({ identityId: { S: '#cycle#0/2' }, endedAt: { S: '2026-11-26T12:02:00.000Z' } });
+    expect(await getRaw('#cycle#all')).toEqual({ identityId: { S: '#cycle#all' }, endedAt: { S: '2026-11-26T12:00:00.000Z' } });
+    expect((await store.loadCycle()).identities.map((w) => w.id)).toEqual(['24']);
+    expect(await registry.cycleEnds()).toEqual([
+      { segment: { segment: 0, totalSegments: 2 }, endedAt: '2026-11-26T12:02:00.000Z' },
+      { endedAt: '2026-11-26T12:00:00.000Z' },
+    ]);
+  });
+
   test('int64 ids keep every digit through the table', async () => {
     const { registry, store } = await setup();
     await registry.register(id('9223372036854775807'));
@@ -364,8 +384,8 @@ describe('DynamoDbSnapshotStore on dynalite', () => {
 
     const notice = noticeFor('19');
 
-    await registry.register(id('19'), 'Relabelled');
-    await store.saveBaseline(id('19'), a, A0);
+    await registry.update(id('19'), { label: 'Relabelled' });
+    await store.saveBaseline(id('19'), a, AT, A0);
     await store.recordFailure(id('19'), 2);
     await store.markNotFound(id('19'));
     await store.clearFailures(id('19'));
@@ -393,5 +413,64 @@ describe('DynamoDbSnapshotStore on dynalite', () => {
     expect(identities.map((w) => w.id).sort()).toEqual(['20', '21', '22', '23']);
     expect(store.requests.Scan).toBeGreaterThan(1);
     expect(store.requests.GetItem).toBe(1);
+  });
+  test('loadIdentities reads the given identities by key and names those not registered', async () => {
+    const { registry, store, malformed, putRaw } = await setup();
+    await registry.register(id('30'), { label: 'Support' });
+    await registry.register(id('31'));
+    await putRaw({ identityId: { S: '32' }, registeredAt: { S: '2026-02-01T08:00:00.000Z' }, total: { S: 'canary-5120' } });
+
+    const input = await store.loadIdentities([id('31'), id('30'), id('33'), id('30'), id('32')]);
+
+    expect(input.identities).toEqual([
+      { id: '31', failureStreak: 0, notFound: false },
+      { id: '30', label: 'Support', failureStreak: 0, notFound: false },
+    ]);
+    expect(input.unregistered).toEqual(['33']);
+    expect(malformed).toEqual([{ key: '32', reason: expect.stringContaining('total') }]);
+    expect(store.requests).toMatchObject({ BatchGetItem: 1, Scan: 0, GetItem: 0 });
+  });
+
+  test('loadIdentities asks in requests of at most 100 keys', async () => {
+    const { registry, store } = await setup();
+    const ids = Array.from({ length: 250 }, (_, i) => id(String(5000 + i)));
+    for (const one of ids.slice(0, 3)) await registry.register(one);
+
+    const input = await store.loadIdentities(ids);
+
+    expect(input.identities.map((w) => w.id)).toEqual(['5000', '5001', '5002']);
+    expect(input.unregistered).toHaveLength(247);
+    expect(store.requests.BatchGetItem).toBe(3);
+  });
+});
+
+describe('DynamoDbSnapshotStore.loadIdentities against BatchGetItem', () => {
+  // Made in beforeAll: a mock made while the file is collected would stub the dynalite tests' client too.
+  let ddb: ReturnType<typeof mockClient>;
+  beforeAll(() => (ddb = mockClient(DynamoDBClient)));
+  afterAll(() => ddb.restore());
+
+  test('asks again, after a backoff, for the keys DynamoDB left unprocessed, and reads consistently', async () => {
+    const sleeps: number[] = [];
+    const item = (raw: string) => ({ identityId: { S: raw }, registeredAt: { S: '2026-02-01T08:00:00.000Z' } });
+    ddb
+      .on(BatchGetItemCommand)
+      .resolvesOnce({ Responses: { t: [item('1')] }, UnprocessedKeys: { t: { Keys: [{ identityId: { S: '2' } }], ConsistentRead: true } } })
+      .resolvesOnce({ Responses: { t: [item('2')] } });
+    const store = new DynamoDbSnapshotStore(new DynamoDBClient({ region: 'eu-west-1' }), 't', { sleep: (ms) => Promise.resolve(void sleeps.push(ms)) });
+
+    const input = await store.loadIdentities([id('1'), id('2')]);
+
+    expect(input.identities.map((w) => w.id)).toEqual(['1', '2']);
+    expect(sleeps).toEqual([50]);
+    expect(ddb).toHaveReceivedNthCommandWith(1, BatchGetItemCommand, { RequestItems: { t: { Keys: [{ identityId: { S: '1' } }, { identityId: { S: '2' } }], ConsistentRead: true } } });
+    expect(ddb).toHaveReceivedNthCommandWith(2, BatchGetItemCommand, { RequestItems: { t: { Keys: [{ identityId: { S: '2' } }], ConsistentRead: true } } });
+  });
+
+  test('gives up with an error when keys stay unprocessed', async () => {
+    ddb.on(BatchGetItemCommand).resolves({ UnprocessedKeys: { t: { Keys: [{ identityId: { S: '1' } }] } } });
+    const store = new DynamoDbSnapshotStore(new DynamoDBClient({ region: 'eu-west-1' }), 't', { sleep: () => Promise.resolve() });
+
+    await expect(store.loadIdentities([id('1')])).rejects.toThrow(/left 1 keys unprocessed after 8 attempts/);
   });
 });

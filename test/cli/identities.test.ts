@@ -67,14 +67,14 @@ describe('unread-notifier identities', () => {
     expect(await listed(table)).toEqual([]);
   });
 
-  test('adding an identity again updates its label', async () => {
+  test('adding an identity again leaves it as it is and says so', async () => {
     const table = await freshTable();
     await cli(['identities', 'add', '7', '--label', 'Old', '--table', table]);
 
     const again = await cli(['identities', 'add', '7', '--label', 'New', '--table', table]);
 
-    expect(again).toMatchObject({ code: 0, stdout: 'updated identity 7 (New)\n' });
-    expect(await listed(table)).toEqual([expect.objectContaining({ identityId: 7, label: 'New' })]);
+    expect(again).toMatchObject({ code: 0, stdout: 'identity 7 already there, left unchanged\n' });
+    expect(await listed(table)).toEqual([expect.objectContaining({ identityId: 7, label: 'Old' })]);
   });
 
   test('the largest int64 id is accepted and listed with every digit', async () => {

@@ -7,12 +7,11 @@ describe('loadConfig', () => {
 
     expect(config).toMatchObject({
       tableName: DEFAULTS.tableName,
-      pollConcurrency: 16,
+      pollConcurrency: 128,
       requestTimeoutMs: 5000,
       maxAttempts: 4,
       claimLeaseMs: 120_000,
       failureStreakThreshold: 5,
-      upstreamHttpClient: 'fetch',
     });
     expect(config.apiBaseUrl.href).toBe('https://api.commbox.io/');
     expect(Object.isFrozen(config)).toBe(true);
@@ -25,16 +24,11 @@ describe('loadConfig', () => {
     ['MAX_ATTEMPTS', '-1'],
     ['CLAIM_LEASE_SECONDS', '99999999'],
     ['FAILURE_STREAK_THRESHOLD', '0'],
-    ['UPSTREAM_HTTP_CLIENT', 'curl'],
     ['TOPIC_ARN', 'not-an-arn'],
     ['TABLE_NAME', 'a b'],
   ])('refuses %s=%j naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(name);
-  });
-
-  test('selects node:http for the upstream with UPSTREAM_HTTP_CLIENT=node', () => {
-    expect(loadConfig({ UPSTREAM_HTTP_CLIENT: 'node' }).upstreamHttpClient).toBe('node');
   });
 
   test('prefers the Secrets Manager id to a token in the environment', () => {

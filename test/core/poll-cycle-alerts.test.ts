@@ -6,6 +6,7 @@
 import type { AlertNotice } from '../../lambda/core/alert-event';
 import { BUILT_IN_ALERT_DEFAULTS, type AlertPolicy } from '../../lambda/core/alert-policy';
 import { decodeAlertState, encodeAlertState } from '../../lambda/core/alert-state';
+import { parseIdentityId } from '../../lambda/core/identity-id';
 import type { UnreadState } from '../../lambda/core/model';
 import { runPollCycle, type AlertsHeld, type CycleSummary } from '../../lambda/core/poll-cycle';
 import { InMemorySnapshotStore, type StoreOperation, type StoredIdentity } from '../support/in-memory-snapshot-store';
@@ -404,5 +405,32 @@ describe('alerts have the outbox guarantees of change events', () => {
 
     expect(summary).toMatchObject({ changed: 0, conflicts: 1, alertsSent: 0 });
     expect(h.store.get(ID)?.snapshot?.version).toBe(version);
+  });
+});
+
+describe('the summary', () => {
+  it('counts an identity once in `failed` when both its change and its alert were refused', async () => {
+    const h = setup();
+    await h.baseline(0);
+    h.publisher.failNextCall();
+
+    const summary = await h.next(3);
+
+    expect(summary).toMatchObject({ changed: 1, publishFailed: 2, failed: 1, pollFailed: 0 });
+  });
+
+  it('a targeted poll decides and sends alerts like a cycle', async () => {
+    const h = setup();
+    await h.baseline(0);
+    h.advance(MIN);
+    h.source.set(ID, with_(3));
+
+    const summary = await runPollCycle(
+      { source: h.source, store: h.store, publisher: h.publisher, clock: () => h.now() },
+      { concurrency: 1, claimLeaseMs: LEASE_MS, alertDefaults: POLICY, only: { ids: [parseIdentityId(ID)], unregistered: 'refuse' } },
+    );
+
+    expect(summary).toMatchObject({ changed: 1, alertsSent: 1 });
+    expect(h.delivered()).toEqual(['changed 3', 'alert new 3']);
   });
 });

@@ -4,13 +4,13 @@
  * test/integration/poll-cycle.test.ts.
  */
 import { diffUnread } from '../../lambda/core/diff';
-import { CycleAbortedWithSummary, TokenUnavailableError, UpstreamError, UpstreamUnauthorizedError } from '../../lambda/core/errors';
+import { CycleAbortedWithSummary, TokenUnavailableError, UnregisteredIdentitiesError, UpstreamError, UpstreamUnauthorizedError } from '../../lambda/core/errors';
 import { buildEvent } from '../../lambda/core/event-builder';
 import { parseIdentityId } from '../../lambda/core/identity-id';
 import type { UnreadChangedEvent, UnreadState } from '../../lambda/core/model';
 import { BUILT_IN_ALERT_DEFAULTS, type AlertPolicy } from '../../lambda/core/alert-policy';
 import { changeEntry } from '../../lambda/core/outbox';
-import { runPollCycle, type CycleObserver, type CycleSummary, type PollCycleOptions } from '../../lambda/core/poll-cycle';
+import { noIdentityCouldBePolled, runPollCycle, type CycleObserver, type CycleSummary, type PollCycleOptions } from '../../lambda/core/poll-cycle';
 import { InMemorySnapshotStore, type StoreOperation, type StoredIdentity } from '../support/in-memory-snapshot-store';
 import { ScriptedPublisher } from '../support/scripted-publisher';
 import { ScriptedUnreadSource, unread, type ScriptedAnswer } from '../support/scripted-unread-source';
@@ -55,6 +55,7 @@ function setup(alertDefaults: AlertPolicy = NO_ALERTS) {
     publishFailed: (event, reason) => observed.push({ hook: 'publishFailed', id: event.identityId, detail: reason }),
     outboxUpdateFailed: (id, error) => observed.push({ hook: 'outboxUpdateFailed', id, detail: (error as Error).message }),
     resumePointFailed: (error) => observed.push({ hook: 'resumePointFailed', id: '', detail: (error as Error).message }),
+    cycleEndFailed: (error) => observed.push({ hook: 'cycleEndFailed', id: '', detail: (error as Error).message }),
   };
   return {
     source,
@@ -98,21 +99,21 @@ describe('one identity through one cycle', () => {
 
   const branches: readonly Branch[] = [
     {
-      name: 'a first poll records a baseline and publishes nothing',
+      name: 'a first poll records a baseline, observed now, and publishes nothing',
       stored: {},
       upstream: THREE,
       summary: { polled: 1, baselines: 1, changed: 0, published: 0 },
       writes: ['saveBaseline'],
-      after: { snapshot: { version: 1, state: THREE } },
+      after: { snapshot: { version: 1, state: THREE, changedAt: new Date(T0).toISOString() } },
       published: [],
     },
     {
-      name: 'an unchanged poll writes nothing and publishes nothing',
-      stored: { snapshot: { version: 3, state: THREE } },
+      name: 'an unchanged poll writes nothing (not even a time) and publishes nothing',
+      stored: { snapshot: { version: 3, state: THREE, changedAt: '2026-11-01T00:00:00.000Z' } },
       upstream: THREE,
       summary: { polled: 1, changed: 0, published: 0 },
       writes: [],
-      after: { snapshot: { version: 3, state: THREE } },
+      after: { snapshot: { version: 3, state: THREE, changedAt: '2026-11-01T00:00:00.000Z' } },
       published: [],
     },
     {
@@ -125,12 +126,12 @@ describe('one identity through one cycle', () => {
       published: [],
     },
     {
-      name: 'a change is stored with its event, published, and leaves the outbox',
+      name: 'a change is stored with its event and its time, published, and leaves the outbox',
       stored: { snapshot: { version: 3, state: ONE } },
       upstream: THREE,
-      summary: { polled: 1, changed: 1, published: 1, publishRequests: 1 },
+      summary: { polled: 1, changed: 1, published: 1, publishRequests: 1, failed: 0 },
       writes: ['saveChange', 'completePending'],
-      after: { snapshot: { version: 4, state: THREE }, outbox: undefined },
+      after: { snapshot: { version: 4, state: THREE, changedAt: new Date(T0).toISOString() }, outbox: undefined },
       published: [3],
     },
     {
@@ -152,7 +153,7 @@ describe('one identity through one cycle', () => {
     {
       name: 'a pending event whose claim another cycle still holds is skipped',
       stored: { snapshot: { version: 4, state: THREE }, outbox: [changeEntry(pending, 1, T0 + 1)] },
-      summary: { polled: 0, skipped: 1, resent: 0, published: 0 },
+      summary: { polled: 0, skipped: 1, resent: 0, published: 0, failed: 0 },
       writes: [],
       after: { outbox: [changeEntry(pending, 1, T0 + 1)] },
       published: [],
@@ -179,7 +180,7 @@ describe('one identity through one cycle', () => {
       name: 'a failed poll adds one to the failure streak',
       stored: { snapshot: { version: 3, state: THREE }, failureStreak: 2 },
       upstream: new UpstreamError('CommBox answered HTTP 503 (server error); gave up after 4 attempts', 'server'),
-      summary: { polled: 0, failed: 1 },
+      summary: { polled: 0, failed: 1, pollFailed: 1, publishFailed: 0 },
       writes: ['recordFailure'],
       after: { failureStreak: 3, snapshot: { version: 3, state: THREE } },
       published: [],
@@ -345,9 +346,9 @@ describe('a refused publish', () => {
 
 describe('an outbox update that fails', () => {
   it.each([
-    { name: 'completing an accepted event', operation: 'completePending' as const, refuse: false, published: 1 },
-    { name: 'releasing a refused event', operation: 'releasePending' as const, refuse: true, published: 0 },
-  ])('($name) is reported and leaves the event pending under its claim', async ({ operation, refuse, published }) => {
+    { name: 'completing an accepted event', operation: 'completePending' as const, refuse: false, published: 1, failed: 0 },
+    { name: 'releasing a refused event', operation: 'releasePending' as const, refuse: true, published: 0, failed: 1 },
+  ])('($name) is reported and leaves the event pending under its claim', async ({ operation, refuse, published, failed }) => {
     const h = setup();
     h.store.put(ID, { snapshot: { version: 3, state: ONE } });
     h.source.set(ID, THREE);
@@ -358,7 +359,7 @@ describe('an outbox update that fails', () => {
 
     const summary = await h.cycle();
 
-    expect(summary).toMatchObject({ changed: 1, published, failed: 0 });
+    expect(summary).toMatchObject({ changed: 1, published, failed });
     expect(h.observed).toContainEqual({ hook: 'outboxUpdateFailed', id: ID, detail: 'ProvisionedThroughputExceededException' });
     expect(h.store.get(ID)?.outbox).toMatchObject([{ claimUntil: T0 + LEASE_MS }]);
   });
@@ -514,5 +515,188 @@ describe('an unreadable registry', () => {
     expect(abort.message).toBe('cannot read the registry: connect ECONNREFUSED 127.0.0.1:8000');
     expect(abort.summary).toMatchObject({ identities: 0, polled: 0, published: 0 });
     expect(h.source.asked).toEqual([]);
+  });
+});
+
+describe('the summary tells the truth', () => {
+  it('an identity whose event was not accepted is failed: left undone, its event pending', async () => {
+    const h = setup();
+    h.store.put('1', { snapshot: { version: 1, state: ONE } }).put('2', { snapshot: { version: 1, state: ONE } });
+    h.source.set('1', THREE).set('2', THREE);
+    h.publisher.refuseNextEntry('1', 'InternalError');
+
+    const summary = await h.cycle();
+
+    expect(summary).toMatchObject({ identities: 2, polled: 2, changed: 2, published: 1, failed: 1, pollFailed: 0, publishFailed: 1 });
+    expect(h.store.get('1')?.outbox).toBeDefined();
+  });
+
+  it('a resent event that is refused again is failed too', async () => {
+    const h = setup();
+    h.store.put(ID, { snapshot: { version: 4, state: THREE }, outbox: [changeEntry(changeEvent(ONE, THREE, 3), 1, 0)] });
+    h.publisher.refuseNextEntry(ID);
+
+    expect(await h.cycle()).toMatchObject({ resent: 1, published: 0, failed: 1, publishFailed: 1, pollFailed: 0 });
+  });
+
+  it('identities not started (another cycle holds the claim, the deadline came) are skipped, not failed', async () => {
+    const h = setup();
+    h.store.put('1', { snapshot: { version: 4, state: THREE }, outbox: [changeEntry(changeEvent(ONE, THREE, 3, '1'), 1, T0 + 1)] });
+    h.store.put('2').put('3');
+    h.source.set('2', ONE).set('3', ONE);
+    let starts = 2;
+
+    const summary = await h.cycle({ shouldStartMore: () => starts-- > 0 });
+
+    expect(summary).toMatchObject({ identities: 3, polled: 1, skipped: 2, failed: 0 });
+  });
+
+  const none = { identities: 3, polled: 0, notFound: 0, pollFailed: 0, resent: 0, skipped: 0 };
+  it.each([
+    { name: 'every poll failed', summary: { ...none, pollFailed: 3 }, verdict: true },
+    { name: 'every poll failed, and pending events were resent', summary: { ...none, pollFailed: 2, resent: 1 }, verdict: true },
+    { name: 'one poll succeeded', summary: { ...none, pollFailed: 2, polled: 1 }, verdict: false },
+    { name: 'one identity answered 404', summary: { ...none, pollFailed: 2, notFound: 1 }, verdict: false },
+    { name: 'only resends, no poll', summary: { ...none, resent: 3 }, verdict: false },
+    { name: 'everything skipped', summary: { ...none, skipped: 3 }, verdict: false },
+    { name: 'no identity registered', summary: { ...none, identities: 0 }, verdict: false },
+  ])('noIdentityCouldBePolled: $name → $verdict', ({ summary, verdict }) => {
+    expect(noIdentityCouldBePolled(summary as unknown as CycleSummary)).toBe(verdict);
+  });
+});
+
+describe('the end of a cycle', () => {
+  it('a cycle that ran to its end records when, per segment', async () => {
+    const h = setup();
+    h.store.put('1').put('2');
+    h.source.set('1', ONE).set('2', ONE);
+    const segment = { segment: 0, totalSegments: 2 };
+
+    await h.cycle();
+    h.advance(60_000);
+    await h.cycle({ segment });
+
+    expect(h.store.cycleEnd()).toBe(new Date(T0).toISOString());
+    expect(h.store.cycleEnd(segment)).toBe(new Date(T0 + 60_000).toISOString());
+  });
+
+  it('a cycle cut short by its deadline has ended too', async () => {
+    const h = setup();
+    h.store.put('1').put('2');
+    h.source.set('1', ONE).set('2', ONE);
+    let starts = 1;
+
+    await h.cycle({ shouldStartMore: () => starts-- > 0 });
+
+    expect(h.store.cycleEnd()).toBe(new Date(T0).toISOString());
+  });
+
+  it('an aborted cycle records no end', async () => {
+    const h = setup();
+    h.store.put(ID);
+    h.source.answerNext(ID, new UpstreamUnauthorizedError('401'));
+
+    await aborted(h.cycle());
+
+    expect(h.store.calls.recordCycleEnd).toBe(0);
+  });
+
+  it('an end that cannot be stored is reported; the cycle still succeeds', async () => {
+    const h = setup();
+    h.store.put(ID);
+    h.source.set(ID, ONE);
+    h.store.before('recordCycleEnd', () => {
+      throw new Error('AccessDeniedException');
+    });
+
+    expect(await h.cycle()).toMatchObject({ baselines: 1 });
+    expect(h.observed).toContainEqual({ hook: 'cycleEndFailed', id: '', detail: 'AccessDeniedException' });
+  });
+});
+
+describe('a targeted poll', () => {
+  /** Four registered identities with baselines; CommBox has a change for each. */
+  function fourRegistered(h: Setup): void {
+    for (const id of ['1', '2', '3', '4']) {
+      h.store.put(id, { snapshot: { version: 1, state: ONE } });
+      h.source.set(id, THREE);
+    }
+  }
+  const only = (unregistered: 'refuse' | 'ignore', ...ids: string[]) => ({ only: { ids: ids.map(parseIdentityId), unregistered } });
+
+  it('polls just the given identities, in id order, read by key and not scanned', async () => {
+    const h = setup();
+    fourRegistered(h);
+
+    const summary = await h.cycle(only('refuse', '3', '1'));
+
+    expect(h.source.asked).toEqual(['1', '3']);
+    expect(summary).toMatchObject({ identities: 2, polled: 2, changed: 2, published: 2 });
+    expect(h.store.calls).toMatchObject({ loadIdentities: 1, loadCycle: 0 });
+  });
+
+  it('moves no resume point and records no cycle end, even when the deadline cuts it short', async () => {
+    const h = setup();
+    fourRegistered(h);
+    let starts = 1;
+
+    const summary = await h.cycle({ ...only('refuse', '1', '2'), shouldStartMore: () => starts-- > 0 });
+
+    expect(summary).toMatchObject({ polled: 1, skipped: 1 });
+    expect(summary.resumeFrom).toBeUndefined();
+    expect(h.store.calls).toMatchObject({ saveResumePoint: 0, recordCycleEnd: 0 });
+  });
+
+  it('keeps the outbox order: a given identity with a pending event gets it resent, not polled', async () => {
+    const h = setup();
+    fourRegistered(h);
+    h.store.put('2', { snapshot: { version: 2, state: THREE }, outbox: [changeEntry(changeEvent(ONE, THREE, 1, '2'), 1, 0)] });
+
+    const summary = await h.cycle(only('refuse', '2'));
+
+    expect(summary).toMatchObject({ resent: 1, polled: 0, published: 1 });
+    expect(h.source.asked).toEqual([]);
+    expect(h.store.get('2')?.outbox).toBeUndefined();
+  });
+
+  it('refuses ids that are not registered before polling any', async () => {
+    const h = setup();
+    fourRegistered(h);
+
+    const error = await h.cycle(only('refuse', '1', '8', '9')).then(() => undefined, (e: unknown) => e);
+
+    expect(error).toBeInstanceOf(UnregisteredIdentitiesError);
+    expect((error as UnregisteredIdentitiesError).ids).toEqual(['8', '9']);
+    expect(h.source.asked).toEqual([]);
+    expect(h.store.writes).toEqual([]);
+  });
+
+  it("with unregistered: 'ignore' polls the registered ones", async () => {
+    const h = setup();
+    fourRegistered(h);
+
+    const summary = await h.cycle(only('ignore', '1', '8'));
+
+    expect(h.source.asked).toEqual(['1']);
+    expect(summary).toMatchObject({ identities: 1, polled: 1 });
+  });
+
+  it('an unreadable store aborts it, asking CommBox nothing', async () => {
+    const h = setup();
+    fourRegistered(h);
+    h.store.before('loadIdentities', () => {
+      throw new Error('connect ECONNREFUSED 127.0.0.1:8000');
+    });
+
+    const abort = await aborted(h.cycle(only('refuse', '1')));
+
+    expect(abort.message).toBe('cannot read the registry: connect ECONNREFUSED 127.0.0.1:8000');
+    expect(h.source.asked).toEqual([]);
+  });
+
+  it('does not take a scan segment', async () => {
+    const h = setup();
+
+    await expect(h.cycle({ ...only('refuse', '1'), segment: { segment: 0, totalSegments: 2 } })).rejects.toThrow(/takes no scan segment/);
   });
 });

@@ -2,12 +2,6 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { documentationPages, headingAnchors, headingSlug, linkTargets, readPage, ROOT } from './markdown';
 
-/**
- * Pages another branch of the current pass adds; a link to one is checked once the page exists.
- * Remove an entry when its branch is merged.
- */
-const PAGES_FROM_OTHER_BRANCHES = new Set(['docs/performance.md']);
-
 interface RelativeLink {
   readonly target: string;
   /** The linked file relative to the root, or undefined for an anchor of the same page. */
@@ -44,7 +38,7 @@ describe('documentation links', () => {
 
   test.each(pages)('every relative link in %s points to an existing file', (page) => {
     const missing = relativeLinks(page)
-      .filter((link) => link.file !== undefined && !PAGES_FROM_OTHER_BRANCHES.has(link.file))
+      .filter((link) => link.file !== undefined)
       .filter((link) => !existsSync(path.join(ROOT, link.file!)))
       .map((link) => link.target);
     expect(missing).toEqual([]);

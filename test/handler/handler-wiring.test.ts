@@ -45,7 +45,7 @@ beforeEach(() => {
 describe('the Lambda handler wiring', () => {
   test('polls the registry with the token from Secrets Manager and publishes changes and alerts to the topic', async () => {
     simulator.world.addIdentity('558355', [{ objectId: 396001, streamId: 19155, unread: 1 }]);
-    await registry.register(parseIdentityId('558355'), 'Support');
+    await registry.register(parseIdentityId('558355'), { label: 'Support' });
     await handler({}, LAMBDA_CONTEXT);
     simulator.world.setUnread('558355', 396001, 3);
 

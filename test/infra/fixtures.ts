@@ -37,7 +37,6 @@ export const CONFIGURED_PROPS: UnreadNotifierStackProps = {
   apiBaseUrl: 'https://eu.commbox.io',
   pollConcurrency: 8,
   failureStreakThreshold: 3,
-  upstreamHttpClient: 'node',
   memorySize: 1024,
   apiTokenSecretName: 'commbox/api-token',
   apiTokenSecretKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab',

@@ -3,7 +3,7 @@ import { Duration } from 'aws-cdk-lib';
 import { Capture, Match, Template } from 'aws-cdk-lib/assertions';
 import { loadConfig } from '../../lambda/config';
 import { ENV, METRICS, TABLE_KEY } from '../../lambda/env-names';
-import { RESUME_KEY_PREFIX } from '../../lambda/adapters/dynamodb-item-codec';
+import { CYCLE_KEY_PREFIX, RESUME_KEY_PREFIX } from '../../lambda/adapters/dynamodb-item-codec';
 import { INTEGRATOR_QUEUE_RETENTION } from '../../lib/event-subscriptions';
 import { POLLER_HANDLER } from '../../lib/poller';
 import { UnreadNotifierStack } from '../../lib/unread-notifier-stack';
@@ -198,7 +198,6 @@ describe('poller function', () => {
         ENV.pollConcurrency,
         ENV.claimLeaseSeconds,
         ENV.failureStreakThreshold,
-        ENV.upstreamHttpClient,
         ENV.serviceName,
         'POWERTOOLS_METRICS_NAMESPACE',
         'NODE_OPTIONS',
@@ -209,9 +208,8 @@ describe('poller function', () => {
       [ENV.topicArn]: { Ref: only(defaults, 'AWS::SNS::Topic', { DisplayName: 'Unread notifier' })[0] },
       [ENV.apiTokenSecretId]: { Ref: logicalId(defaults, 'AWS::SecretsManager::Secret') },
       [ENV.apiBaseUrl]: 'https://api.commbox.io',
-      [ENV.pollConcurrency]: '16',
+      [ENV.pollConcurrency]: '128',
       [ENV.failureStreakThreshold]: '5',
-      [ENV.upstreamHttpClient]: 'fetch',
       [ENV.serviceName]: 'Defaults',
       POWERTOOLS_METRICS_NAMESPACE: METRICS.namespace,
       NODE_OPTIONS: '--enable-source-maps',
@@ -244,7 +242,7 @@ describe('poller function', () => {
       tableName: SAMPLE_REFERENCE_VALUES.table,
       topicArn: SAMPLE_REFERENCE_VALUES.topicArn,
       token: { kind: 'secret', secretId: SAMPLE_REFERENCE_VALUES.secretArn },
-      pollConcurrency: 16,
+      pollConcurrency: 128,
       claimLeaseMs: 110_000,
       failureStreakThreshold: 5,
       serviceName: 'Defaults',
@@ -259,7 +257,6 @@ describe('poller function', () => {
       [ENV.failureStreakThreshold]: '3',
       [ENV.claimLeaseSeconds]: '350',
       [ENV.apiTokenSecretId]: 'commbox/api-token',
-      [ENV.upstreamHttpClient]: 'node',
     });
     configured.hasResourceProperties('AWS::Lambda::Function', { MemorySize: 1024, Handler: 'index.handler' });
   });
@@ -301,6 +298,7 @@ describe('IAM: least privilege', () => {
         'dynamodb:DeleteItem',
         'dynamodb:GetItem',
         'dynamodb:PutItem',
+        'dynamodb:PutItem',
         'kms:Decrypt',
         'kms:GenerateDataKey*',
         'logs:CreateLogStream',
@@ -316,7 +314,7 @@ describe('IAM: least privilege', () => {
     expect(statements.every((s) => s.Effect === 'Allow')).toBe(true);
   });
 
-  test('scan and conditional update on this table; item reads and writes only on the resume-point keys', () => {
+  test('scan and conditional update on this table; item reads and writes only on the resume-point keys, puts only on the cycle-end keys', () => {
     const table = logicalId(defaults, 'AWS::DynamoDB::GlobalTable');
     const { statements } = poller(defaults);
     expect(statements).toContainEqual({
@@ -330,6 +328,13 @@ describe('IAM: least privilege', () => {
       Resource: { 'Fn::GetAtt': [table, 'Arn'] },
       Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${RESUME_KEY_PREFIX}*`] } },
     });
+    expect(statements).toContainEqual({
+      Effect: 'Allow',
+      Action: 'dynamodb:PutItem',
+      Resource: { 'Fn::GetAtt': [table, 'Arn'] },
+      Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${CYCLE_KEY_PREFIX}*`] } },
+    });
+    expect(CYCLE_KEY_PREFIX).toBe(TABLE_KEY.cycleKeyPrefix);
   });
 
   test('publish to this topic (with its key), read this secret, write this log group', () => {

@@ -78,16 +78,18 @@ describe('a poll cycle on dynalite and the CommBox simulator', () => {
     ]);
   });
 
-  test('an unchanged cycle makes no write and publishes nothing', async () => {
+  test('an unchanged cycle writes no identity item (only the one cycle-end item) and publishes nothing', async () => {
     h.simulator.world.populate(20, { firstId: 1000 });
     await h.register(...h.simulator.world.ids());
     await h.cycle();
     const writesBefore = writes();
+    const updatesBefore = h.store.requests.UpdateItem;
 
     const summary = await h.cycle();
 
     expect(summary).toMatchObject({ polled: 20, changed: 0, published: 0 });
-    expect(writes()).toBe(writesBefore);
+    expect(h.store.requests.UpdateItem).toBe(updatesBefore);
+    expect(writes()).toBe(writesBefore + 1);
     expect(h.publisher.calls).toBe(0);
   });
 
@@ -225,6 +227,41 @@ describe('a poll cycle on dynalite and the CommBox simulator', () => {
       await slow.close();
     }
   });
+
+  test('a targeted poll reads just the given identities by key, with the same outbox, and moves no resume point', async () => {
+    h.simulator.world.populate(6, { firstId: 8000 });
+    const ids = h.simulator.world.ids();
+    await h.register(...ids);
+    let allowed = 2;
+    await h.cycle({ concurrency: 1, shouldStartMore: () => allowed-- > 0 });
+    const resumeFrom = (await h.store.loadCycle()).resumeFrom;
+    for (const id of ids) h.simulator.world.setUnread(id, 1, 9, 1);
+    const scansBefore = h.store.requests.Scan;
+
+    const summary = await h.cycle({ only: { ids: [ids[0]!, ids[5]!].map(parseIdentityId), unregistered: 'refuse' } });
+
+    expect(summary).toMatchObject({ identities: 2, polled: 2, changed: 1, baselines: 1, published: 1 });
+    expect(h.publisher.received).toEqual([expect.objectContaining({ identityId: 8000, total: expect.any(Number) })]);
+    expect(h.store.requests).toMatchObject({ Scan: scansBefore, BatchGetItem: 1 });
+    expect((await h.store.loadCycle()).resumeFrom).toBe(resumeFrom);
+    expect(await h.registry.cycleEnds()).toEqual([{ endedAt: new Date(h.clock()).toISOString() }]);
+  });
+
+  test('a cycle that ran to its end puts when it ended in its bookkeeping item, one write per cycle', async () => {
+    h.simulator.world.populate(3, { firstId: 8100 });
+    await h.register(...h.simulator.world.ids());
+    await h.cycle();
+    h.advance(60_000);
+    const before = writes();
+
+    await h.cycle({ segment: { segment: 0, totalSegments: 1 } });
+
+    expect(writes() - before).toBe(1);
+    expect(await h.registry.cycleEnds()).toEqual([
+      { segment: { segment: 0, totalSegments: 1 }, endedAt: new Date(h.clock()).toISOString() },
+      { endedAt: new Date(h.clock() - 60_000).toISOString() },
+    ]);
+  });
 });
 
 describe('alerts on dynalite and the CommBox simulator', () => {
@@ -268,7 +305,7 @@ describe('alerts on dynalite and the CommBox simulator', () => {
 
   test('an alert carries its renderings and the attributes subscriptions filter on', async () => {
     h.simulator.world.addIdentity('558355', []);
-    await h.registry.register(parseIdentityId('558355'), 'Support desk');
+    await h.registry.register(parseIdentityId('558355'), { label: 'Support desk' });
     await h.cycle();
     h.simulator.world.setUnread('558355', 396001, 5, 19155);
     h.advance(MIN);

@@ -6,6 +6,7 @@
 import fc from 'fast-check';
 import { inspect } from 'node:util';
 import { CommBoxObjectsSource } from '../../lambda/adapters/commbox/commbox-objects-source';
+import { HttpTransportError, type HttpTransport } from '../../lambda/adapters/commbox/http-transport';
 import { StaticTokenProvider } from '../../lambda/adapters/token-provider';
 import { Secret } from '../../lambda/config';
 import { UpstreamError, UpstreamUnauthorizedError } from '../../lambda/core/errors';
@@ -13,7 +14,6 @@ import { parseIdentityId } from '../../lambda/core/identity-id';
 
 const TOKEN = 'canary-property-token-3b9f';
 const ID = parseIdentityId('558355');
-const NULL_BODY_STATUSES = new Set([204, 205, 304]);
 
 type Answer = { readonly kind: 'response'; readonly status: number; readonly body: string; readonly retryAfter?: string } | { readonly kind: 'network-error' };
 
@@ -36,15 +36,16 @@ const answer: fc.Arbitrary<Answer> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ kind: 'network-error' as const }) },
 );
 
-/** A fetch that plays the scripted answers in order (the last one again when they run out). */
-function scripted(answers: readonly Answer[]): typeof fetch {
-  let next = 0;
-  return () => {
-    const a = answers[Math.min(next, answers.length - 1)] as Answer;
-    next += 1;
-    if (a.kind === 'network-error') return Promise.reject(new TypeError('fetch failed', { cause: Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }) }));
-    const headers = a.retryAfter === undefined ? undefined : { 'retry-after': a.retryAfter };
-    return Promise.resolve(new Response(NULL_BODY_STATUSES.has(a.status) ? null : a.body, { status: a.status, headers }));
+/** A transport that plays the scripted answers in order (the last one again when they run out). */
+function scripted(answers: readonly Answer[]): HttpTransport & { requests: number } {
+  return {
+    requests: 0,
+    get() {
+      const a = answers[Math.min(this.requests, answers.length - 1)] as Answer;
+      this.requests += 1;
+      if (a.kind === 'network-error') return Promise.reject(new HttpTransportError('network', 'ECONNRESET'));
+      return Promise.resolve({ status: a.status, retryAfter: a.retryAfter ?? null, body: a.body });
+    },
   };
 }
 
@@ -55,7 +56,7 @@ function source(answers: readonly Answer[]): CommBoxObjectsSource {
     timeoutMs: 1000,
     maxAttempts: 3,
     maxConcurrency: 1,
-    fetchImpl: scripted(answers),
+    transport: scripted(answers),
     sleep: () => Promise.resolve(),
     random: () => 0.5,
     maxRetryAfterMs: 0,
@@ -102,26 +103,21 @@ describe('CommBoxObjectsSource against arbitrary answers', () => {
   test('stops at maxAttempts: never more than 3 requests (plus one after refreshing a refused token)', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(answer, { minLength: 1, maxLength: 8 }), async (answers) => {
-        let requests = 0;
-        const play = scripted(answers);
-        const counting: typeof fetch = (input, init) => {
-          requests += 1;
-          return play(input, init);
-        };
+        const transport = scripted(answers);
         const s = new CommBoxObjectsSource({
           baseUrl: new URL('https://api.commbox.example'),
           tokens: new StaticTokenProvider(new Secret(TOKEN)),
           timeoutMs: 1000,
           maxAttempts: 3,
           maxConcurrency: 1,
-          fetchImpl: counting,
+          transport,
           sleep: () => Promise.resolve(),
           maxRetryAfterMs: 0,
         });
 
         await s.fetchUnread(ID).catch(() => undefined);
 
-        expect(requests).toBeLessThanOrEqual(4);
+        expect(transport.requests).toBeLessThanOrEqual(4);
       }),
       { numRuns: 200 },
     );

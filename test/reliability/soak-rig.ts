@@ -23,6 +23,7 @@ import type {
   PublishResult,
   ScanSegment,
   SnapshotStore,
+  TargetedInput,
   UnreadSource,
 } from '../../lambda/core/ports';
 import type { Publication } from '../../lambda/core/publication';
@@ -209,8 +210,12 @@ export class RecordingStore implements SnapshotStore {
     return input;
   }
 
-  async saveBaseline(id: IdentityId, state: UnreadState, alertState: string): Promise<boolean> {
-    const done = await this.inner.saveBaseline(id, state, alertState);
+  loadIdentities(ids: readonly IdentityId[]): Promise<TargetedInput> {
+    return this.inner.loadIdentities(ids);
+  }
+
+  async saveBaseline(id: IdentityId, state: UnreadState, observedAt: string, alertState: string): Promise<boolean> {
+    const done = await this.inner.saveBaseline(id, state, observedAt, alertState);
     if (done) this.history.ledger.push({ kind: 'baseline', cycle: this.ctx.cycle, id, state, at: this.ctx.now() });
     return done;
   }
@@ -284,6 +289,10 @@ export class RecordingStore implements SnapshotStore {
   saveResumePoint(segment: ScanSegment | undefined, resumeFrom: IdentityId | undefined): Promise<void> {
     return this.inner.saveResumePoint(segment, resumeFrom);
   }
+
+  recordCycleEnd(segment: ScanSegment | undefined, endedAt: string): Promise<void> {
+    return this.inner.recordCycleEnd(segment, endedAt);
+  }
 }
 
 /** Kills the cycle before or after a store step; once dead, every store call throws. */
@@ -308,8 +317,12 @@ export class CrashingStore implements SnapshotStore {
     return this.step('-', () => this.inner.loadCycle(segment));
   }
 
-  saveBaseline(id: IdentityId, state: UnreadState, alertState: string): Promise<boolean> {
-    return this.step(id, () => this.inner.saveBaseline(id, state, alertState), undefined, (done) => (done ? 'after-baseline' : undefined));
+  loadIdentities(ids: readonly IdentityId[]): Promise<TargetedInput> {
+    return this.step('-', () => this.inner.loadIdentities(ids));
+  }
+
+  saveBaseline(id: IdentityId, state: UnreadState, observedAt: string, alertState: string): Promise<boolean> {
+    return this.step(id, () => this.inner.saveBaseline(id, state, observedAt, alertState), undefined, (done) => (done ? 'after-baseline' : undefined));
   }
 
   saveChange(change: ChangeToSave): Promise<boolean> {
@@ -347,6 +360,10 @@ export class CrashingStore implements SnapshotStore {
 
   saveResumePoint(segment: ScanSegment | undefined, resumeFrom: IdentityId | undefined): Promise<void> {
     return this.step('-', () => this.inner.saveResumePoint(segment, resumeFrom));
+  }
+
+  recordCycleEnd(segment: ScanSegment | undefined, endedAt: string): Promise<void> {
+    return this.step('-', () => this.inner.recordCycleEnd(segment, endedAt));
   }
 }
 

@@ -27,7 +27,7 @@ beforeAll(async () => {
   simulator = await startCommBoxSimulator({ seed: 12, token: CANARY, timeoutHoldMs: 500 });
   const table = await createTestTable();
   ids = simulator.world.populate(15, { firstId: 940_001, maxConversations: 3, unreadProbability: 1 });
-  for (const id of ids) await table.registry.register(parseIdentityId(id), 'Support desk');
+  for (const id of ids) await table.registry.register(parseIdentityId(id), { label: 'Support desk' });
   secrets.on(GetSecretValueCommand).resolves({ SecretString: CANARY });
   let refuseFirstEntry = true;
   sns.on(PublishBatchCommand).callsFake((input: PublishBatchCommandInput) => {

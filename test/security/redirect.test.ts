@@ -1,7 +1,7 @@
 /**
  * A redirect from the upstream is refused, never followed: following it would carry the bearer
  * token to wherever the Location points. A second server stands in for that target and must
- * receive nothing, whichever HTTP client the source uses and whatever the redirect status.
+ * receive nothing, whatever the redirect status.
  */
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -56,12 +56,7 @@ afterEach(() => {
   target.received.length = 0;
 });
 
-const clients: readonly (readonly [string, 'fetch' | 'node'])[] = [
-  ["the default transport, Node's global fetch", 'fetch'],
-  ['the node:http transport (UPSTREAM_HTTP_CLIENT=node)', 'node'],
-];
-
-describe.each(clients)('with %s', (_client, httpClient) => {
+describe('the source with its node:http transport', () => {
   test.each([301, 302, 303, 307, 308])('a %i from the upstream is refused, and the target receives nothing', async (status) => {
     const upstream = await listen(() => ({ status, headers: { location: `${target.baseUrl}/steal?from=commbox` } }));
     try {
@@ -72,7 +67,6 @@ describe.each(clients)('with %s', (_client, httpClient) => {
         maxAttempts: 3,
         maxConcurrency: 1,
         baseDelayMs: 1,
-        httpClient,
       });
 
       const error = await source.fetchUnread(ID).then(

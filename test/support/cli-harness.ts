@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { runCli } from '../../bin/cli/program';
 
 export interface CliRun {
@@ -6,14 +7,22 @@ export interface CliRun {
   stderr: string;
 }
 
+export interface CliTerminal {
+  /** What the command reads from stdin (`identities import -`). */
+  readonly stdin?: string;
+  /** Whether stdout and stderr are a terminal (headers, progress bars); a pipe by default. */
+  readonly tty?: boolean;
+}
+
 /** Runs the CLI in-process with captured output; the SDK reads AWS_* from process.env as usual. */
-export async function cli(args: string[], env: Record<string, string | undefined> = {}): Promise<CliRun> {
+export async function cli(args: string[], env: Record<string, string | undefined> = {}, terminal: CliTerminal = {}): Promise<CliRun> {
   let stdout = '';
   let stderr = '';
   const code = await runCli(args, {
-    stdout: { write: (chunk: string) => (stdout += chunk) },
-    stderr: { write: (chunk: string) => (stderr += chunk) },
+    stdout: { write: (chunk: string) => (stdout += chunk), isTTY: terminal.tty === true },
+    stderr: { write: (chunk: string) => (stderr += chunk), isTTY: terminal.tty === true },
     env: { ...process.env, ...env },
+    stdin: Readable.from(terminal.stdin === undefined ? [] : [terminal.stdin]),
   });
   return { code, stdout, stderr };
 }

@@ -3,7 +3,7 @@ import type { IdentityId } from '../../lambda/core/identity-id';
 import { parseIdentityId } from '../../lambda/core/identity-id';
 import type { UnreadState, WatchedIdentity } from '../../lambda/core/model';
 import { entriesOfWrite, inOutboxOrder, type OutboxEntry } from '../../lambda/core/outbox';
-import type { AlertToSave, AlertUpdate, ChangeToSave, CycleInput, ScanSegment, SnapshotStore } from '../../lambda/core/ports';
+import type { AlertToSave, AlertUpdate, ChangeToSave, CycleInput, ScanSegment, SnapshotStore, TargetedInput } from '../../lambda/core/ports';
 
 /** One identity's item: what a Scan hands the cycle is all the item holds. */
 export type StoredIdentity = WatchedIdentity;
@@ -14,19 +14,21 @@ export type StoreOperation = keyof SnapshotStore;
  * The SnapshotStore port in memory, with the DynamoDB store's conditions: a baseline only where
  * none is stored; a change or an alert decision only on the version and alert state read and
  * with nothing pending; a claim only by compare-and-set on the claims seen; outbox updates only
- * for the entry they name; and no write to an identity that is not registered. `loadCycle` hands
- * out copies, as a Scan does, so the store can move on under a cycle that already read it.
+ * for the entry they name; and no write to an identity that is not registered. `loadCycle` and
+ * `loadIdentities` hand out copies, as a Scan and a BatchGetItem do, so the store can move on
+ * under a cycle that already read it.
  */
 export class InMemorySnapshotStore implements SnapshotStore {
   /** Calls per operation, refused writes included. */
   readonly calls: Record<StoreOperation, number> = {
-    loadCycle: 0, saveBaseline: 0, saveChange: 0, saveAlert: 0, claimPending: 0, completePending: 0, releasePending: 0,
-    recordFailure: 0, markNotFound: 0, clearFailures: 0, saveResumePoint: 0,
+    loadCycle: 0, loadIdentities: 0, saveBaseline: 0, saveChange: 0, saveAlert: 0, claimPending: 0, completePending: 0, releasePending: 0,
+    recordFailure: 0, markNotFound: 0, clearFailures: 0, saveResumePoint: 0, recordCycleEnd: 0,
   };
-  /** The writes made, in order, refused ones included (every operation but `loadCycle`). */
+  /** The writes to identities and resume points made, in order, refused ones included; cycle ends are in `cycleEnd`. */
   readonly writes: StoreOperation[] = [];
   private readonly items = new Map<IdentityId, StoredIdentity>();
   private readonly resumePoints = new Map<string, IdentityId>();
+  private readonly cycleEnds = new Map<string, string>();
   private readonly interceptors: { operation: StoreOperation; action: () => void }[] = [];
 
   /** Registers an identity, optionally with what earlier cycles stored for it. */
@@ -43,6 +45,11 @@ export class InMemorySnapshotStore implements SnapshotStore {
 
   resumePoint(segment?: ScanSegment): IdentityId | undefined {
     return this.resumePoints.get(segmentKey(segment));
+  }
+
+  /** When the last cycle of the table (or of the segment) ran to its end. */
+  cycleEnd(segment?: ScanSegment): string | undefined {
+    return this.cycleEnds.get(segmentKey(segment));
   }
 
   /**
@@ -65,12 +72,22 @@ export class InMemorySnapshotStore implements SnapshotStore {
     });
   }
 
-  saveBaseline(id: IdentityId, state: UnreadState, alertState: string): Promise<boolean> {
+  loadIdentities(ids: readonly IdentityId[]): Promise<TargetedInput> {
+    return this.run('loadIdentities', () => {
+      const unique = [...new Set(ids)];
+      return {
+        identities: unique.filter((id) => this.items.has(id)).map((id) => structuredClone(this.items.get(id) as StoredIdentity)),
+        unregistered: unique.filter((id) => !this.items.has(id)),
+      };
+    });
+  }
+
+  saveBaseline(id: IdentityId, state: UnreadState, observedAt: string, alertState: string): Promise<boolean> {
     return this.write(
       'saveBaseline',
       id,
       (item) => !item.snapshot,
-      (item) => ({ ...item, snapshot: { version: 1, state }, alert: stored(alertState), failureStreak: 0, notFound: false }),
+      (item) => ({ ...item, snapshot: { version: 1, state, changedAt: observedAt }, alert: stored(alertState), failureStreak: 0, notFound: false }),
     );
   }
 
@@ -82,7 +99,7 @@ export class InMemorySnapshotStore implements SnapshotStore {
       (item) => item.snapshot?.version === change.expectedVersion && nothingPending(item) && alertStateIs(item, change.alert),
       (item) => ({
         ...item,
-        snapshot: { version: change.expectedVersion + 1, state: change.state },
+        snapshot: { version: change.expectedVersion + 1, state: change.state, changedAt: change.event.observedAt },
         outbox: entries,
         alert: stored(change.alert.next),
         failureStreak: 0,
@@ -155,6 +172,10 @@ export class InMemorySnapshotStore implements SnapshotStore {
       if (resumeFrom === undefined) this.resumePoints.delete(segmentKey(segment));
       else this.resumePoints.set(segmentKey(segment), resumeFrom);
     });
+  }
+
+  recordCycleEnd(segment: ScanSegment | undefined, endedAt: string): Promise<void> {
+    return this.run('recordCycleEnd', () => void this.cycleEnds.set(segmentKey(segment), endedAt));
   }
 
   /** A conditional update of a registered identity's item; false when the condition does not hold. */

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 /**
  * An AIMD limit on upstream requests in flight, shared by every request of one source.
  *
@@ -36,9 +37,6 @@ export interface LimiterSnapshot {
   readonly notBefore: number;
 }
 
-/** The real wait, used by the limiter and the source unless a test passes its own. */
-export const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
 export class AdaptiveConcurrencyLimiter {
   readonly maxConcurrency: number;
   private readonly now: () => number;
@@ -69,7 +67,7 @@ export class AdaptiveConcurrencyLimiter {
     this.maxConcurrency = options.maxConcurrency;
     this.currentLimit = options.maxConcurrency;
     this.now = options.now ?? Date.now;
-    this.sleep = options.sleep ?? defaultSleep;
+    this.sleep = options.sleep ?? sleep;
   }
 
   get limit(): number {

@@ -1,11 +1,12 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Secret } from '../../config';
 import { TokenUnavailableError, UpstreamError, UpstreamUnauthorizedError } from '../../core/errors';
 import { isIdentityId, type IdentityId } from '../../core/identity-id';
 import type { UnreadState } from '../../core/model';
 import type { FetchOutcome, UnreadSource } from '../../core/ports';
-import { AdaptiveConcurrencyLimiter, defaultSleep, type AttemptSignal } from './adaptive-concurrency';
+import { AdaptiveConcurrencyLimiter, type AttemptSignal } from './adaptive-concurrency';
 import { parseObjectsBody } from './commbox-objects-body';
-import { FetchTransport, HttpTransportError, NodeHttpTransport, type HttpClientKind, type HttpGetAnswer, type HttpTransport } from './http-transport';
+import { HttpTransportError, NodeHttpTransport, type HttpGetAnswer, type HttpTransport } from './http-transport';
 import type { TokenProvider } from '../token-provider';
 
 export interface CommBoxObjectsSourceOptions {
@@ -19,14 +20,10 @@ export interface CommBoxObjectsSourceOptions {
   /** Never more requests than this in flight, whatever the adaptive limit says. */
   readonly maxConcurrency: number;
   /**
-   * The wire client. `fetch` (the default): Node's global fetch, which keeps connections alive.
-   * `node`: node:http(s) with a keep-alive pool of `maxConcurrency` sockets, less CPU per request
-   * (README, Performance; `npm run bench -- --http node`), for shards that are CPU-bound.
-   * @default 'fetch'
+   * Send requests through this transport instead of node:http with a keep-alive pool of
+   * `maxConcurrency` sockets (tests script the upstream's answers this way).
    */
-  readonly httpClient?: HttpClientKind;
-  /** Send requests through this `fetch` instead of the global one (tests). */
-  readonly fetchImpl?: typeof fetch;
+  readonly transport?: HttpTransport;
   readonly sleep?: (ms: number) => Promise<void>;
   /** In [0, 1); the jitter source. */
   readonly random?: () => number;
@@ -147,12 +144,8 @@ export class CommBoxObjectsSource implements UnreadSource {
     if (!Number.isInteger(options.maxAttempts) || options.maxAttempts < 1) {
       throw new RangeError(`maxAttempts must be a positive integer, got ${options.maxAttempts}`);
     }
-    this.transport =
-      options.httpClient === 'node' && !options.fetchImpl
-        ? new NodeHttpTransport(options.baseUrl, options.maxConcurrency)
-        : // Looked up at call time, so a fetch replaced later (test interceptors) is used.
-          new FetchTransport(options.baseUrl, options.fetchImpl ?? ((input, init) => fetch(input, init)));
-    this.sleep = options.sleep ?? defaultSleep;
+    this.transport = options.transport ?? new NodeHttpTransport(options.baseUrl, options.maxConcurrency);
+    this.sleep = options.sleep ?? sleep;
     this.random = options.random ?? Math.random;
     this.now = options.now ?? Date.now;
     this.baseDelayMs = options.baseDelayMs ?? RETRY_BACKOFF.baseDelayMs;

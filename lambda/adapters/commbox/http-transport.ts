@@ -1,4 +1,4 @@
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 
 /**
@@ -36,18 +36,14 @@ export class HttpTransportError extends Error {
   }
 }
 
-/** Which wire client the CommBox source uses (`UPSTREAM_HTTP_CLIENT`). */
-export type HttpClientKind = 'fetch' | 'node';
-
 export interface HttpTransport {
   get(request: HttpGetRequest): Promise<HttpGetAnswer>;
 }
 
 /**
- * node:http(s) with a keep-alive pool: less CPU per request than Node 20's fetch (no undici,
- * web streams, AbortSignal or Headers objects per request), which matters because CPU per
- * request is what bounds a small Lambda at high request rates. The figures are in the README
- * (Performance), from `npm run bench -- --http node`.
+ * node:http(s) with a keep-alive pool of `maxSockets` connections. Chosen over fetch and undici's
+ * Pool by CPU per request and bundle size (docs/performance.md): CPU per request is what bounds
+ * a small Lambda, and so its bill, at high request rates.
  */
 export class NodeHttpTransport implements HttpTransport {
   private readonly agent: HttpAgent;
@@ -67,6 +63,7 @@ export class NodeHttpTransport implements HttpTransport {
   get(request: HttpGetRequest): Promise<HttpGetAnswer> {
     return new Promise<HttpGetAnswer>((resolve, reject) => {
       let settled = false;
+      let req: ClientRequest;
       const finish = (outcome: () => void): void => {
         if (settled) return;
         settled = true;
@@ -74,18 +71,39 @@ export class NodeHttpTransport implements HttpTransport {
         outcome();
       };
       const fail = (error: unknown): void => finish(() => reject(new HttpTransportError('network', errnoCode(error))));
-      const req = this.send(
-        { hostname: this.hostname, port: this.port, path: request.path, method: 'GET', headers: request.headers, agent: this.agent },
-        (res) => readBody(res, request.maxBodyBytes(res.statusCode ?? 0), finish, resolve, fail),
-      );
+      const send = (staleRetries: number): void => {
+        let answered = false;
+        req = this.send(
+          { hostname: this.hostname, port: this.port, path: request.path, method: 'GET', headers: request.headers, agent: this.agent },
+          (res) => {
+            answered = true;
+            readBody(res, request.maxBodyBytes(res.statusCode ?? 0), finish, resolve, fail);
+          },
+        );
+        req.on('error', (error) => {
+          // A pooled connection the server closed while it sat idle (a frozen Lambda never saw the
+          // close) fails before any answer: a GET is safe to send again, on another connection.
+          if (!settled && !answered && req.reusedSocket && staleRetries > 0 && isStaleConnectionError(error)) send(staleRetries - 1);
+          else fail(error);
+        });
+        req.end();
+      };
+      // The timeout covers the whole exchange, resending on a fresh connection included.
       const timer = setTimeout(() => {
         finish(() => reject(new HttpTransportError('timeout')));
         req.destroy();
       }, request.timeoutMs);
-      req.on('error', fail);
-      req.end();
+      send(MAX_STALE_CONNECTION_RETRIES);
     });
   }
+}
+
+/** Idle pooled connections may all be stale at once; after this many, the error is the answer. */
+const MAX_STALE_CONNECTION_RETRIES = 8;
+
+function isStaleConnectionError(error: unknown): boolean {
+  const code = errnoCode(error);
+  return code === 'ECONNRESET' || code === 'EPIPE';
 }
 
 function readBody(
@@ -133,63 +151,7 @@ function headerValue(value: string | string[] | undefined): string | null {
   return Array.isArray(value) ? value.join(', ') : value;
 }
 
-/**
- * `fetch` as a transport (an injected one in tests). The body is read chunk by chunk so an
- * oversized one is cut off instead of buffered.
- */
-export class FetchTransport implements HttpTransport {
-  constructor(
-    private readonly origin: URL,
-    private readonly fetchImpl: typeof fetch,
-  ) {}
-
-  async get(request: HttpGetRequest): Promise<HttpGetAnswer> {
-    const signal = AbortSignal.timeout(request.timeoutMs);
-    try {
-      const response = await this.fetchImpl(`${this.origin.origin}${request.path}`, {
-        method: 'GET',
-        headers: request.headers,
-        // Never follow: a redirect would carry the bearer token to wherever it points.
-        redirect: 'manual',
-        signal,
-      });
-      const body = await readBounded(response, request.maxBodyBytes(response.status));
-      return { status: response.status, retryAfter: response.headers.get('retry-after'), body };
-    } catch (error) {
-      if (signal.aborted) throw new HttpTransportError('timeout');
-      // fetch wraps the socket's error: `TypeError('fetch failed', { cause })`.
-      const cause = typeof error === 'object' && error !== null && 'cause' in error ? error.cause : undefined;
-      throw new HttpTransportError('network', errnoCode(cause) ?? errnoCode(error));
-    }
-  }
-}
-
-/** Reads at most `maxBytes` of the body; undefined (and the rest cancelled) beyond that. */
-async function readBounded(response: Response, maxBytes: number): Promise<string | undefined> {
-  const declared = Number(response.headers.get('content-length'));
-  if (response.body === null) return '';
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    await response.body.cancel();
-    return undefined;
-  }
-  // Node types the fetch body loosely; undici always streams bytes.
-  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel();
-      return undefined;
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-/** The errno-style code of a failure (ECONNREFUSED, UND_ERR_SOCKET…), never its message. */
+/** The errno-style code of a failure (ECONNREFUSED, ECONNRESET…), never its message. */
 function errnoCode(error: unknown): string | undefined {
   if (error instanceof HttpTransportError) return error.code;
   const code = typeof error === 'object' && error !== null && 'code' in error ? error.code : undefined;

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { FetchTransport, HttpTransportError, NodeHttpTransport, type HttpTransport } from '../../../lambda/adapters/commbox/http-transport';
+import { HttpTransportError, NodeHttpTransport, type HttpTransport } from '../../../lambda/adapters/commbox/http-transport';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -40,10 +40,9 @@ async function failureOf(promise: Promise<unknown>): Promise<HttpTransportError>
   throw new Error('expected a rejection');
 }
 
-describe.each([
-  ['NodeHttpTransport', () => new NodeHttpTransport(origin, 4)],
-  ['FetchTransport', () => new FetchTransport(origin, fetch)],
-])('%s', (_name, make: () => HttpTransport) => {
+const make = (): HttpTransport => new NodeHttpTransport(origin, 4);
+
+describe('NodeHttpTransport', () => {
   test('answers the status, Retry-After and the body, sending the path and headers given', async () => {
     let seen: IncomingMessage | undefined;
     handler = (req, res) => {
@@ -116,13 +115,40 @@ describe.each([
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     closed.port = String((server.address() as AddressInfo).port);
     await new Promise<void>((resolve) => server.close(() => resolve()));
-    const transport = _name === 'NodeHttpTransport' ? new NodeHttpTransport(closed, 1) : new FetchTransport(closed, fetch);
+    const transport = new NodeHttpTransport(closed, 1);
 
     await expect(transport.get(request())).rejects.toMatchObject({ kind: 'network', code: 'ECONNREFUSED' });
   });
-});
 
-describe('NodeHttpTransport', () => {
+  test('sends a request again on a new connection when its pooled one was closed by the server while idle', async () => {
+    // The second request on any connection finds it dead, as after a Lambda was frozen past the server's keep-alive timeout.
+    const served = new WeakMap<object, number>();
+    handler = (req, res) => {
+      const count = (served.get(req.socket) ?? 0) + 1;
+      served.set(req.socket, count);
+      if (count > 1) return void req.socket.destroy();
+      res.end('{"ok":true}');
+    };
+    const transport = new NodeHttpTransport(origin, 1);
+
+    await transport.get(request());
+    const again = await transport.get(request());
+
+    expect(again).toMatchObject({ status: 200, body: '{"ok":true}' });
+    expect(sockets.size).toBe(2);
+  });
+
+  test('does not send again when a new connection breaks', async () => {
+    let requests = 0;
+    handler = (req) => {
+      requests += 1;
+      req.socket.destroy();
+    };
+
+    await expect(make().get(request())).rejects.toMatchObject({ kind: 'network' });
+    expect(requests).toBe(1);
+  });
+
   test('keeps connections alive: sequential requests share one socket', async () => {
     const transport = new NodeHttpTransport(origin, 4);
 
