@@ -12,6 +12,7 @@ import {
 import { CycleAbortedError } from '../../lambda/core/errors';
 import { ENV } from '../../lambda/env-names';
 import { initCommand, pollCommand, type PollFlags } from './commands';
+import { addAlertCommands } from './alert-commands';
 import { addIdentitiesCommands } from './identities-commands';
 import { UsageError, type CliIo } from './io';
 
@@ -69,6 +70,7 @@ function buildProgram(io: CliIo): Command {
     .action(() => initCommand(config(), io));
 
   addIdentitiesCommands(program, config, io);
+  addAlertCommands(program, config, io);
 
   program
     .command('poll')

@@ -151,10 +151,27 @@ export function encodeAlertPolicy(overrides: AlertPolicyOverrides): string | und
 
 /**
  * The registration fields as attribute values, by attribute name: what `register` puts and
- * `update` sets. A field not given is not in the result.
+ * `update` sets. A field not given is not in the result. The alert policy is one attribute that
+ * `update` merges itself (`mergeAlertPolicy`); here, it is a whole policy being registered.
  */
 export function registrationAttributes(fields: RegistrationFields): Item {
-  return fields.label === undefined ? {} : { [ATTR.label]: { S: fields.label } };
+  const policy = fields.alertPolicy ? encodeAlertPolicy(fields.alertPolicy) : undefined;
+  return {
+    ...(fields.label === undefined ? {} : { [ATTR.label]: { S: fields.label } }),
+    ...(policy === undefined ? {} : { [ATTR.alertPolicy]: { S: policy } }),
+  };
+}
+
+/**
+ * An identity's stored policy attribute (undefined: none) with the fields of an update set and
+ * the fields it returns to the defaults removed: the attribute to store, undefined to remove it.
+ * Throws MalformedItemError for a stored attribute that cannot be read.
+ */
+export function mergeAlertPolicy(stored: string | undefined, fields: RegistrationFields): string | undefined {
+  const current = stored === undefined ? {} : (decodeAlertPolicy({ [ATTR.alertPolicy]: { S: stored } }) ?? {});
+  const merged: Record<string, unknown> = { ...current, ...fields.alertPolicy };
+  for (const field of fields.alertPolicyToDefault ?? []) delete merged[field];
+  return encodeAlertPolicy(merged);
 }
 
 /** `decode(item)`, or undefined after telling `onMalformed` why not; errors other than a malformed item propagate. */
@@ -186,6 +203,7 @@ export function decodeRegistration(item: Item): ReadableRegistration {
     registeredAt: registeredAt ?? '',
     ...(total !== undefined ? { total } : {}),
     ...(watched.snapshot?.changedAt !== undefined ? { lastChangedAt: watched.snapshot.changedAt } : {}),
+    ...(watched.alertPolicy ? { alertPolicy: watched.alertPolicy } : {}),
     failureStreak: watched.failureStreak,
     notFound: watched.notFound,
   };

@@ -1,4 +1,4 @@
-import type { AlertPolicyOverrides } from './alert-policy';
+import type { AlertPolicyField, AlertPolicyOverrides } from './alert-policy';
 import type { AlertState } from './alert-state';
 import { compareDecimalIds, type IdentityId } from './identity-id';
 import type { OutboxEntry } from './outbox';
@@ -83,12 +83,19 @@ export interface WatchedIdentity {
 }
 
 /**
- * What an operator gives an identity besides its id (`identities add|set|import`, `export`).
- * One place for them: the alert policy fields join here.
+ * What an operator gives an identity besides its id (`identities add|set|import`, `export`):
+ * its label and its own alert policy values.
  */
 export interface RegistrationFields {
   /** Carried in the identity's events; 1-100 printable characters. */
   readonly label?: string;
+  /**
+   * Alert policy values of this identity, already checked. Registering stores them as its
+   * policy; an update sets these fields and leaves its other values as they are.
+   */
+  readonly alertPolicy?: AlertPolicyOverrides;
+  /** Fields an update returns to the stack-wide defaults (`identities set --cooldown default`). */
+  readonly alertPolicyToDefault?: readonly AlertPolicyField[];
 }
 
 /** Everything stored for one identity, as `identities show` prints it. */
@@ -114,6 +121,8 @@ export interface ReadableRegistration {
   readonly total?: number;
   /** When the stored snapshot was observed (see Snapshot.changedAt). */
   readonly lastChangedAt?: string;
+  /** The identity's own alert policy values (export writes them). */
+  readonly alertPolicy?: AlertPolicyOverrides;
   readonly failureStreak: number;
   readonly notFound: boolean;
   readonly broken?: undefined;
