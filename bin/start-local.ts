@@ -1,29 +1,37 @@
 /**
  * `npm start`: the poller end to end on embedded defaults. dynalite in this process, the CommBox
  * simulator on a loopback port with scripted unread activity, and the real store, source, cycle
- * and publisher, polling on an interval and printing one line per baseline and per event, and
- * the alerts people would get on lines of their own (under a demo policy with a 20-second
+ * and publisher, polling on an interval. People read stderr (a line per baseline, event and
+ * cycle, and a closing summary); stdout carries only the events' JSON, with --json, so
+ * `npm start -- --json | jq` works. With --topic-arn the events go to that SNS topic instead
+ * (deliberately a flag: an exported TOPIC_ARN must not send made-up events to real subscribers).
+ * The alerts people would get have lines of their own (✉), under a demo policy with a 20-second
  * cooldown, so a digest folding several changes shows within a minute; ALERT_* variables in the
- * environment override it).
+ * environment override it. --json prints the alerts' JSON too.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { Command } from 'commander';
 import { ConsolePublisher } from '../lambda/adapters/console-publisher';
 import { DynamoDbIdentityRegistry } from '../lambda/adapters/dynamodb-identity-registry';
 import { DynamoDbSnapshotStore } from '../lambda/adapters/dynamodb-snapshot-store';
-import { createSource, createTokenProvider } from '../lambda/composition';
-import { loadConfig } from '../lambda/config';
+import { createPublisher, createSource, createTokenProvider } from '../lambda/composition';
+import { ConfigError, loadConfig, parseTopicArn } from '../lambda/config';
 import type { AlertNotice } from '../lambda/core/alert-event';
-import { describeAlertPolicy, resolveAlertPolicy } from '../lambda/core/alert-policy';
-import { alertSmsText } from '../lambda/core/alert-text';
+import { describeAlertPolicy, resolveAlertPolicy, type AlertPolicy } from '../lambda/core/alert-policy';
+import { alertHeadline } from '../lambda/core/alert-text';
 import { parseIdentityId } from '../lambda/core/identity-id';
 import type { UnreadChangedEvent, UnreadState } from '../lambda/core/model';
-import { runPollCycle, type AlertsHeld } from '../lambda/core/poll-cycle';
+import type { EventPublisher } from '../lambda/core/ports';
+import { runPollCycle, type AlertsHeld, type CycleSummary } from '../lambda/core/poll-cycle';
+import { parseArn } from '../lambda/core/subscriptions';
 import { ALERT_ENV, ENV } from '../lambda/env-names';
 import { startCommBoxSimulator } from '../local/commbox-simulator';
 import { startEmbeddedDynamoDb } from '../local/embedded-dynamodb';
 
 const LABELS = ['Support', 'Sales', 'Billing', 'VIP desk', 'Night shift', 'Returns', 'Partners', 'Onboarding'];
+/** Every line for people fits a terminal this wide. */
+export const COLUMNS = 100;
 
 interface Options {
   interval: string;
@@ -31,11 +39,14 @@ interface Options {
   cycles?: string;
   seed: string;
   json?: boolean;
+  topicArn?: string;
 }
+
+class UsageError extends Error {}
 
 function positive(name: string, raw: string): number {
   const n = Number(raw);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, got ${JSON.stringify(raw)}`);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${name} must be a positive number, got ${JSON.stringify(raw)}`);
   return n;
 }
 
@@ -47,11 +58,26 @@ function who(id: string, label: string | undefined): string {
   return label ? `${id} (${label})` : id;
 }
 
+/** Cuts a line to COLUMNS characters (code points: the arrows are one column each). */
+function fit(line: string): string {
+  const chars = [...line];
+  return chars.length <= COLUMNS ? line : `${chars.slice(0, COLUMNS - 1).join('')}…`;
+}
+
 function describeEvent(event: UnreadChangedEvent): string {
   const arrow = event.direction === 'increased' ? '▲' : '▼';
   const delta = event.delta > 0 ? `+${event.delta}` : String(event.delta);
-  const conversations = event.conversations.map((c) => `#${c.objectId} ${c.previous}→${c.current}`).join(', ');
-  return `${time()}  ${arrow} ${event.direction.padEnd(9)} identity ${who(event.identityId, event.label)}: ${event.previousTotal} → ${event.total} unread (${delta})  [${conversations}]  eventId ${event.eventId.slice(0, 8)}`;
+  const head = `${time()}  ${arrow} identity ${who(event.identityId, event.label)}: ${event.previousTotal} → ${event.total} unread (${delta})`;
+  const tail = `  ${event.eventId.slice(0, 8)}`;
+  // As many conversations as fit, then how many more changed.
+  const parts = event.conversations.map((c) => `#${c.objectId} ${c.previous}→${c.current}`);
+  for (let shown = parts.length; shown >= 0; shown -= 1) {
+    const more = parts.length - shown;
+    const list = [...parts.slice(0, shown), ...(more > 0 ? [`+${more} more`] : [])].join(', ');
+    const line = `${head}  [${list}]${tail}`;
+    if ([...line].length <= COLUMNS) return line;
+  }
+  return fit(`${head}${tail}`);
 }
 
 /**
@@ -65,42 +91,75 @@ function demoAlertEnv(env: NodeJS.ProcessEnv): Record<string, string> {
   return { ...DEMO_ALERT_ENV, ...Object.fromEntries(own) };
 }
 
-/** An alert, set apart from the change lines: what the SMS would say. */
-function describeAlert(notice: AlertNotice): string {
-  const { event } = notice;
-  const folded = event.kind === 'digest' ? `  (${event.changes} change${event.changes === 1 ? '' : 's'} folded)` : '';
-  return `${time()}      ✉ alert ${event.kind.padEnd(8)} ${alertSmsText(notice)}${folded}  eventId ${event.eventId.slice(0, 8)}`;
+/** The policy as lines of at most COLUMNS characters: `alert policy: minUnread 1, cooldown 20s, …`. */
+function describePolicy(policy: AlertPolicy): string[] {
+  const fields = describeAlertPolicy(resolveAlertPolicy({}, policy)).map((field) => `${field.field} ${String(field.value)}`);
+  const lines: string[] = [];
+  let line = 'alert policy:';
+  for (const field of fields) {
+    if ([...`${line} ${field},`].length > COLUMNS) {
+      lines.push(line);
+      line = '             ';
+    }
+    line = `${line} ${field},`;
+  }
+  lines.push(`${line.slice(0, -1)} (the demo's; ALERT_* variables override it)`);
+  return lines.map(fit);
 }
 
+/** An alert, set apart from the change lines (✉): who, and what people read. */
+function describeAlert(notice: AlertNotice): string {
+  const { event } = notice;
+  const folded = event.kind === 'digest' ? `, ${event.changes} folded` : '';
+  return fit(`${time()}  ✉ ${event.kind.padEnd(8)} ${who(event.identityId, event.label)}: ${alertHeadline(notice)}${folded}`);
+}
+
+/** What a decision held back (…): alerts waiting for the cooldown, quiet hours or a snooze, or given up. */
 function describeHeld(id: string, label: string | undefined, held: AlertsHeld): string {
   const parts = [
     ...(held.deferred.length > 0 ? [`${held.deferred.join(', ')} held back`] : []),
-    ...(held.dropped.length > 0 ? [`${held.dropped.join(', ')} dropped (read back down before it was due)`] : []),
+    ...(held.dropped.length > 0 ? [`${held.dropped.join(', ')} dropped (read back down)`] : []),
   ];
-  const due = held.dueAt !== undefined ? `; next alert due ${new Date(held.dueAt).toISOString().slice(11, 19)}` : '';
-  return `${time()}      … alert   identity ${who(id, label)}: ${parts.join('; ')}${due}`;
+  const due = held.dueAt !== undefined ? `, due ${new Date(held.dueAt).toISOString().slice(11, 19)}` : '';
+  return fit(`${time()}  … held     ${who(id, label)}: ${parts.join('; ')}${due}`);
 }
 
 function describeBaseline(id: string, label: string | undefined, state: UnreadState): string {
-  return `${time()}  ● baseline  identity ${who(id, label)}: ${state.total} unread in ${state.conversations.length} conversation(s); nothing published`;
+  return fit(`${time()}  ● baseline  identity ${who(id, label)}: ${state.total} unread in ${state.conversations.length} conversation(s)`);
+}
+
+function describeCycle(cycle: number, summary: CycleSummary): string {
+  return fit(
+    `${time()}  cycle ${cycle}: polled ${summary.polled}/${summary.identities}, ${summary.changed} changed, ` +
+      `${summary.published} published, ${summary.alertsSent} alerts, ${summary.failed} failed in ${summary.durationMs} ms`,
+  );
 }
 
 async function main(): Promise<void> {
   // Node 20 is this project's floor; keep the SDK's multi-line Node 22 notice out of the demo.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  // `npm start -- --json | head -1`: the reader stopped, so does the demo, quietly.
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', (error: NodeJS.ErrnoException) => process.exit(error.code === 'EPIPE' ? 0 : 1));
+  const err = process.stderr;
+  const say = (line: string): void => void err.write(`${line}\n`);
+
   const options = new Command('npm start')
+    .usage('-- [options]')
     .description('Run the poller locally on an embedded DynamoDB and the CommBox simulator')
     .option('--interval <seconds>', 'seconds between poll cycles', '5')
-    .option('--identities <n>', 'identities to register', '5')
+    .option('--identities <n>', 'identities to register (at most 1000)', '5')
     .option('--cycles <n>', 'stop after this many cycles (default: until Ctrl-C)')
     .option('--seed <n>', 'seed of the simulated activity', '7')
-    .option('--json', 'also print each event and alert as subscribers receive it (JSON)')
+    .option('--json', "print each event's and alert's JSON on stdout, as subscribers get it; the rest goes to stderr")
+    .option('--topic-arn <arn>', 'publish the events to this SNS topic (AWS credentials needed); TOPIC_ARN is not read')
+    .addHelpText('after', '\nExample: npm start -- --interval 2 --cycles 5 --json | jq .total')
     .parse()
     .opts<Options>();
   const intervalMs = positive('interval', options.interval) * 1000;
   const count = Math.min(1000, Math.floor(positive('identities', options.identities)));
   const maxCycles = options.cycles === undefined ? Infinity : Math.floor(positive('cycles', options.cycles));
   const seed = Math.floor(positive('seed', options.seed));
+  const topicArn = options.topicArn === undefined ? undefined : parseTopicArn(options.topicArn.trim(), '--topic-arn');
 
   const db = await startEmbeddedDynamoDb();
   const simulator = await startCommBoxSimulator({ seed, latencyMs: 40, jitterMs: 30 });
@@ -123,21 +182,29 @@ async function main(): Promise<void> {
     [ENV.pollConcurrency]: '8',
     [ENV.requestTimeoutMs]: '2000',
     [ENV.maxAttempts]: '3',
+    ...(topicArn ? { [ENV.topicArn]: topicArn } : {}),
     ...demoAlertEnv(process.env),
   });
   const source = createSource(config, createTokenProvider(config));
   const store = new DynamoDbSnapshotStore(client, tableName);
-  const out = process.stdout;
-  const publisher = new ConsolePublisher(options.json ? out : { write: () => true });
+  const publisher: EventPublisher = topicArn
+    ? createPublisher(config, () => new SNSClient({ region: parseArn(topicArn)?.region ?? '' }))
+    : new ConsolePublisher(options.json ? process.stdout : { write: () => true });
+  const destination = topicArn
+    ? `events are published to the SNS topic ${topicArn}`
+    : options.json
+      ? 'events and alerts are printed as JSON lines on stdout and sent nowhere else (no --topic-arn)'
+      : 'events and alerts are described here and sent nowhere (--json prints their JSON on stdout)';
 
-  out.write(
-    `unread-notifier, locally: dynalite at ${db.endpoint}, CommBox simulator at ${simulator.baseUrl}\n` +
-      `watching ${ids.length} identities, polling every ${intervalMs / 1000} s; the simulator changes unread counts as it goes. Ctrl-C to stop.\n` +
-      `alert policy: ${describeAlertPolicy(resolveAlertPolicy({}, config.alertDefaults))
-        .map((field) => `${field.field} ${String(field.value)}`)
-        .join(', ')} (✉ lines: what people get; … lines: alerts held back)\n`,
-  );
+  say(`unread-notifier, locally: dynalite at ${db.endpoint}`);
+  say(`CommBox simulator at ${simulator.baseUrl}`);
+  say(`watching ${ids.length} identities, polling every ${intervalMs / 1000} s while the simulator changes counts`);
+  say(fit(`${destination}.`));
+  for (const line of describePolicy(config.alertDefaults)) say(line);
+  say(maxCycles === Infinity ? 'Ctrl-C to stop.' : `stopping after ${maxCycles} cycle(s); Ctrl-C stops sooner.`);
 
+  const totals = { cycles: 0, polled: 0, baselines: 0, published: 0, alerts: 0, failed: 0 };
+  const startedAt = Date.now();
   let stopping = false;
   let timer: NodeJS.Timeout | undefined;
   const stop = async (): Promise<void> => {
@@ -148,15 +215,25 @@ async function main(): Promise<void> {
     await simulator.close();
     await db.close();
     client.destroy();
+    const seconds = ((Date.now() - startedAt) / 1000).toFixed(1);
+    say(
+      fit(
+        `done: ${totals.cycles} cycle(s) in ${seconds} s, ${totals.polled} polls, ${totals.baselines} baselines, ` +
+          `${totals.published} events and ${totals.alerts} alerts${topicArn ? ' to the topic' : options.json ? ' to stdout' : ' published'}, ` +
+          `${totals.failed} failed`,
+      ),
+    );
   };
-  process.once('SIGINT', () => {
-    out.write('\nstopping\n');
-    void stop();
-  });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      say('');
+      say('stopping');
+      void stop();
+    });
+  }
 
-  let cycle = 0;
   const runOnce = async (): Promise<void> => {
-    cycle += 1;
+    totals.cycles += 1;
     const heldLines: string[] = [];
     const summary = await runPollCycle(
       {
@@ -165,21 +242,27 @@ async function main(): Promise<void> {
         publisher,
         clock: Date.now,
         observer: {
-          baselineRecorded: (id, state) => out.write(`${describeBaseline(id, labels.get(id), state)}\n`),
-          eventPublished: (event) => out.write(`${describeEvent(event)}\n`),
-          alertPublished: (notice) => out.write(`${describeAlert(notice)}\n`),
+          baselineRecorded: (id, state) => {
+            totals.baselines += 1;
+            say(describeBaseline(id, labels.get(id), state));
+          },
+          eventPublished: (event) => say(describeEvent(event)),
+          alertPublished: (notice) => say(describeAlert(notice)),
           // Said after the cycle's events: a decision is made before its change goes out.
           alertsHeld: (id, held) => heldLines.push(describeHeld(id, labels.get(id), held)),
-          identityFailed: (id, error) => out.write(`${time()}  ! identity ${id} failed this cycle: ${(error as Error).message}\n`),
-          publishFailed: (event, reason) => out.write(`${time()}  ! event ${event.eventId} not published (${reason}); it stays pending\n`),
+          identityFailed: (id, error) => say(fit(`${time()}  ! identity ${id} failed this cycle: ${(error as Error).message}`)),
+          publishFailed: (event, reason) =>
+            say(fit(`${time()}  ! ${event.type === 'unread.alert' ? 'alert' : 'event'} ${event.eventId.slice(0, 8)} not published (${reason}); it stays pending`)),
         },
       },
       { concurrency: 8, claimLeaseMs: 60_000, alertDefaults: config.alertDefaults },
     );
-    for (const line of heldLines) out.write(`${line}\n`);
-    out.write(
-      `${time()}  cycle ${cycle}: polled ${summary.polled}/${summary.identities}, ${summary.changed} changed, ${summary.published} published, ${summary.alertsSent} alerts sent, ${summary.failed} failed in ${summary.durationMs} ms\n`,
-    );
+    for (const line of heldLines) say(line);
+    totals.polled += summary.polled;
+    totals.published += summary.published;
+    totals.alerts += summary.alertsSent;
+    totals.failed += summary.failed;
+    say(describeCycle(totals.cycles, summary));
   };
 
   const loop = async (): Promise<void> => {
@@ -187,13 +270,13 @@ async function main(): Promise<void> {
     try {
       await runOnce();
     } catch (error) {
-      out.write(`${time()}  ! cycle failed: ${(error as Error).message}\n`);
+      say(fit(`${time()}  ! cycle failed: ${(error as Error).message}`));
     }
-    if (cycle >= maxCycles) {
+    if (totals.cycles >= maxCycles) {
       await stop();
       return;
     }
-    if (cycle === 1) simulator.startActivity({ intervalMs: Math.max(500, intervalMs * 0.8), changeFraction: 0.4, seed });
+    if (totals.cycles === 1) simulator.startActivity({ intervalMs: Math.max(500, intervalMs * 0.8), changeFraction: 0.4, seed });
     if (!stopping) timer = setTimeout(() => void loop(), intervalMs);
   };
   await loop();
@@ -201,5 +284,5 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   process.stderr.write(`npm start: error: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exitCode = 1;
+  process.exitCode = error instanceof UsageError || error instanceof ConfigError ? 2 : 1;
 });

@@ -6,12 +6,13 @@ import { SecretsManagerTokenProvider } from './adapters/secrets-manager-token';
 import { SnsPublisher } from './adapters/sns-publisher';
 import { StaticTokenProvider, type TokenProvider } from './adapters/token-provider';
 import { requireToken, type Config } from './config';
+import { ENV } from './env-names';
 import type { EventPublisher } from './core/ports';
 
 /** Adapter construction shared by the Lambda handler and the CLI, so both wire the same way. */
 export function createTokenProvider(config: Config, secrets: () => SecretsManagerClient = () => new SecretsManagerClient({})): TokenProvider {
   const source = requireToken(config);
-  return source.kind === 'value' ? new StaticTokenProvider(source.token) : new SecretsManagerTokenProvider(secrets(), source.secretId);
+  return source.kind === 'value' ? new StaticTokenProvider(source.token, ENV.apiToken) : new SecretsManagerTokenProvider(secrets(), source.secretId);
 }
 
 export function createSource(config: Config, tokens: TokenProvider): CommBoxObjectsSource {

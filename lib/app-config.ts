@@ -1,6 +1,8 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import { ConfigError, loadConfig } from '../lambda/config';
 import type { Direction } from '../lambda/core/model';
+import { ENV, type EnvName } from '../lambda/env-names';
 import { MAX_WATCHED_INTERVAL } from './alarms';
 import { isKmsKeyArn } from './api-token-secret';
 import type { EventFilter, IntegratorQueueSpec, SubscriptionSpec } from './event-subscriptions';
@@ -40,8 +42,53 @@ export interface AppConfig {
 
 export const DEFAULT_STACK_NAME = 'UnreadNotifier';
 
+/** A context value or key the app refuses; bin/app.ts prints its message as one line. */
+export class ContextError extends Error {
+  override readonly name = 'ContextError';
+}
+
+/**
+ * Context keys that become a setting of the function's environment: checked here by the
+ * runtime's own parser (lambda/config.ts), before the stack is built, under the key's name.
+ */
+const RUNTIME_SETTINGS: Partial<Record<ContextKey, EnvName>> = {
+  apiBaseUrl: ENV.apiBaseUrl,
+  pollConcurrency: ENV.pollConcurrency,
+  failureStreakThreshold: ENV.failureStreakThreshold,
+};
+
+/** Context keys of CDK itself (cdk.json, the CLI); any key with `:` or starting with `@` is CDK's too. */
+const CDK_CONTEXT_KEYS: readonly string[] = ['cli-telemetry', 'acknowledged-issue-numbers'];
+
+/**
+ * Refuses a context key the app does not know (`-c shardz=3` would otherwise be ignored
+ * silently), suggesting the known key it is closest to.
+ */
+export function checkContextKeys(keys: readonly string[]): void {
+  const known = Object.keys(CONTEXT_KEYS);
+  for (const key of keys) {
+    if (known.includes(key) || CDK_CONTEXT_KEYS.includes(key) || key.startsWith('@') || key.includes(':')) continue;
+    const closest = known
+      .map((candidate) => ({ candidate, distance: editDistance(key.toLowerCase(), candidate.toLowerCase()) }))
+      .sort((a, b) => a.distance - b.distance)[0];
+    const hint = closest && closest.distance <= Math.max(2, Math.floor(key.length / 3)) ? `did you mean "${closest.candidate}"? ` : '';
+    throw new ContextError(`unknown context key "${key}"; ${hint}the keys are ${known.join(', ')}`);
+  }
+}
+
 /** Reads and checks the context; every error names the key and what it expected. */
 export function readAppConfig(get: (key: ContextKey) => unknown): AppConfig {
+  for (const [key, variable] of Object.entries(RUNTIME_SETTINGS) as [ContextKey, EnvName][]) {
+    const value = get(key);
+    if (!present(value)) continue;
+    try {
+      loadConfig({ [variable]: typeof value === 'string' ? value : JSON.stringify(value) });
+    } catch (error) {
+      // The runtime names the variable; the person wrote the context key.
+      if (error instanceof ConfigError && error.message.startsWith(`${variable} `)) throw new ContextError(`context key "${key}" ${error.message.slice(variable.length + 1)}`);
+      throw error;
+    }
+  }
   const stackName = optionalString(get, 'stackName') ?? DEFAULT_STACK_NAME;
   if (!/^[A-Za-z][A-Za-z0-9-]{0,127}$/.test(stackName)) {
     throw contextError('stackName', 'a CloudFormation stack name (a letter, then letters, digits and hyphens)', stackName);
@@ -93,7 +140,20 @@ function secretKmsKeyArn(get: (key: ContextKey) => unknown, secretName: string |
 }
 
 function contextError(key: ContextKey, expected: string, got: unknown): Error {
-  return new Error(`context key "${key}" must be ${expected}; got ${JSON.stringify(got)}`);
+  return new ContextError(`context key "${key}" must be ${expected}; got ${JSON.stringify(got)}`);
+}
+
+/** Levenshtein distance, for the did-you-mean of an unknown key. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i += 1) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j += 1) {
+      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
 }
 
 function present(value: unknown): boolean {

@@ -5,6 +5,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { isIdentityId } from '../lambda/core/identity-id';
 import type { Direction } from '../lambda/core/model';
+import { buildFilterPolicy } from '../lambda/core/subscription-filter';
 import { DeadLetterQueue } from './dead-letter-queue';
 
 /** The `direction` message attribute values an event can carry. */
@@ -162,14 +163,13 @@ export class EventSubscriptions extends Construct {
   }
 }
 
-/** The filter policy of a spec, on message attributes; nothing when it does not filter. */
+/**
+ * The filter policy of a spec, on message attributes; nothing when it does not filter. Built by
+ * the builder `unread-notifier subscriptions add` uses (lambda/core/subscription-filter.ts).
+ */
 export function filterOf(filter: EventFilter): { filterPolicy?: Record<string, sns.SubscriptionFilter> } {
-  const policy: Record<string, sns.SubscriptionFilter> = {};
-  if (filter.identityId !== undefined) policy.identityId = sns.SubscriptionFilter.stringFilter({ allowlist: [filter.identityId] });
-  if (filter.directions !== undefined && filter.directions.length > 0) {
-    policy.direction = sns.SubscriptionFilter.stringFilter({ allowlist: [...new Set(filter.directions)] });
-  }
-  return Object.keys(policy).length > 0 ? { filterPolicy: policy } : {};
+  const policy = buildFilterPolicy({ ...(filter.identityId !== undefined ? { identityIds: [filter.identityId] } : {}), ...(filter.directions ? { directions: filter.directions } : {}) });
+  return policy ? { filterPolicy: Object.fromEntries(Object.entries(policy).map(([key, values]) => [key, new sns.SubscriptionFilter([...values])])) } : {};
 }
 
 function check(spec: SubscriptionSpec, key: string, valid: (endpoint: string) => boolean, expected: string): void {

@@ -27,6 +27,8 @@ export const HOUSE_BUNDLING: nodejs.BundlingOptions = {
   // Bundle the pinned AWS SDK v3 too: what runs in Lambda is the version the tests ran, not the runtime's copy.
   externalModules: [],
   forceDockerBundling: false,
+  // esbuild's warnings and errors only: no size table on every synth (and in the tests).
+  logLevel: nodejs.LogLevel.WARNING,
 };
 
 export interface HouseNodejsFunctionProps extends Omit<

@@ -28,6 +28,11 @@ export interface CommBoxSimulatorOptions {
   readonly seed?: number;
   /** false: an unknown identity is answered as one without conversations. @default true */
   readonly unknownIdentitiesReturn404?: boolean;
+  /**
+   * An unknown canonical id is made up on its first request (seeded conversations) and joins
+   * the activity, so every id is served; wins over unknownIdentitiesReturn404. @default false
+   */
+  readonly generateUnknownIdentities?: boolean;
   /** How long a `'timeout'` fault holds its answer (close() ends it at once). @default 30000 */
   readonly timeoutHoldMs?: number;
   /** Where a `'redirect'` fault points. @default http://127.0.0.1:9/elsewhere */
@@ -137,7 +142,11 @@ export async function startCommBoxSimulator(options: CommBoxSimulatorOptions = {
 
   /** The normal answer, built from the world as it is now. */
   const answer = (res: ServerResponse, id: string): void => {
-    const identity = world.get(id);
+    let identity = world.get(id);
+    if (!identity && options.generateUnknownIdentities) {
+      world.populate(1, { firstId: id, maxConversations: 4 });
+      identity = world.get(id);
+    }
     if (!identity && unknown404) return send(res, 404, errorBody(404));
     send(res, 200, bodies.body(identity, () => world.customerData(id)));
   };

@@ -11,6 +11,11 @@ export interface CliIo {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** What `identities import -` reads. @default process.stdin */
   readonly stdin?: AsyncIterable<string | Uint8Array>;
+  /**
+   * Resolves when a long-running command (`simulator`) should stop, with the reason.
+   * @default - the first SIGINT or SIGTERM of this process
+   */
+  readonly untilStopped?: () => Promise<string>;
 }
 
 /** A refused command: one line on stderr, exit code 2, nothing changed. */

@@ -9,12 +9,15 @@ import {
   type Config,
   type SettingParser,
 } from '../../lambda/config';
-import { CycleAbortedError } from '../../lambda/core/errors';
 import { ENV } from '../../lambda/env-names';
+import { version } from '../../package.json';
 import { initCommand, pollCommand, type PollFlags } from './commands';
 import { addAlertCommands } from './alert-commands';
+import { describeFailure } from './failure';
 import { addIdentitiesCommands } from './identities-commands';
-import { UsageError, type CliIo } from './io';
+import type { CliIo } from './io';
+import { registerSimulatorCommand } from './simulator';
+import { registerSubscriptionCommands } from './subscriptions';
 
 /** The global flags, as their parsers leave them. */
 interface GlobalFlags {
@@ -51,6 +54,7 @@ function buildProgram(io: CliIo): Command {
     .addOption(setting('--api-base-url <url>', 'CommBox base URL', ENV.apiBaseUrl, parseApiBaseUrl))
     .addOption(setting('--topic-arn <arn>', 'SNS topic; without it events print as JSON lines', ENV.topicArn, parseTopicArn))
     .addOption(setting('--concurrency <n>', 'upstream requests in flight', ENV.pollConcurrency, parsePollConcurrency))
+    .version(version, '--version', 'print the version')
     .exitOverride()
     .showSuggestionAfterError(false)
     .configureOutput({
@@ -82,6 +86,9 @@ function buildProgram(io: CliIo): Command {
     .action(async (opts: PollFlags) => {
       await pollCommand(config(), io, opts);
     });
+
+  registerSubscriptionCommands(program, io, () => config().topicArn);
+  registerSimulatorCommand(program, io);
   return program;
 }
 
@@ -95,12 +102,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     if (error instanceof CommanderError) {
       return error.exitCode === 0 ? 0 : 2;
     }
-    io.stderr.write(`unread-notifier: error: ${oneLine(error)}\n`);
-    return error instanceof UsageError || error instanceof ConfigError ? 2 : 1;
+    const failure = describeFailure(error);
+    io.stderr.write(`unread-notifier: error: ${failure.message}\n`);
+    return failure.exitCode;
   }
-}
-
-function oneLine(error: unknown): string {
-  const message = error instanceof CycleAbortedError || error instanceof Error ? error.message : String(error);
-  return message.replace(/\s+/g, ' ').trim();
 }

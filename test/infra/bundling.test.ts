@@ -15,10 +15,23 @@ afterAll(() => {
   else process.env.CDK_DOCKER = previousDocker;
 });
 
+/** Runs `fn` without CDK's "Bundling asset …" line on stderr; esbuild itself logs warnings only (HOUSE_BUNDLING). */
+function quietly<T>(fn: () => T): T {
+  const write = process.stderr.write.bind(process.stderr);
+  const filtered = (chunk: string | Uint8Array, ...rest: never[]): boolean => (String(chunk).startsWith('Bundling asset ') ? true : write(chunk, ...rest));
+  process.stderr.write = filtered;
+  try {
+    return fn();
+  } finally {
+    process.stderr.write = write;
+  }
+}
+
 type FunctionResource = { Type: string; Properties: { Handler: string; Code: { S3Key: string } } };
 
 const app = testApp({ bundling: true, cloudFormationValidation: false });
-const stack = new UnreadNotifierStack(app, 'Bundled');
+// Assets are bundled while the stack is built.
+const stack = quietly(() => new UnreadNotifierStack(app, 'Bundled'));
 const assembly = app.synth();
 const template = assembly.getStackArtifact(stack.artifactId).template as { Resources: Record<string, FunctionResource> };
 const fn = Object.values(template.Resources).find((resource) => resource.Type === 'AWS::Lambda::Function')!;

@@ -1,6 +1,10 @@
 import { App, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { readAppConfig, type ContextKey } from '../../lib/app-config';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { checkContextKeys, CONTEXT_KEYS, ContextError, readAppConfig, type ContextKey } from '../../lib/app-config';
 import { UnreadNotifierStack, type UnreadNotifierStackProps } from '../../lib/unread-notifier-stack';
 import { cdkJsonContext } from './fixtures';
 
@@ -15,10 +19,18 @@ describe('context (bin/app.ts)', () => {
     expect(Object.values(props).filter((value) => value !== undefined)).toEqual([]);
   });
 
-  test('cdk.json holds feature flags only, none of the deploy-time keys', () => {
+  test('cdk.json holds feature flags and CLI settings only, none of the deploy-time keys', () => {
     const keys = Object.keys(cdkJsonContext());
-    expect(keys.filter((key) => !key.startsWith('@aws-cdk'))).toEqual([]);
+    expect(keys.filter((key) => !key.startsWith('@aws-cdk'))).toEqual(['cli-telemetry']);
+    expect(() => checkContextKeys(keys)).not.toThrow();
     expect(readAppConfig((key) => cdkJsonContext()[key]).stackName).toBe('UnreadNotifier');
+  });
+
+  test('synth calls out for neither notices nor CLI telemetry (cdk.json), so offline it tries nothing', () => {
+    const cdkJson = JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'cdk.json'), 'utf8')) as { notices?: unknown; context: Record<string, unknown> };
+
+    expect(cdkJson.notices).toBe(false);
+    expect(cdkJson.context['cli-telemetry']).toBe(false);
   });
 
   test('numbers and policies from -c strings', () => {
@@ -97,8 +109,47 @@ describe('context (bin/app.ts)', () => {
     [{ scheduleRateMinutes: '5041' }, /"scheduleRateMinutes" must be from 1 to 5040 \(the NotPolling alarm watches two intervals, and CloudWatch alarms look back at most 7 days\)/],
     [{ apiTokenSecretKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/abcd' }, /"apiTokenSecretKmsKeyArn" must be given only with apiTokenSecretName/],
     [{ apiTokenSecretName: 'commbox/token', apiTokenSecretKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:alias/commbox' }, /"apiTokenSecretKmsKeyArn" must be a KMS key ARN/],
+    [{ pollConcurrency: '0' }, /^context key "pollConcurrency" must be an integer from 1 to 1000: "0"$/],
+    [{ failureStreakThreshold: 0 }, /^context key "failureStreakThreshold" must be an integer from 1 to 10000: "0"$/],
+    [{ apiBaseUrl: 'http://api.commbox.io' }, /^context key "apiBaseUrl" must use https/],
   ])('%p is refused, naming the key', (context, message) => {
+    expect(() => read(context)).toThrow(ContextError);
     expect(() => read(context)).toThrow(message);
+  });
+
+  test.each(['pollConcurrency', 'failureStreakThreshold', 'apiBaseUrl'] as const)('a refused %s names the context key, not the variable of the function', (key) => {
+    expect(() => read({ [key]: key === 'apiBaseUrl' ? 'ftp://x' : '0' })).toThrow(/^context key /);
+    expect(() => read({ [key]: key === 'apiBaseUrl' ? 'ftp://x' : '0' })).not.toThrow(/POLL_CONCURRENCY|FAILURE_STREAK_THRESHOLD|API_BASE_URL/);
+  });
+});
+
+describe('context keys', () => {
+  test.each([
+    ['shardz', /^unknown context key "shardz"; did you mean "shards"\? the keys are stackName, /],
+    ['pollconcurrency', /did you mean "pollConcurrency"\?/],
+    ['topicName', /^unknown context key "topicName"; the keys are /],
+  ])('%s is refused with a did-you-mean when one is close', (key, message) => {
+    expect(() => checkContextKeys(['shards', key])).toThrow(ContextError);
+    expect(() => checkContextKeys(['shards', key])).toThrow(message);
+  });
+
+  test('the keys of CDK itself pass: feature flags, aws:cdk:*, cli-telemetry, lookups', () => {
+    expect(() => checkContextKeys(['@aws-cdk/core:checkSecretUsage', 'aws:cdk:bundling-stacks', 'cli-telemetry', 'availability-zones:account=1:region=x', 'shards'])).not.toThrow();
+  });
+
+  test('the app refuses an unknown key in one line, before anything is built or bundled', () => {
+    const outdir = mkdtempSync(path.join(tmpdir(), 'cdk-out-'));
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'bin/app.ts'], {
+      cwd: path.join(__dirname, '..', '..'),
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH, CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify({ ...cdkJsonContext(), shardz: 3 }) },
+      timeout: 60_000,
+    });
+
+    expect(run.status).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toBe(`unread-notifier app: error: unknown context key "shardz"; did you mean "shards"? the keys are ${Object.keys(CONTEXT_KEYS).join(', ')}\n`);
+    expect(readdirSync(outdir)).toEqual([]);
   });
 });
 

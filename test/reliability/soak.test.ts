@@ -6,6 +6,7 @@
  * judges everything recorded against the guarantees of CONTRACT.md, for change events and alerts.
  *
  * Reproduce a run with its seed: SOAK_SEED=<seed> npx jest test/reliability/soak.test.ts
+ * Its figures (faults injected, crashes, totals) print on a failure, or with SOAK_REPORT=1.
  * The seed fixes the schedule: every upstream change between cycles, the faults armed in each
  * round, the SNS fault profiles, the crash plans, the overlaps and the clock steps. It cannot
  * fix real I/O timing: which of 8 identities in flight reaches a crash point first, which of two
@@ -103,6 +104,20 @@ interface SoakFigures {
 
 let verdict: Verdict;
 let figures: SoakFigures;
+/** Set by a failing test of this file: the figures are printed then (or with SOAK_REPORT=1). */
+let failed = false;
+
+/** A test whose failure also prints the soak's figures. */
+function reporting(fn: () => void): () => void {
+  return () => {
+    try {
+      fn();
+    } catch (error) {
+      failed = true;
+      throw error;
+    }
+  };
+}
 
 beforeAll(async () => {
   try {
@@ -113,46 +128,47 @@ beforeAll(async () => {
 }, 240_000 + CYCLES * 500);
 
 afterAll(() => {
-  if (!figures) return;
-  // The closing figures of the issue, in the CI log.
+  if (!figures || !(failed || process.env.SOAK_REPORT === '1')) return;
+  // The figures of the run: on a failure, or when asked (SOAK_REPORT=1 npx jest test/reliability/soak.test.ts).
   process.stdout.write(`\nsoak figures (SOAK_SEED=${SEED}):\n${JSON.stringify(figures, null, 2)}\n`);
 });
 
 describe(`the soak: ${CYCLES} cycles over ${IDENTITIES} identities with upstream and SNS faults, crashes and overlapping cycles`, () => {
   for (const [name, description] of Object.entries(CHECKS) as [CheckName, string][]) {
-    test(description, () => {
-      expectNoViolations(name);
-    });
+    test(description, reporting(() => expectNoViolations(name)));
   }
 
-  test('it injected every kind of fault it claims to, sent every kind of alert, and checked hundreds of transitions', () => {
-    const u = figures.upstreamFaults;
-    const injected = {
-      '429': u['429'] ?? 0,
-      '5xx': (u['500'] ?? 0) + (u['503'] ?? 0),
-      timeout: u.timeout ?? 0,
-      malformed: u.malformed ?? 0,
-      bodyStatus500: u.bodyStatus500 ?? 0,
-      snsCallFailed: figures.snsFaults.callFailed ?? 0,
-      snsEntryRefused: figures.snsFaults.entryRefused ?? 0,
-      crashAfterSnapshotWrite: figures.crashes['after-save-change'] ?? 0,
-      crashAfterPublish: figures.crashes['after-publish'] ?? 0,
-      crashBeforePendingCleared: figures.crashes['before-complete'] ?? 0,
-      overlappingPairs: figures.overlappingPairs,
-      leaseExpiries: figures.leaseExpiries,
-      crashAfterAlertStored: figures.crashes['after-save-alert'] ?? 0,
-      alertsDeferred: figures.totals.alertsDeferred,
-      alertsDropped: figures.totals.alertsDropped,
-      alertRedelivered: verdict.figures.alertRedeliveries,
-      ...Object.fromEntries(['new', 'digest', 'reminder', 'cleared'].map((kind) => [`alert ${kind}`, verdict.figures.alertsByKind[kind] ?? 0])),
-    };
-    const missing = Object.entries(injected).filter(([, count]) => count === 0).map(([kind]) => kind);
+  test(
+    'it injected every kind of fault it claims to, and checked hundreds of transitions',
+    reporting(() => {
+      const u = figures.upstreamFaults;
+      const injected = {
+        '429': u['429'] ?? 0,
+        '5xx': (u['500'] ?? 0) + (u['503'] ?? 0),
+        timeout: u.timeout ?? 0,
+        malformed: u.malformed ?? 0,
+        bodyStatus500: u.bodyStatus500 ?? 0,
+        snsCallFailed: figures.snsFaults.callFailed ?? 0,
+        snsEntryRefused: figures.snsFaults.entryRefused ?? 0,
+        crashAfterSnapshotWrite: figures.crashes['after-save-change'] ?? 0,
+        crashAfterPublish: figures.crashes['after-publish'] ?? 0,
+        crashBeforePendingCleared: figures.crashes['before-complete'] ?? 0,
+        overlappingPairs: figures.overlappingPairs,
+        leaseExpiries: figures.leaseExpiries,
+        crashAfterAlertStored: figures.crashes['after-save-alert'] ?? 0,
+        alertsDeferred: figures.totals.alertsDeferred,
+        alertsDropped: figures.totals.alertsDropped,
+        alertRedelivered: verdict.figures.alertRedeliveries,
+        ...Object.fromEntries(['new', 'digest', 'reminder', 'cleared'].map((kind) => [`alert ${kind}`, verdict.figures.alertsByKind[kind] ?? 0])),
+      };
+      const missing = Object.entries(injected).filter(([, count]) => count === 0).map(([kind]) => kind);
 
-    expect({ seed: SEED, missing }).toEqual({ seed: SEED, missing: [] });
-    expect(figures.cycles).toBeGreaterThanOrEqual(300);
-    expect(verdict.figures.transitionsChecked).toBeGreaterThanOrEqual(200);
-    expect(verdict.figures.alertsDelivered).toBeGreaterThanOrEqual(100);
-  });
+      expect({ seed: SEED, missing }).toEqual({ seed: SEED, missing: [] });
+      expect(figures.cycles).toBeGreaterThanOrEqual(300);
+      expect(verdict.figures.transitionsChecked).toBeGreaterThanOrEqual(200);
+      expect(verdict.figures.alertsDelivered).toBeGreaterThanOrEqual(100);
+    }),
+  );
 });
 
 function expectNoViolations(name: CheckName): void {

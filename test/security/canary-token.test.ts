@@ -113,7 +113,7 @@ describe('the CLI', () => {
   });
 
   test('stops with exit code 1 when the token is refused', () => {
-    expect(runs[2]).toMatchObject({ code: 1, stderr: expect.stringContaining('refused the API token') });
+    expect(runs[2]).toMatchObject({ code: 1, stderr: expect.stringContaining('CommBox refused API_TOKEN (HTTP 401); check the token') });
   });
 
   test('never prints the token, in any output of any run', () => {

@@ -4,40 +4,71 @@ import { join } from 'node:path';
 const root = join(__dirname, '..', '..');
 const tsx = join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs');
 
-function npmStart(args: readonly string[], env: Record<string, string> = {}) {
-  return spawnSync(process.execPath, [tsx, 'bin/start-local.ts', ...args], {
-    cwd: root,
-    encoding: 'utf8',
-    timeout: 60_000,
-    env: { ...process.env, ...env },
-  });
+/** What `npm start -s -- …` runs (npm's own banner is left out with -s). */
+function npmStart(args: string[], env: Record<string, string> = {}) {
+  return spawnSync(process.execPath, [tsx, 'bin/start-local.ts', ...args], { cwd: root, encoding: 'utf8', timeout: 60_000, env: { ...process.env, ...env } });
 }
 
 describe('npm start', () => {
-  test('polls the simulator on an embedded DynamoDB and prints baselines, then published events and alerts (--json: both kinds)', () => {
-    const run = npmStart(['--interval', '1', '--cycles', '4', '--json']);
+  // One run serves the tests below: it takes a few seconds.
+  const run = npmStart(['--interval', '1', '--cycles', '4', '--json']);
+  const people = run.stderr.trimEnd().split('\n');
 
-    expect(run.stderr).toBe('');
+  test('polls the simulator on an embedded DynamoDB: baselines, then events, then a closing summary', () => {
     expect(run.status).toBe(0);
-    const out = run.stdout;
-    expect(out).toMatch(/● baseline {2}identity 558355 \(Support\)/);
-    expect(out).toMatch(/[▲▼] (in|de)creased identity \d+/);
-    expect(out).toMatch(/alert policy: minUnread 1, cooldown 20s, quietHours off/);
-    const events = out.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { type: string });
-    expect(events.length).toBeGreaterThan(0);
-    expect(events.every((e) => e.type === 'unread.changed' || e.type === 'unread.alert')).toBe(true);
-    expect(events.some((e) => e.type === 'unread.changed')).toBe(true);
-    expect(out).toMatch(/cycle 4: polled 5\/5/);
+    expect(people).toContainEqual(expect.stringMatching(/● baseline {2}identity 558355 \(Support\): \d+ unread/));
+    expect(people).toContainEqual(expect.stringMatching(/[▲▼] identity \d+ \(.+\): \d+ → \d+ unread \([+-]\d+\) {2}\[#\d+ \d+→\d+.*\] {2}[0-9a-f]{8}$/));
+    expect(people).toContainEqual(expect.stringMatching(/cycle 4: polled 5\/5/));
+    expect(people.at(-1)).toMatch(/^done: 4 cycle\(s\) in [\d.]+ s, 20 polls, 5 baselines, \d+ events and \d+ alerts to stdout, 0 failed$/);
+  });
+
+  test('with --json, stdout holds only the JSON of the events and alerts, one per line (npm start -s -- --json | jq)', () => {
+    const lines = run.stdout.trimEnd().split('\n');
+    const events = lines.map((line) => JSON.parse(line) as { type: string; eventId: string });
+    const changes = events.filter((e) => e.type === 'unread.changed');
+    const alerts = events.filter((e) => e.type === 'unread.alert');
+
+    expect(changes.length).toBeGreaterThan(0);
+    expect(changes.length + alerts.length).toBe(events.length);
+    expect(people.filter((line) => /[▲▼] identity/.test(line))).toHaveLength(changes.length);
+    expect(people.filter((line) => / ✉ /.test(line))).toHaveLength(alerts.length);
+  });
+
+  test('says which alert policy the demo runs', () => {
+    expect(people).toContainEqual(expect.stringMatching(/^alert policy: minUnread 1, cooldown 20s, quietHours off, /));
+  });
+
+  test('says where the events went', () => {
+    expect(people).toContain('events and alerts are printed as JSON lines on stdout and sent nowhere else (no --topic-arn).');
+  });
+
+  test('every line for people fits 100 columns', () => {
+    expect(people.filter((line) => [...line].length > 100)).toEqual([]);
+  });
+
+  test('--help shows how to pass options through npm', () => {
+    const help = npmStart(['--help']);
+
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: npm start -- \[options\]/);
+    expect(help.stdout).toContain('npm start -- --interval 2 --cycles 5 --json');
+  });
+
+  test('a bad option value is one line and exit code 2', () => {
+    const bad = npmStart(['--interval', 'soon']);
+
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toBe('npm start: error: --interval must be a positive number, got "soon"\n');
   });
 
   test('shows alerts on lines of their own: a `new` at once, rises within the cooldown folded into a digest', () => {
     // A cooldown of 1 s (ALERT_COOLDOWN overrides the demo's 20 s) and a poll every half second.
-    const run = npmStart(['--interval', '0.5', '--cycles', '12'], { ALERT_COOLDOWN: '1s' });
+    const fast = npmStart(['--interval', '0.5', '--cycles', '12'], { ALERT_COOLDOWN: '1s' });
+    const lines = fast.stderr.split('\n');
 
-    expect(run.status).toBe(0);
-    const alerts = run.stdout.split('\n').filter((line) => line.includes('✉ alert'));
-    expect(alerts.some((line) => /✉ alert new {6}CommBox: \d+ unread/.test(line))).toBe(true);
-    expect(alerts.some((line) => /✉ alert digest {3}CommBox: \d+ -> \d+ unread .*\(\d+ changes? folded\)/.test(line))).toBe(true);
-    expect(run.stdout).toMatch(/alert policy: minUnread 1, cooldown 1s/);
+    expect(fast.status).toBe(0);
+    expect(lines).toContainEqual(expect.stringMatching(/ ✉ new {6}\d+ \(.+\): \d+ unread in \d+ conversations?, waiting since \d\d:\d\d$/));
+    expect(lines).toContainEqual(expect.stringMatching(/ ✉ digest {3}\d+ \(.+\): \d+ -> \d+ unread .*since \d\d:\d\d, \d+ folded$/));
+    expect(lines).toContainEqual(expect.stringMatching(/^alert policy: minUnread 1, cooldown 1s, /));
   });
 });

@@ -183,6 +183,9 @@ export class CommBoxObjectsSource implements UnreadSource {
         case 'rejected':
           throw new UpstreamError(attempt.reason, 'rejected');
         case 'unauthorized':
+          if (!this.options.tokens.refresh) {
+            throw new UpstreamUnauthorizedError(`CommBox refused ${this.options.tokens.description ?? 'the API token'} (HTTP 401); check the token`);
+          }
           if (refreshed) throw new UpstreamUnauthorizedError('CommBox refused the API token (HTTP 401), also after fetching it again');
           // A rotated secret: fetch it once more and retry at once; this retry is not a backoff attempt.
           token = await this.refreshToken(generation);
@@ -225,8 +228,8 @@ export class CommBoxObjectsSource implements UnreadSource {
         return { kind: 'retry', error: 'timeout', reason: `no answer within ${this.options.timeoutMs} ms` };
       }
       this.stats.networkErrors += 1;
-      const code = error instanceof HttpTransportError && error.code ? ` (${error.code})` : '';
-      return { kind: 'retry', error: 'network', reason: `network error${code}` };
+      const code = error instanceof HttpTransportError && error.code ? `${error.code} ` : '';
+      return { kind: 'retry', error: 'network', reason: `network error (${code}${hostAndPort(this.options.baseUrl)})` };
     }
     return this.interpret(answer);
   }
@@ -293,7 +296,9 @@ export class CommBoxObjectsSource implements UnreadSource {
   /** One refresh per stale token, however many requests saw it refused at once. */
   private async refreshToken(seenGeneration: number): Promise<Secret> {
     if (seenGeneration !== this.tokenGeneration) return this.currentToken();
-    this.refreshing ??= this.options.tokens.refresh().finally(() => {
+    const tokens = this.options.tokens;
+    if (!tokens.refresh) return this.currentToken();
+    this.refreshing ??= tokens.refresh().finally(() => {
       this.tokenGeneration += 1;
       this.refreshing = undefined;
     });
@@ -310,6 +315,11 @@ function tokenUnavailable(error: unknown): TokenUnavailableError {
   if (error instanceof TokenUnavailableError) return error;
   const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   return new TokenUnavailableError(`cannot obtain the CommBox API token: ${detail}`, 'read-failed', { cause: error });
+}
+
+/** The host and port a request goes to, to name an unreachable CommBox (not a secret: the configured origin). */
+function hostAndPort(url: URL): string {
+  return `${url.hostname}:${url.port || (url.protocol === 'https:' ? '443' : '80')}`;
 }
 
 /** 429s and timeouts say "too much"; a good answer (404 included) says "fine"; the rest says nothing. */

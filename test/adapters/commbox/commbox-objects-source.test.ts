@@ -2,7 +2,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
 import { CommBoxObjectsSource, type CommBoxObjectsSourceOptions } from '../../../lambda/adapters/commbox/commbox-objects-source';
-import type { TokenProvider } from '../../../lambda/adapters/token-provider';
+import { StaticTokenProvider, type TokenProvider } from '../../../lambda/adapters/token-provider';
 import { Secret } from '../../../lambda/config';
 import { TokenUnavailableError, UpstreamError, UpstreamUnauthorizedError } from '../../../lambda/core/errors';
 import { parseIdentityId, type IdentityId } from '../../../lambda/core/identity-id';
@@ -283,6 +283,16 @@ describe('CommBoxObjectsSource: transient failures', () => {
     expect(source.stats.networkErrors).toBe(4);
   });
 
+  it('names the host and port it could not reach', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const { source } = sourceFor(`http://127.0.0.1:${port}`, { maxAttempts: 1 });
+
+    await expect(source.fetchUnread(ID)).rejects.toThrow(`network error (ECONNREFUSED 127.0.0.1:${port}); gave up after 1 attempt`);
+  });
+
   it('treats a body status 500 under HTTP 200 as a server error and retries it', async () => {
     const { source } = failWith('bodyStatus500');
 
@@ -353,6 +363,16 @@ describe('CommBoxObjectsSource: refusals', () => {
 
     await expect(source.fetchUnread(ID)).rejects.toBe(unreadable);
     expect(source.stats.unauthorized).toBe(1);
+  });
+
+  it('a static token (API_TOKEN) refused with 401 stops at once: one request, nothing re-read, the token named', async () => {
+    const { source } = sourceFor(sim.baseUrl, { tokens: new StaticTokenProvider(new Secret('wrong-token'), 'API_TOKEN') });
+
+    const refusal = source.fetchUnread(ID);
+
+    await expect(refusal).rejects.toBeInstanceOf(UpstreamUnauthorizedError);
+    await expect(refusal).rejects.toThrow(/^CommBox refused API_TOKEN \(HTTP 401\); check the token$/);
+    expect(sim.stats.requests).toBe(1);
   });
 
   it('refreshes once for many requests refused with the same token at the same time', async () => {
