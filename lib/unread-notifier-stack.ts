@@ -63,7 +63,7 @@ export class UnreadNotifierStack extends Stack {
       secretName: props.apiTokenSecretName,
       encryptionKeyArn: props.apiTokenSecretKmsKeyArn,
     });
-    const { timeout, apiBaseUrl, pollConcurrency, failureStreakThreshold, memorySize, logRetention } = props;
+    const { timeout, apiBaseUrl, pollConcurrency, failureStreakThreshold, memorySize, logRetention, alertPolicy } = props;
     this.poller = new Poller(this, 'Poller', {
       table: this.registry.table,
       topic: this.events.topic,
@@ -75,6 +75,7 @@ export class UnreadNotifierStack extends Stack {
       failureStreakThreshold,
       memorySize,
       logRetention,
+      alertPolicy,
       logRemovalPolicy: removalPolicy,
     });
     this.schedule = new PollSchedule(this, 'Schedule', { fn: this.poller.fn, rate, shards: props.shards });
@@ -99,6 +100,7 @@ export class UnreadNotifierStack extends Stack {
       interval: rate,
       deadLetterQueues,
       opsEmails: props.opsEmails,
+      ...(this.subscriptions.deadLetterQueue ? { eventTopic: this.events.topic } : {}),
     });
     if (this.alarms.deadLetterQueue) deadLetterQueues.AlarmDeliveryDlq = this.alarms.deadLetterQueue;
     this.dashboard = new CycleDashboard(this, 'Dashboard', {
