@@ -1,7 +1,7 @@
 import 'aws-cdk-lib/testhelpers/jest-autoclean';
 import { Template } from 'aws-cdk-lib/assertions';
 import { buildFilterPolicy } from '../../lambda/core/subscription-filter';
-import { DEFAULT_EVENT_TYPES, HTTPS_DELIVERY_POLICY, type SubscriptionProtocol } from '../../lambda/core/subscriptions';
+import { DEFAULT_EVENT_TYPES, HTTPS_DELIVERY_POLICY } from '../../lambda/core/subscriptions';
 import { UnreadNotifierStack } from '../../lib/unread-notifier-stack';
 import { CONFIGURED_PROPS, testApp } from './fixtures';
 
@@ -13,9 +13,9 @@ const byEndpoint = (endpoint: string) => subscriptions.find((s) => s.Properties.
 
 describe('stack subscriptions and the CLI', () => {
   const specs = [
-    ...(CONFIGURED_PROPS.alertEmails ?? []).map((spec) => ({ ...spec, protocol: 'email' as SubscriptionProtocol })),
-    ...(CONFIGURED_PROPS.smsNumbers ?? []).map((spec) => ({ ...spec, protocol: 'sms' as SubscriptionProtocol })),
-    ...(CONFIGURED_PROPS.webhookUrls ?? []).map((spec) => ({ ...spec, protocol: 'https' as SubscriptionProtocol })),
+    ...(CONFIGURED_PROPS.alertEmails ?? []).map((spec) => ({ ...spec, protocol: 'email' as const })),
+    ...(CONFIGURED_PROPS.smsNumbers ?? []).map((spec) => ({ ...spec, protocol: 'sms' as const })),
+    ...(CONFIGURED_PROPS.webhookUrls ?? []).map((spec) => ({ ...spec, protocol: 'https' as const })),
   ];
   test.each(specs)(
     '$endpoint has the filter policy the shared builder makes, with the events the CLI gives $protocol by default',
