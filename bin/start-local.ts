@@ -5,17 +5,23 @@
  * cycle, and a closing summary); stdout carries only the events' JSON, with --json, so
  * `npm start -- --json | jq` works. With --topic-arn the events go to that SNS topic instead
  * (deliberately a flag: an exported TOPIC_ARN must not send made-up events to real subscribers).
+ * Without it, a demo receiver on 127.0.0.1 is registered as a signed webhook: every change is
+ * delivered to it by the same code as `poll`, and it verifies each signature with the
+ * `standardwebhooks` package.
  * The alerts people would get have lines of their own (✉), under a demo policy with a 20-second
  * cooldown, so a digest folding several changes shows within a minute; ALERT_* variables in the
  * environment override it. --json prints the alerts' JSON too.
  */
+import { randomBytes } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { Command } from 'commander';
 import { ConsolePublisher } from '../lambda/adapters/console-publisher';
 import { DynamoDbIdentityRegistry } from '../lambda/adapters/dynamodb-identity-registry';
 import { DynamoDbSnapshotStore } from '../lambda/adapters/dynamodb-snapshot-store';
-import { createPublisher, createSource, createTokenProvider } from '../lambda/composition';
+import { ensureWebhooksTable } from '../lambda/adapters/dynamodb-webhook-table';
+import { describeOutcome } from '../lambda/adapters/sqs-webhook-queue';
+import { createPublisher, createSource, createTokenProvider, createWebhookSender, createWebhookStores } from '../lambda/composition';
 import { ConfigError, loadConfig, parseTopicArn } from '../lambda/config';
 import type { AlertNotice } from '../lambda/core/alert-event';
 import { describeAlertPolicy, resolveAlertPolicy, type AlertPolicy } from '../lambda/core/alert-policy';
@@ -25,8 +31,12 @@ import type { UnreadChangedEvent, UnreadState } from '../lambda/core/model';
 import type { EventPublisher } from '../lambda/core/ports';
 import { runPollCycle, type AlertsHeld, type CycleSummary } from '../lambda/core/poll-cycle';
 import { parseArn } from '../lambda/core/subscriptions';
-import { ALERT_ENV, ENV } from '../lambda/env-names';
+import { newWebhookEndpointId } from '../lambda/core/webhook-endpoint';
+import { newWebhookSecret } from '../lambda/core/webhook-signature';
+import { ALERT_ENV, ENV, webhooksTableNameOf } from '../lambda/env-names';
+import { LocalWebhookDelivery, type LocalDeliverySummary } from '../lambda/local-webhooks';
 import { startCommBoxSimulator } from '../local/commbox-simulator';
+import { startDemoWebhookReceiver, type DemoWebhookReceiver } from '../local/demo-webhook-receiver';
 import { startEmbeddedDynamoDb } from '../local/embedded-dynamodb';
 
 const LABELS = ['Support', 'Sales', 'Billing', 'VIP desk', 'Night shift', 'Returns', 'Partners', 'Onboarding'];
@@ -128,10 +138,11 @@ function describeBaseline(id: string, label: string | undefined, state: UnreadSt
   return fit(`${time()}  ● baseline  identity ${who(id, label)}: ${state.total} unread in ${state.conversations.length} conversation(s)`);
 }
 
-function describeCycle(cycle: number, summary: CycleSummary): string {
+function describeCycle(cycle: number, summary: CycleSummary, webhooks: LocalDeliverySummary | undefined): string {
+  const delivered = webhooks ? `; webhooks: ${webhooks.delivered} delivered${webhooks.kept > 0 ? `, ${webhooks.kept} kept` : ''}` : '';
   return fit(
     `${time()}  cycle ${cycle}: polled ${summary.polled}/${summary.identities}, ${summary.changed} changed, ` +
-      `${summary.published} published, ${summary.alertsSent} alerts, ${summary.failed} failed in ${summary.durationMs} ms`,
+      `${summary.published} published, ${summary.alertsSent} alerts, ${summary.failed} failed in ${summary.durationMs} ms${delivered}`,
   );
 }
 
@@ -196,8 +207,28 @@ async function main(): Promise<void> {
       ? 'events and alerts are printed as JSON lines on stdout and sent nowhere else (no --topic-arn)'
       : 'events and alerts are described here and sent nowhere (--json prints their JSON on stdout)';
 
+  // Without a topic, a signed webhook to a demo receiver, registered as `webhooks add` would (the secret stays in this process).
+  let receiver: DemoWebhookReceiver | undefined;
+  let webhookStores: ReturnType<typeof createWebhookStores> | undefined;
+  if (!topicArn) {
+    receiver = await startDemoWebhookReceiver({
+      verified: ({ webhookId, event }) =>
+        say(fit(`${time()}  ✓ webhook verified (standardwebhooks): ${String(event.type)} identity ${String(event.identityId)}, webhook-id ${webhookId.slice(0, 8)}`)),
+      refused: (reason) => say(fit(`${time()}  ! webhook refused by the receiver: ${reason}`)),
+    });
+    await ensureWebhooksTable(client, webhooksTableNameOf(tableName), 'plain');
+    webhookStores = createWebhookStores(config, client, true);
+    const endpointId = newWebhookEndpointId(randomBytes);
+    const secret = newWebhookSecret(randomBytes);
+    await webhookStores.secrets.store(endpointId, { current: secret });
+    await webhookStores.endpoints.create({ id: endpointId, url: receiver.url, events: ['unread.changed', 'unread.alert'], createdAtMs: Date.now() });
+    receiver.useSecret(secret);
+  }
+  const sender = createWebhookSender(true);
+
   say(`unread-notifier, locally: dynalite at ${db.endpoint}`);
   say(`CommBox simulator at ${simulator.baseUrl}`);
+  if (receiver) say(fit(`signed webhooks go to a demo receiver at ${receiver.url}`));
   say(`watching ${ids.length} identities, polling every ${intervalMs / 1000} s while the simulator changes counts`);
   say(fit(`${destination}.`));
   for (const line of describePolicy(config.alertDefaults)) say(line);
@@ -213,6 +244,7 @@ async function main(): Promise<void> {
     if (timer) clearTimeout(timer);
     simulator.stopActivity();
     await simulator.close();
+    await receiver?.close();
     await db.close();
     client.destroy();
     const seconds = ((Date.now() - startedAt) / 1000).toFixed(1);
@@ -235,11 +267,23 @@ async function main(): Promise<void> {
   const runOnce = async (): Promise<void> => {
     totals.cycles += 1;
     const heldLines: string[] = [];
+    // Each cycle delivers its events to the webhook as `poll` does, waiting for its in-run retries.
+    const webhooks = webhookStores
+      ? new LocalWebhookDelivery({
+          stores: webhookStores,
+          sender,
+          observer: {
+            attemptFailed: (job, outcome) => say(fit(`${time()}  ! webhook attempt ${job.attempt} of ${job.eventId.slice(0, 8)} failed (${describeOutcome(outcome)})`)),
+            deadLettered: (job) => say(fit(`${time()}  ! webhook delivery of ${job.eventId.slice(0, 8)} kept for the next cycle`)),
+          },
+        })
+      : undefined;
+    await webhooks?.start();
     const summary = await runPollCycle(
       {
         source,
         store,
-        publisher,
+        publisher: webhooks ? webhooks.publisher(publisher) : publisher,
         clock: Date.now,
         observer: {
           baselineRecorded: (id, state) => {
@@ -258,11 +302,12 @@ async function main(): Promise<void> {
       { concurrency: 8, claimLeaseMs: 60_000, alertDefaults: config.alertDefaults },
     );
     for (const line of heldLines) say(line);
+    const delivered = await webhooks?.finish();
     totals.polled += summary.polled;
     totals.published += summary.published;
     totals.alerts += summary.alertsSent;
     totals.failed += summary.failed;
-    say(describeCycle(totals.cycles, summary));
+    say(describeCycle(totals.cycles, summary, delivered));
   };
 
   const loop = async (): Promise<void> => {

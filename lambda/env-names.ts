@@ -69,3 +69,47 @@ export const TABLE_KEY = {
   resumeKeyPrefix: `${BOOKKEEPING_PREFIX}resume#`,
   cycleKeyPrefix: `${BOOKKEEPING_PREFIX}cycle#`,
 } as const;
+
+/**
+ * The webhooks table, beside the registry and named after it (`<TABLE_NAME>-webhooks`), so the
+ * poll's Scan never reads it and two registries never share one. One partition holds the
+ * endpoints; each endpoint's delivery log has its own; a local run also keeps its secrets and its
+ * undelivered backlog here (in AWS the secrets are in Secrets Manager, see `webhookSecretNameOf`).
+ */
+export const WEBHOOKS_TABLE = {
+  suffix: '-webhooks',
+  partitionKey: 'pk',
+  sortKey: 'sk',
+  /** One item per endpoint: sort key = endpoint id. */
+  endpointPartition: 'endpoint',
+  /** `log#<endpoint id>`: one item per delivery, sort key = `observedAt#eventId`. */
+  logPartitionPrefix: 'log#',
+  /** Local runs only: one item per endpoint with its secrets. */
+  secretPartition: 'secret',
+  /** Local runs only: deliveries `poll` has not settled, sort key = `endpointId#eventId`. */
+  backlogPartition: 'backlog',
+} as const;
+
+/** DynamoDB's longest table name. */
+const MAX_TABLE_NAME = 255;
+
+/** `<tableName>-webhooks`; the registry's name may have at most 246 characters for it to fit. */
+export function webhooksTableNameOf(tableName: string): string {
+  const name = `${tableName}${WEBHOOKS_TABLE.suffix}`;
+  if (name.length > MAX_TABLE_NAME) {
+    throw new Error(`the table name is too long for its webhooks table (${name.length} > ${MAX_TABLE_NAME} characters): use at most ${MAX_TABLE_NAME - WEBHOOKS_TABLE.suffix.length}`);
+  }
+  return name;
+}
+
+/**
+ * The Secrets Manager name of an endpoint's signing secrets in AWS: under its webhooks table's
+ * name, so the dispatcher's IAM grant covers exactly the secrets of this stack's endpoints.
+ */
+export function webhookSecretNameOf(webhooksTableName: string, endpointId: string): string {
+  return `${webhookSecretPrefixOf(webhooksTableName)}${endpointId}`;
+}
+
+export function webhookSecretPrefixOf(webhooksTableName: string): string {
+  return `${webhooksTableName}/`;
+}

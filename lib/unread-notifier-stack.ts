@@ -1,4 +1,5 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { Alarms } from './alarms';
@@ -9,6 +10,7 @@ import { EventTopic } from './event-topic';
 import { PollSchedule } from './poll-schedule';
 import { Poller, type PollerTuning } from './poller';
 import { RegistryTable } from './registry-table';
+import { WebhookDispatcher } from './webhook-dispatcher';
 
 export interface UnreadNotifierStackProps extends StackProps, PollerTuning {
   /**
@@ -48,6 +50,7 @@ export class UnreadNotifierStack extends Stack {
   readonly poller: Poller;
   readonly schedule: PollSchedule;
   readonly subscriptions: EventSubscriptions;
+  readonly webhooks: WebhookDispatcher;
   readonly alarms: Alarms;
   readonly dashboard: CycleDashboard;
 
@@ -87,9 +90,20 @@ export class UnreadNotifierStack extends Stack {
       integratorQueue: props.integratorQueue,
     });
 
+    this.webhooks = new WebhookDispatcher(this, 'Webhooks', {
+      registryTable: this.registry.table,
+      topic: this.events.topic,
+      removalPolicy,
+      service: this.poller.metrics.service,
+      logRetention,
+      logRemovalPolicy: removalPolicy,
+    });
+
     const deadLetterQueues: Record<string, sqs.IQueue> = {
       PollerFailures: this.poller.failureQueue,
       ScheduleDlq: this.schedule.deadLetterQueue,
+      WebhookDeadLetters: this.webhooks.deadLetterQueue,
+      WebhookEventDlq: this.webhooks.eventDeadLetterQueue,
     };
     if (this.subscriptions.deadLetterQueue) deadLetterQueues.DeliveryDlq = this.subscriptions.deadLetterQueue;
     if (this.subscriptions.integratorDeadLetterQueue) deadLetterQueues.IntegratorDlq = this.subscriptions.integratorDeadLetterQueue;
@@ -103,19 +117,23 @@ export class UnreadNotifierStack extends Stack {
       ...(this.subscriptions.deadLetterQueue ? { eventTopic: this.events.topic } : {}),
     });
     if (this.alarms.deadLetterQueue) deadLetterQueues.AlarmDeliveryDlq = this.alarms.deadLetterQueue;
+    for (const alarm of Object.values(this.webhooks.alarms)) alarm.addAlarmAction(new actions.SnsAction(this.alarms.topic));
     this.dashboard = new CycleDashboard(this, 'Dashboard', {
       fn: this.poller.fn,
       metrics: this.poller.metrics,
       timeout: this.poller.timeout,
-      alarms: Object.values(this.alarms.alarms),
+      alarms: [...Object.values(this.alarms.alarms), ...Object.values(this.webhooks.alarms)],
       deadLetterQueues,
     });
+    this.dashboard.dashboard.addWidgets(...this.webhooks.widgets());
 
     new CfnOutput(this, 'TableName', { value: this.registry.table.tableName, description: 'TABLE_NAME for the CLI: identities add/remove/list' });
     new CfnOutput(this, 'TopicArn', { value: this.events.topic.topicArn, description: 'SNS topic of unread.changed events' });
     new CfnOutput(this, 'ApiTokenSecretArn', { value: this.apiToken.secret.secretArn, description: 'Put the CommBox token here (aws secretsmanager put-secret-value)' });
     new CfnOutput(this, 'FunctionName', { value: this.poller.fn.functionName, description: 'The poller (logs, manual invoke)' });
     new CfnOutput(this, 'LogGroupName', { value: this.poller.fn.logGroup.logGroupName, description: 'The poller logs: aws logs tail <name> --follow' });
+    new CfnOutput(this, 'WebhooksTableName', { value: this.webhooks.table.tableName, description: 'Signed webhooks: endpoints and delivery log (the CLI finds it from TABLE_NAME)' });
+    new CfnOutput(this, 'WebhookDeadLetterQueueUrl', { value: this.webhooks.deadLetterQueue.queueUrl, description: 'Webhook deliveries whose retry schedule was used up' });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarms.topic.topicArn, description: 'Subscribe operations contacts to the alarms here' });
     if (this.subscriptions.integratorQueue) {
       new CfnOutput(this, 'IntegratorQueueUrl', { value: this.subscriptions.integratorQueue.queueUrl, description: 'SQS queue of raw event JSON for integrators' });

@@ -1,15 +1,18 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDbIdentityRegistry } from '../../lambda/adapters/dynamodb-identity-registry';
 import { DynamoDbSnapshotStore } from '../../lambda/adapters/dynamodb-snapshot-store';
+import { ensureWebhooksTable } from '../../lambda/adapters/dynamodb-webhook-table';
 import { createPublisher, createSource, createTokenProvider } from '../../lambda/composition';
 import { isLocalRun, requireToken, type Config } from '../../lambda/config';
 import { CycleAbortedWithSummary, UnregisteredIdentitiesError } from '../../lambda/core/errors';
 import type { IdentityId } from '../../lambda/core/identity-id';
 import { noIdentityCouldBePolled, runPollCycle, type CycleSummary } from '../../lambda/core/poll-cycle';
 import type { ScanSegment } from '../../lambda/core/ports';
+import { webhooksTableNameOf } from '../../lambda/env-names';
 import { parseSegment } from '../../lambda/invocation';
 import { notRegistered, parseId } from './identities-commands';
 import { UsageError, type CliIo } from './io';
+import { createPollWebhooks, reportLocalDeliveries } from './webhooks-commands';
 
 const PROGRESS_EVERY_MS = 5_000;
 
@@ -23,10 +26,23 @@ function dynamo(): DynamoDBClient {
  */
 export async function initCommand(config: Config, io: CliIo): Promise<void> {
   const setup = isLocalRun(io.env) ? 'plain' : 'stack';
-  const outcome = await new DynamoDbIdentityRegistry(dynamo(), config.tableName).ensureReady(setup);
-  if (outcome === 'exists') io.stdout.write(`table ${config.tableName} already exists\n`);
-  else if (setup === 'plain') io.stdout.write(`created table ${config.tableName}\n`);
-  else io.stdout.write(`created table ${config.tableName} with deletion protection, point-in-time recovery and KMS encryption (AWS managed key), as the stack makes it\n`);
+  const client = dynamo();
+  // Named after the registry; checked before anything is created.
+  let webhooksTable: string;
+  try {
+    webhooksTable = webhooksTableNameOf(config.tableName);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  for (const [tableName, ensure] of [
+    [config.tableName, () => new DynamoDbIdentityRegistry(client, config.tableName).ensureReady(setup)],
+    [webhooksTable, () => ensureWebhooksTable(client, webhooksTable, setup)],
+  ] as const) {
+    const outcome = await ensure();
+    if (outcome === 'exists') io.stdout.write(`table ${tableName} already exists\n`);
+    else if (setup === 'plain') io.stdout.write(`created table ${tableName}\n`);
+    else io.stdout.write(`created table ${tableName} with deletion protection, point-in-time recovery and KMS encryption (AWS managed key), as the stack makes it\n`);
+  }
 }
 
 export interface PollFlags {
@@ -68,6 +84,10 @@ export async function pollCommand(config: Config, io: CliIo, flags: PollFlags): 
   const store = new DynamoDbSnapshotStore(dynamo(), config.tableName, {
     onMalformedItem: (key) => io.stderr.write(`warning: skipping unreadable item ${JSON.stringify(key)}\n`),
   });
+  // Without TOPIC_ARN the registered webhooks are delivered from here, what earlier polls left first.
+  const webhooks = createPollWebhooks(config, io);
+  await webhooks?.start();
+  const publisher = createPublisher(config, undefined, io.stdout);
   const startedAt = Date.now();
   let lastProgress = startedAt;
   let firstFailure: string | undefined;
@@ -75,7 +95,7 @@ export async function pollCommand(config: Config, io: CliIo, flags: PollFlags): 
     {
       source,
       store,
-      publisher: createPublisher(config, undefined, io.stdout),
+      publisher: webhooks ? webhooks.publisher(publisher) : publisher,
       clock: Date.now,
       observer: {
         identityFailed: (id, error, streak) => {
@@ -109,11 +129,17 @@ export async function pollCommand(config: Config, io: CliIo, flags: PollFlags): 
   try {
     summary = await cycle;
   } catch (error) {
-    if (error instanceof UnregisteredIdentitiesError) throw new UsageError(`--identity: ${notRegistered(error.ids, config.tableName)}; nothing was polled`);
+    if (error instanceof UnregisteredIdentitiesError) {
+      webhooks?.abandon();
+      throw new UsageError(`--identity: ${notRegistered(error.ids, config.tableName)}; nothing was polled`);
+    }
+    // What was published still goes out; receivers never change the exit code.
+    if (webhooks) reportLocalDeliveries(await webhooks.finish(), io);
     // Scripts read the last line as the summary, also when the cycle was aborted.
     if (flags.json && error instanceof CycleAbortedWithSummary) io.stdout.write(`${JSON.stringify(summaryLine(error.summary))}\n`);
     throw error;
   }
+  if (webhooks) reportLocalDeliveries(await webhooks.finish(), io);
   if (!config.topicArn && summary.published + summary.alertsSent > 0) {
     io.stderr.write('note: no TOPIC_ARN: the events and alerts above went to stdout only, and count as published and sent\n');
   }

@@ -1,3 +1,5 @@
+import type { WebhookTransport } from '../../lambda/composition';
+
 export interface Sink {
   write(chunk: string): unknown;
   /** True when a person is watching (a terminal): headers and progress bars are for them only. */
@@ -16,6 +18,8 @@ export interface CliIo {
    * @default - the first SIGINT or SIGTERM of this process
    */
   readonly untilStopped?: () => Promise<string>;
+  /** Tests only: how webhook deliveries connect (the loopback-only guard). @default the system's resolver and a fresh connection per delivery */
+  readonly webhookTransport?: WebhookTransport;
 }
 
 /** A refused command: one line on stderr, exit code 2, nothing changed. */

@@ -18,6 +18,7 @@ import { addIdentitiesCommands } from './identities-commands';
 import type { CliIo } from './io';
 import { registerSimulatorCommand } from './simulator';
 import { registerSubscriptionCommands } from './subscriptions';
+import { registerWebhookCommands } from './webhooks-commands';
 
 /** The global flags, as their parsers leave them. */
 interface GlobalFlags {
@@ -88,6 +89,7 @@ function buildProgram(io: CliIo): Command {
     });
 
   registerSubscriptionCommands(program, io, () => config().topicArn);
+  registerWebhookCommands(program, config, io);
   registerSimulatorCommand(program, io);
   return program;
 }

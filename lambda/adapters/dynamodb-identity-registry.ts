@@ -1,18 +1,11 @@
 import {
   ConditionalCheckFailedException,
-  ContinuousBackupsUnavailableException,
-  CreateTableCommand,
   DeleteItemCommand,
-  DescribeTableCommand,
   GetItemCommand,
   paginateScan,
   PutItemCommand,
-  ResourceInUseException,
   ResourceNotFoundException,
-  UpdateContinuousBackupsCommand,
   UpdateItemCommand,
-  waitUntilTableExists,
-  type CreateTableCommandInput,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -35,6 +28,7 @@ import {
   type Item,
 } from './dynamodb-item-codec';
 import { scanIdentities } from './dynamodb-scan';
+import { ensureTable } from './dynamodb-table-setup';
 
 export class TableMissingError extends Error {
   override readonly name = 'TableMissingError';
@@ -47,12 +41,6 @@ export interface DynamoDbIdentityRegistryOptions {
   readonly sleep?: (ms: number) => Promise<void>;
 }
 
-/**
- * A new table's continuous backups take a moment to be available, and point-in-time recovery
- * cannot be turned on before (ContinuousBackupsUnavailableException): ask again for two minutes.
- */
-const PITR_RETRY_MS = 5_000;
-const PITR_ATTEMPTS = 25;
 /** Reads and conditional writes of one `set` of policy values before giving up on a policy that keeps changing. */
 const POLICY_UPDATE_ATTEMPTS = 5;
 
@@ -76,51 +64,17 @@ export class DynamoDbIdentityRegistry implements IdentityRegistry {
    * the AWS managed key, point-in-time recovery. `plain` (a local run) gives the key schema only.
    * A table that exists is left as it is.
    */
-  async ensureReady(setup: TableSetup): Promise<'created' | 'exists'> {
-    try {
-      await this.client.send(new DescribeTableCommand({ TableName: this.tableName }));
-      return 'exists';
-    } catch (error) {
-      if (!(error instanceof ResourceNotFoundException)) throw error;
-    }
-    const table: CreateTableCommandInput = {
-      TableName: this.tableName,
-      AttributeDefinitions: [{ AttributeName: TABLE_KEY.partitionKey, AttributeType: 'S' }],
-      KeySchema: [{ AttributeName: TABLE_KEY.partitionKey, KeyType: 'HASH' }],
-      BillingMode: 'PAY_PER_REQUEST',
-      ...(setup === 'stack' ? { DeletionProtectionEnabled: true, SSESpecification: { Enabled: true, SSEType: 'KMS' } } : {}),
-    };
-    try {
-      await this.client.send(new CreateTableCommand(table));
-    } catch (error) {
-      if (error instanceof ResourceInUseException) return 'exists';
-      throw error;
-    }
-    await waitUntilTableExists({ client: this.client, maxWaitTime: 120, minDelay: 1, maxDelay: 5 }, { TableName: this.tableName });
-    if (setup === 'stack') await this.enablePointInTimeRecovery();
-    return 'created';
-  }
-
-  private async enablePointInTimeRecovery(): Promise<void> {
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        await this.client.send(
-          new UpdateContinuousBackupsCommand({ TableName: this.tableName, PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } }),
-        );
-        return;
-      } catch (error) {
-        if (error instanceof ContinuousBackupsUnavailableException && attempt < PITR_ATTEMPTS) {
-          await this.sleep(PITR_RETRY_MS);
-          continue;
-        }
-        // `init` again would find the table and leave it as it is: say how to finish the job.
-        throw new Error(
-          `table ${this.tableName} was created, but point-in-time recovery is not on yet (${(error as Error).message}): ` +
-            `aws dynamodb update-continuous-backups --table-name ${this.tableName} --point-in-time-recovery-specification PointInTimeRecoveryEnabled=true`,
-          { cause: error },
-        );
-      }
-    }
+  ensureReady(setup: TableSetup): Promise<'created' | 'exists'> {
+    return ensureTable(
+      this.client,
+      {
+        tableName: this.tableName,
+        attributeDefinitions: [{ AttributeName: TABLE_KEY.partitionKey, AttributeType: 'S' }],
+        keySchema: [{ AttributeName: TABLE_KEY.partitionKey, KeyType: 'HASH' }],
+      },
+      setup,
+      { sleep: this.sleep },
+    );
   }
 
   /**

@@ -25,14 +25,14 @@ describe('unread-notifier init', () => {
     const first = await cli(['init', '--table', table]);
     const second = await cli(['init'], { TABLE_NAME: table });
 
-    expect(first).toMatchObject({ code: 0, stdout: `created table ${table}\n` });
-    expect(second).toMatchObject({ code: 0, stdout: `table ${table} already exists\n` });
+    expect(first).toMatchObject({ code: 0, stdout: `created table ${table}\ncreated table ${table}-webhooks\n` });
+    expect(second).toMatchObject({ code: 0, stdout: `table ${table} already exists\ntable ${table}-webhooks already exists\n` });
   });
 
   test('in a local run (the DynamoDB endpoint on loopback) makes a plain table', async () => {
     const table = `cli-${randomUUID()}`;
 
-    expect(await cli(['init', '--table', table])).toMatchObject({ code: 0, stdout: `created table ${table}\n` });
+    expect(await cli(['init', '--table', table])).toMatchObject({ code: 0, stdout: `created table ${table}\ncreated table ${table}-webhooks\n` });
 
     const { Table } = await dynaliteClient().send(new DescribeTableCommand({ TableName: table }));
     expect(Table?.SSEDescription).toBeUndefined();

@@ -47,7 +47,7 @@ describe('the global setting flags', () => {
 
     const run = await cli(['init', '--table', table, '--concurrency', '8'], { TABLE_NAME: 'x', POLL_CONCURRENCY: 'many' });
 
-    expect(run).toMatchObject({ code: 0, stdout: `created table ${table}\n` });
+    expect(run).toMatchObject({ code: 0, stdout: `created table ${table}\ncreated table ${table}-webhooks\n` });
   });
 
   test('a refused flag changes nothing: init creates no table', async () => {

@@ -112,3 +112,29 @@ test('errors keep their class names in the bundle, as the Lambda runtime logs th
   expect(refused).toBe('InvalidInvocationError');
   expect(['CycleAbortedError', 'CycleAbortedWithSummary']).toContain(aborted);
 });
+
+describe('the webhook dispatcher bundle', () => {
+  type Described = FunctionResource & { Properties: { Description?: string } };
+  const dispatcher = Object.values(template.Resources as Record<string, Described>).find(
+    (resource) => resource.Type === 'AWS::Lambda::Function' && (resource.Properties.Description ?? '').includes('signed webhooks'),
+  )!;
+  const dispatcherBundle = path.join(assembly.directory, `asset.${dispatcher.Properties.Code.S3Key.replace(/\.zip$/, '')}`, 'index.mjs');
+
+  test('is a module of its own within the same budget, and Node finds its handler', () => {
+    expect(dispatcherBundle).not.toBe(bundle);
+    expect(statSync(dispatcherBundle).size).toBeLessThan(600 * 1024);
+    const output = execFileSync(process.execPath, ['--input-type=module', '-e', 'const m = await import(process.argv[1]); process.stdout.write(typeof m.handler);', dispatcherBundle], {
+      env: {
+        PATH: process.env.PATH,
+        AWS_REGION: 'eu-west-1',
+        TABLE_NAME: SAMPLE_REFERENCE_VALUES.table,
+        WEBHOOK_DELIVERY_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/Bundled-WebhooksDeliveryQueue-1AB',
+        WEBHOOK_DEAD_LETTER_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/Bundled-WebhooksDeadLetters-2CD',
+      },
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 20_000,
+    });
+    expect(output).toBe('function');
+  });
+});

@@ -78,11 +78,14 @@ describe.each(Object.keys(STACKS))('%s stack', (name) => {
 });
 
 describe('acknowledged Control Tower findings (a new one must be added here on purpose)', () => {
-  test('defaults: the function outside a VPC, its log group without a customer key and kept a month', () => {
+  test('defaults: the functions outside a VPC, their log groups without a customer key and kept a month', () => {
     expect(findingsOf(report.suppressedViolations, 'Defaults')).toEqual([
       'Poller/Function: CT.LAMBDA.PR.3',
       'Poller/FunctionLogs: CT.CLOUDWATCH.PR.2',
       'Poller/FunctionLogs: CT.CLOUDWATCH.PR.3',
+      'Webhooks/Function: CT.LAMBDA.PR.3',
+      'Webhooks/FunctionLogs: CT.CLOUDWATCH.PR.2',
+      'Webhooks/FunctionLogs: CT.CLOUDWATCH.PR.3',
     ]);
   });
 
@@ -91,6 +94,11 @@ describe('acknowledged Control Tower findings (a new one must be added here on p
   });
 
   test('with a year of logs (logRetentionDays=365) the retention control passes and is not acknowledged', () => {
-    expect(findingsOf(report.suppressedViolations, 'YearOfLogs')).toEqual(['Poller/Function: CT.LAMBDA.PR.3', 'Poller/FunctionLogs: CT.CLOUDWATCH.PR.3']);
+    expect(findingsOf(report.suppressedViolations, 'YearOfLogs')).toEqual([
+      'Poller/Function: CT.LAMBDA.PR.3',
+      'Poller/FunctionLogs: CT.CLOUDWATCH.PR.3',
+      'Webhooks/Function: CT.LAMBDA.PR.3',
+      'Webhooks/FunctionLogs: CT.CLOUDWATCH.PR.3',
+    ]);
   });
 });

@@ -61,6 +61,15 @@ describe('acknowledgements', () => {
         'Schedule/Dlq: AwsSolutions-SQS3',
         'Schedule/Dlq: Serverless-SQSRedrivePolicy',
         'Schedule/InvokeRole: AwsSolutions-IAM5[Resource::<PollerFunctionD1C91003.Arn>:*]',
+        'Webhooks/DeadLetters: AwsSolutions-SQS3',
+        'Webhooks/DeadLetters: Serverless-SQSRedrivePolicy',
+        'Webhooks/EventDlq: AwsSolutions-SQS3',
+        'Webhooks/EventDlq: Serverless-SQSRedrivePolicy',
+        'Webhooks/Function/SqsEventSource:DefaultsWebhooksDeliveryQueueEAB16E73: Serverless-LambdaEventSourceMappingDestination',
+        'Webhooks/Function/SqsEventSource:DefaultsWebhooksEventQueue07D589FE: Serverless-LambdaEventSourceMappingDestination',
+        'Webhooks/Function: Serverless-LambdaDLQ',
+        'Webhooks/Function: Serverless-LambdaTracing',
+        'Webhooks/FunctionRole: AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:<WebhooksTable55C3C645>/wh_*]',
       ].sort(),
     );
   });

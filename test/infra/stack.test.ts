@@ -34,8 +34,19 @@ function logicalIdOf(template: Template, type: string, props: Record<string, unk
   return only(template, type, props)[0];
 }
 
+/** The poller (the stack also has the webhook dispatcher). */
 function functionOf(template: Template): [string, Resource] {
-  return only(template, 'AWS::Lambda::Function');
+  return only(template, 'AWS::Lambda::Function', { Description: Match.stringLikeRegexp('one poll cycle') });
+}
+
+/** The registry table (the stack also has the webhooks table). */
+function registryTableOf(template: Template): string {
+  return logicalIdOf(template, 'AWS::DynamoDB::GlobalTable', { KeySchema: [{ AttributeName: TABLE_KEY.partitionKey, KeyType: 'HASH' }] });
+}
+
+/** The poller's log group. */
+function pollerLogGroupOf(template: Template): string {
+  return (functionOf(template)[1].Properties?.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
 }
 
 function envOf(template: Template): Record<string, unknown> {
@@ -184,7 +195,7 @@ describe('poller function', () => {
     const logGroup = new Capture();
     defaults.hasResourceProperties('AWS::Lambda::Function', { LoggingConfig: { LogFormat: 'JSON', LogGroup: { Ref: logGroup } } });
     defaults.hasResource('AWS::Logs::LogGroup', { DeletionPolicy: 'Retain', Properties: { RetentionInDays: 30 } });
-    expect(logicalId(defaults, 'AWS::Logs::LogGroup')).toBe(logGroup.asString());
+    expect(pollerLogGroupOf(defaults)).toBe(logGroup.asString());
     configured.hasResource('AWS::Logs::LogGroup', { DeletionPolicy: 'Delete', Properties: { RetentionInDays: 90 } });
   });
 
@@ -205,7 +216,7 @@ describe('poller function', () => {
       ].sort(),
     );
     expect(env).toMatchObject({
-      [ENV.tableName]: { Ref: logicalId(defaults, 'AWS::DynamoDB::GlobalTable') },
+      [ENV.tableName]: { Ref: registryTableOf(defaults) },
       [ENV.topicArn]: { Ref: only(defaults, 'AWS::SNS::Topic', { DisplayName: 'Unread notifier' })[0] },
       [ENV.apiTokenSecretId]: { Ref: logicalId(defaults, 'AWS::SecretsManager::Secret') },
       [ENV.apiBaseUrl]: 'https://api.commbox.io',
@@ -341,7 +352,7 @@ describe('IAM: least privilege', () => {
   });
 
   test('scan and conditional update on this table; item reads and writes only on the resume-point keys, puts only on the cycle-end keys', () => {
-    const table = logicalId(defaults, 'AWS::DynamoDB::GlobalTable');
+    const table = registryTableOf(defaults);
     const { statements } = poller(defaults);
     expect(statements).toContainEqual({
       Effect: 'Allow',
@@ -377,7 +388,7 @@ describe('IAM: least privilege', () => {
     expect(statements).toContainEqual({
       Effect: 'Allow',
       Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-      Resource: { 'Fn::GetAtt': [logicalId(defaults, 'AWS::Logs::LogGroup'), 'Arn'] },
+      Resource: { 'Fn::GetAtt': [pollerLogGroupOf(defaults), 'Arn'] },
     });
   });
 
@@ -511,8 +522,8 @@ describe('schedule (no cdk-nag rule covers EventBridge Scheduler: asserted here)
 
 describe('queues', () => {
   test.each([
-    ['defaults', defaults, 2],
-    ['configured', configured, 6],
+    ['defaults', defaults, 6],
+    ['configured', configured, 10],
   ])('%s: every queue is encrypted and refuses plain HTTP', (_name, template, count) => {
     const queues = Object.entries(template.findResources('AWS::SQS::Queue')) as [string, Resource][];
     expect(queues).toHaveLength(count);
@@ -528,7 +539,7 @@ describe('queues', () => {
   });
 
   const integratorQueues = (template: Template): { queue: Resource; dlq: Resource; dlqId: string } => {
-    const [, queue] = only(template, 'AWS::SQS::Queue', { RedrivePolicy: Match.anyValue() });
+    const [, queue] = only(template, 'AWS::SQS::Queue', { RedrivePolicy: Match.anyValue(), MessageRetentionPeriod: INTEGRATOR_QUEUE_RETENTION.toSeconds() });
     const dlqId = (queue.Properties?.RedrivePolicy as { deadLetterTargetArn: { 'Fn::GetAtt': [string, string] } }).deadLetterTargetArn['Fn::GetAtt'][0];
     return { queue, dlq: (template.toJSON().Resources as Record<string, Resource>)[dlqId]!, dlqId };
   };
@@ -550,8 +561,8 @@ describe('queues', () => {
   });
 
   test.each([
-    ['defaults', defaults, 2],
-    ['configured', configured, 5],
+    ['defaults', defaults, 4],
+    ['configured', configured, 7],
   ])('%s: every dead-letter queue says so in its redrive allow policy (Control Tower CT.SQS.PR.1)', (_name, template, count) => {
     const dlqs = Object.entries(template.findResources('AWS::SQS::Queue', { Properties: { RedrivePolicy: Match.absent() } })) as [string, Resource][];
     expect(dlqs).toHaveLength(count);
@@ -567,8 +578,9 @@ describe('subscriptions', () => {
     return (redrive.asObject() as { deadLetterTargetArn: { 'Fn::GetAtt': [string, string] } }).deadLetterTargetArn;
   };
 
-  test('none by default', () => {
-    defaults.resourceCountIs('AWS::SNS::Subscription', 0);
+  test("none by default but the webhook dispatcher's event queue", () => {
+    defaults.resourceCountIs('AWS::SNS::Subscription', 1);
+    defaults.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'sqs', RawMessageDelivery: true });
   });
 
   test('email: alerts by default; both kinds with a direction for change events only ($or), by identity', () => {
@@ -617,7 +629,7 @@ describe('subscriptions', () => {
 
   test('every subscription, events and alarms, has a redrive policy to a DLQ', () => {
     const subscriptions = Object.values(configured.findResources('AWS::SNS::Subscription')) as Resource[];
-    expect(subscriptions).toHaveLength(6);
+    expect(subscriptions).toHaveLength(7);
     for (const subscription of subscriptions) {
       expect(subscription.Properties?.RedrivePolicy).toEqual({ deadLetterTargetArn: { 'Fn::GetAtt': [expect.any(String), 'Arn'] } });
     }
@@ -658,10 +670,15 @@ describe('alarms', () => {
       .map((a) => `${a.Namespace}/${a.MetricName} ${a.Statistic} ${a.ComparisonOperator} ${a.Threshold}`)
       .sort();
 
-  test('errors, throttles, duration near the timeout, not polling, DLQ messages, upstream 401s, unreadable token, undecodable items, failing identities', () => {
+  test('errors, throttles, duration near the timeout, not polling, DLQ messages, upstream 401s, unreadable token, undecodable items, failing identities; webhook dispatcher errors, disabled endpoints, delivery failures', () => {
     expect(summary(defaults)).toEqual(
       [
         'AWS/Lambda/Errors Sum GreaterThanOrEqualToThreshold 1',
+        'AWS/Lambda/Errors Sum GreaterThanOrEqualToThreshold 1',
+        'AWS/SQS/ApproximateNumberOfMessagesVisible Maximum GreaterThanOrEqualToThreshold 1',
+        'AWS/SQS/ApproximateNumberOfMessagesVisible Maximum GreaterThanOrEqualToThreshold 1',
+        `${METRICS.namespace}/WebhookEndpointDisabled Sum GreaterThanOrEqualToThreshold 1`,
+        `${METRICS.namespace}/WebhookAttemptFailed Sum GreaterThanOrEqualToThreshold 10`,
         'AWS/Lambda/Throttles Sum GreaterThanOrEqualToThreshold 1',
         'AWS/Lambda/Duration Maximum GreaterThanOrEqualToThreshold 40000',
         'AWS/Lambda/Invocations Sum LessThanThreshold 1',
@@ -714,7 +731,7 @@ describe('alarms', () => {
   });
 
   test('one alarm per dead-letter queue, on that queue', () => {
-    for (const [template, count] of [[defaults, 2], [configured, 5]] as const) {
+    for (const [template, count] of [[defaults, 4], [configured, 7]] as const) {
       const dlqs = Object.keys(template.findResources('AWS::SQS::Queue', { Properties: { RedrivePolicy: Match.absent() } })).sort();
       const watched = alarms(template)
         .filter((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible')
@@ -809,10 +826,10 @@ describe('two copies of the stack in one account', () => {
     expect(defaultsStack.poller.metrics.service).not.toBe(configuredStack.poller.metrics.service);
   });
 
-  test('every alarm on a cycle metric carries the service dimension (no alarm adds up both copies)', () => {
+  test('every alarm on a cycle or webhook metric carries the service dimension (no alarm adds up both copies)', () => {
     for (const template of [defaults, configured]) {
       const cycleAlarms = alarms(template).filter((a) => a.Namespace === METRICS.namespace);
-      expect(cycleAlarms).toHaveLength(4);
+      expect(cycleAlarms).toHaveLength(6);
       for (const alarm of cycleAlarms) expect(alarm.Dimensions).toEqual([{ Name: 'service', Value: expect.any(String) }]);
     }
   });
@@ -820,14 +837,14 @@ describe('two copies of the stack in one account', () => {
 
 describe('outputs', () => {
   test('table name, topic ARN, secret ARN, function name', () => {
-    defaults.hasOutput('TableName', { Value: { Ref: logicalId(defaults, 'AWS::DynamoDB::GlobalTable') } });
+    defaults.hasOutput('TableName', { Value: { Ref: registryTableOf(defaults) } });
     defaults.hasOutput('TopicArn', { Value: { Ref: only(defaults, 'AWS::SNS::Topic', { DisplayName: 'Unread notifier' })[0] } });
     defaults.hasOutput('ApiTokenSecretArn', { Value: { Ref: logicalId(defaults, 'AWS::SecretsManager::Secret') } });
     defaults.hasOutput('FunctionName', { Value: { Ref: functionOf(defaults)[0] } });
-    defaults.hasOutput('LogGroupName', { Value: { Ref: logicalId(defaults, 'AWS::Logs::LogGroup') } });
+    defaults.hasOutput('LogGroupName', { Value: { Ref: pollerLogGroupOf(defaults) } });
     defaults.hasOutput('AlarmTopicArn', { Value: { Ref: only(defaults, 'AWS::SNS::Topic', { DisplayName: 'Unread notifier alarms' })[0] } });
     expect(Object.keys(defaults.findOutputs('IntegratorQueueUrl'))).toEqual([]);
-    const queue = logicalIdOf(configured, 'AWS::SQS::Queue', { RedrivePolicy: Match.anyValue() });
+    const queue = logicalIdOf(configured, 'AWS::SQS::Queue', { RedrivePolicy: Match.anyValue(), MessageRetentionPeriod: INTEGRATOR_QUEUE_RETENTION.toSeconds() });
     configured.hasOutput('IntegratorQueueUrl', { Value: { Ref: queue } });
     configured.hasOutput('IntegratorQueueArn', { Value: { 'Fn::GetAtt': [queue, 'Arn'] } });
   });

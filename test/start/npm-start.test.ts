@@ -61,6 +61,15 @@ describe('npm start', () => {
     expect(bad.stderr).toBe('npm start: error: --interval must be a positive number, got "soon"\n');
   });
 
+  test('a demo receiver is registered as a signed webhook: every event and alert reaches it and it verifies the signature with standardwebhooks', () => {
+    const events = run.stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as { eventId: string });
+    const verified = people.flatMap((line) => /✓ webhook verified \(standardwebhooks\): unread\.(changed|alert) identity \d+, webhook-id (\w{8})$/.exec(line)?.[2] ?? []);
+
+    expect(people).toContainEqual(expect.stringMatching(/^signed webhooks go to a demo receiver at http:\/\/127\.0\.0\.1:\d+\//));
+    expect(verified.sort()).toEqual(events.map((e) => e.eventId.slice(0, 8)).sort());
+    expect(people.filter((line) => /webhook refused|webhook attempt/.test(line))).toEqual([]);
+  });
+
   test('shows alerts on lines of their own: a `new` at once, rises within the cooldown folded into a digest', () => {
     // A cooldown of 1 s (ALERT_COOLDOWN overrides the demo's 20 s) and a poll every half second.
     const fast = npmStart(['--interval', '0.5', '--cycles', '12'], { ALERT_COOLDOWN: '1s' });
