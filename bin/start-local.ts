@@ -113,7 +113,7 @@ function describePolicy(policy: AlertPolicy): string[] {
     }
     line = `${line} ${field},`;
   }
-  lines.push(`${line.slice(0, -1)} (the demo's; ALERT_* variables override it)`);
+  lines.push(`${line.slice(0, -1)} (demo; ALERT_* override)`);
   return lines.map(fit);
 }
 
