@@ -8,6 +8,14 @@ import { DynamoDbSnapshotStore, type OperationCounts } from '../lambda/adapters/
 import { ATTR } from '../lambda/adapters/dynamodb-item-codec';
 import { StaticTokenProvider } from '../lambda/adapters/token-provider';
 import { DEFAULTS, Secret } from '../lambda/config';
+import { BUILT_IN_ALERT_DEFAULTS, type AlertPolicy } from '../lambda/core/alert-policy';
+
+/**
+ * The benchmark measures the change pipeline: under a policy no identity reaches, no alert is
+ * decided or sent. (With the built-in policy most rises also send an alert: one more publish and
+ * one more outbox write each; docs/alerts.md has the measured figures.)
+ */
+const NO_ALERTS: AlertPolicy = { ...BUILT_IN_ALERT_DEFAULTS, minUnread: 1_000_000 };
 import { parseIdentityId } from '../lambda/core/identity-id';
 import { runPollCycle, type CycleSummary } from '../lambda/core/poll-cycle';
 import type { SnapshotStore } from '../lambda/core/ports';
@@ -271,7 +279,7 @@ export class BenchPoller {
     try {
       summary = await runPollCycle(
         { source: this.source, store: this.timedStore(), publisher: this.publisher, clock: Date.now, observer: telemetry },
-        { concurrency: this.config.concurrency, claimLeaseMs: DEFAULTS.claimLeaseSeconds * 1000 },
+        { concurrency: this.config.concurrency, claimLeaseMs: DEFAULTS.claimLeaseSeconds * 1000, alertDefaults: NO_ALERTS },
       );
       cpu = process.cpuUsage(cpuBefore);
       loopDelay = delay();

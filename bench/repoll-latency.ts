@@ -267,7 +267,7 @@ async function main(options: RepollBenchOptions): Promise<void> {
     log('baseline cycle (what serve runs at start)');
     const baseline = await runPollCycle(
       { source: createSource(config, createTokenProvider(config)), store: new DynamoDbSnapshotStore(client, tableName), publisher, clock: Date.now },
-      { concurrency: 64, claimLeaseMs: config.claimLeaseMs },
+      { concurrency: 64, claimLeaseMs: config.claimLeaseMs, alertDefaults: config.alertDefaults },
     );
     log(`baseline: ${baseline.baselines} baselines in ${baseline.durationMs} ms`);
 

@@ -8,6 +8,9 @@
  * Without it, a demo receiver on 127.0.0.1 is registered as a signed webhook: every change is
  * delivered to it by the same code as `poll`, and it verifies each signature with the
  * `standardwebhooks` package.
+ * The alerts people would get have lines of their own (✉), under a demo policy with a 20-second
+ * cooldown, so a digest folding several changes shows within a minute; ALERT_* variables in the
+ * environment override it. --json prints the alerts' JSON too.
  */
 import { randomBytes } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -20,15 +23,18 @@ import { ensureWebhooksTable } from '../lambda/adapters/dynamodb-webhook-table';
 import { describeOutcome } from '../lambda/adapters/sqs-webhook-queue';
 import { createPublisher, createSource, createTokenProvider, createWebhookSender, createWebhookStores } from '../lambda/composition';
 import { ConfigError, loadConfig, parseTopicArn } from '../lambda/config';
+import type { AlertNotice } from '../lambda/core/alert-event';
+import { describeAlertPolicy, resolveAlertPolicy, type AlertPolicy } from '../lambda/core/alert-policy';
+import { alertHeadline } from '../lambda/core/alert-text';
 import { parseIdentityId } from '../lambda/core/identity-id';
 import type { UnreadChangedEvent, UnreadState } from '../lambda/core/model';
 import type { EventPublisher } from '../lambda/core/ports';
-import { runPollCycle, type CycleSummary } from '../lambda/core/poll-cycle';
+import { runPollCycle, type AlertsHeld, type CycleSummary } from '../lambda/core/poll-cycle';
 import { parseArn } from '../lambda/core/subscriptions';
 import type { DispatchObserver } from '../lambda/core/webhook-dispatcher';
 import { newWebhookEndpointId } from '../lambda/core/webhook-endpoint';
 import { newWebhookSecret } from '../lambda/core/webhook-signature';
-import { ENV, webhooksTableNameOf } from '../lambda/env-names';
+import { ALERT_ENV, ENV, webhooksTableNameOf } from '../lambda/env-names';
 import { LocalWebhookDelivery, type LocalDeliverySummary } from '../lambda/local-webhooks';
 import { fixedRepollSecrets } from '../lambda/repoll-endpoint';
 import { startCommBoxSimulator } from '../local/commbox-simulator';
@@ -89,6 +95,50 @@ function describeEvent(event: UnreadChangedEvent, suffix = ''): string {
   return fit(`${head}${tail}`);
 }
 
+/**
+ * The demo's alert policy: a cooldown short enough to watch rises fold into a digest within a
+ * minute. Any ALERT_* variable set in the environment wins over it.
+ */
+const DEMO_ALERT_ENV: Readonly<Record<string, string>> = { [ALERT_ENV.cooldown]: '20s' };
+
+function demoAlertEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  const own = Object.values(ALERT_ENV).flatMap((name) => (env[name] !== undefined ? [[name, env[name]] as const] : []));
+  return { ...DEMO_ALERT_ENV, ...Object.fromEntries(own) };
+}
+
+/** The policy as lines of at most COLUMNS characters: `alert policy: minUnread 1, cooldown 20s, …`. */
+function describePolicy(policy: AlertPolicy): string[] {
+  const fields = describeAlertPolicy(resolveAlertPolicy({}, policy)).map((field) => `${field.field} ${String(field.value)}`);
+  const lines: string[] = [];
+  let line = 'alert policy:';
+  for (const field of fields) {
+    if ([...`${line} ${field},`].length > COLUMNS) {
+      lines.push(line);
+      line = '             ';
+    }
+    line = `${line} ${field},`;
+  }
+  lines.push(`${line.slice(0, -1)} (demo; ALERT_* override)`);
+  return lines.map(fit);
+}
+
+/** An alert, set apart from the change lines (✉): who, and what people read. */
+function describeAlert(notice: AlertNotice): string {
+  const { event } = notice;
+  const folded = event.kind === 'digest' ? `, ${event.changes} folded` : '';
+  return fit(`${time()}  ✉ ${event.kind.padEnd(8)} ${who(event.identityId, event.label)}: ${alertHeadline(notice)}${folded}`);
+}
+
+/** What a decision held back (…): alerts waiting for the cooldown, quiet hours or a snooze, or given up. */
+function describeHeld(id: string, label: string | undefined, held: AlertsHeld): string {
+  const parts = [
+    ...(held.deferred.length > 0 ? [`${held.deferred.join(', ')} held back`] : []),
+    ...(held.dropped.length > 0 ? [`${held.dropped.join(', ')} dropped (read back down)`] : []),
+  ];
+  const due = held.dueAt !== undefined ? `, due ${new Date(held.dueAt).toISOString().slice(11, 19)}` : '';
+  return fit(`${time()}  … held     ${who(id, label)}: ${parts.join('; ')}${due}`);
+}
+
 function describeBaseline(id: string, label: string | undefined, state: UnreadState): string {
   return fit(`${time()}  ● baseline  identity ${who(id, label)}: ${state.total} unread in ${state.conversations.length} conversation(s)`);
 }
@@ -97,7 +147,7 @@ function describeCycle(cycle: number, summary: CycleSummary, webhooks: LocalDeli
   const delivered = webhooks ? `; webhooks: ${webhooks.delivered} delivered${webhooks.kept > 0 ? `, ${webhooks.kept} kept` : ''}` : '';
   return fit(
     `${time()}  cycle ${cycle}: polled ${summary.polled}/${summary.identities}, ${summary.changed} changed, ` +
-      `${summary.published} published, ${summary.failed} failed in ${summary.durationMs} ms${delivered}`,
+      `${summary.published} published, ${summary.alertsSent} alerts, ${summary.failed} failed in ${summary.durationMs} ms${delivered}`,
   );
 }
 
@@ -116,7 +166,7 @@ async function main(): Promise<void> {
     .option('--identities <n>', 'identities to register (at most 1000)', '5')
     .option('--cycles <n>', 'stop after this many cycles (default: until Ctrl-C)')
     .option('--seed <n>', 'seed of the simulated activity', '7')
-    .option('--json', "print each event's JSON on stdout, as subscribers get it; the rest goes to stderr")
+    .option('--json', "print each event's and alert's JSON on stdout, as subscribers get it; the rest goes to stderr")
     .option('--topic-arn <arn>', 'publish the events to this SNS topic (AWS credentials needed); TOPIC_ARN is not read')
     .addHelpText('after', '\nExample: npm start -- --interval 2 --cycles 5 --json | jq .total')
     .parse()
@@ -149,6 +199,7 @@ async function main(): Promise<void> {
     [ENV.requestTimeoutMs]: '2000',
     [ENV.maxAttempts]: '3',
     ...(topicArn ? { [ENV.topicArn]: topicArn } : {}),
+    ...demoAlertEnv(process.env),
   });
   const source = createSource(config, createTokenProvider(config));
   const store = new DynamoDbSnapshotStore(client, tableName);
@@ -158,8 +209,8 @@ async function main(): Promise<void> {
   const destination = topicArn
     ? `events are published to the SNS topic ${topicArn}`
     : options.json
-      ? 'events are printed as JSON lines on stdout and sent nowhere else (no --topic-arn)'
-      : 'events are described here and sent nowhere (--json prints their JSON on stdout)';
+      ? 'events and alerts are printed as JSON lines on stdout and sent nowhere else (no --topic-arn)'
+      : 'events and alerts are described here and sent nowhere (--json prints their JSON on stdout)';
 
   // Without a topic, a signed webhook to a demo receiver, registered as `webhooks add` would (the secret stays in this process).
   let receiver: DemoWebhookReceiver | undefined;
@@ -184,7 +235,7 @@ async function main(): Promise<void> {
     deadLettered: (job) => say(fit(`${time()}  ! webhook delivery of ${job.eventId.slice(0, 8)} kept for the next cycle`)),
   };
 
-  const totals = { cycles: 0, polled: 0, baselines: 0, published: 0, failed: 0 };
+  const totals = { cycles: 0, polled: 0, baselines: 0, published: 0, alerts: 0, failed: 0 };
   // Re-poll now (docs/repoll.md): the endpoint as `unread-notifier serve` runs it, and the simulator
   // announcing every change to it as a CommBox webhook would (OnNewActivity, the secret in the path).
   const lastReported = new Map<string, number>();
@@ -211,6 +262,10 @@ async function main(): Promise<void> {
         repolled.events += 1;
         say(describeEvent(event, sinceMessage(event.identityId, repolled.delays)));
       },
+      alertPublished: (notice) => {
+        totals.alerts += 1;
+        say(describeAlert(notice));
+      },
       identityFailed: (id, error) => say(fit(`${time()}  ! identity ${id} failed its re-poll: ${(error as Error).message}`)),
     },
     // Re-polled events reach the signed webhook too (the cycles take what was left undelivered).
@@ -228,6 +283,7 @@ async function main(): Promise<void> {
   if (receiver) say(fit(`signed webhooks go to a demo receiver at ${receiver.url}`));
   say(`watching ${ids.length} identities, polling every ${intervalMs / 1000} s while the simulator changes counts`);
   say(fit(`${destination}.`));
+  for (const line of describePolicy(config.alertDefaults)) say(line);
   say(maxCycles === Infinity ? 'Ctrl-C to stop.' : `stopping after ${maxCycles} cycle(s); Ctrl-C stops sooner.`);
 
   const startedAt = Date.now();
@@ -254,7 +310,8 @@ async function main(): Promise<void> {
     say(
       fit(
         `done: ${totals.cycles} cycle(s) in ${seconds} s, ${totals.polled} polls, ${totals.baselines} baselines, ` +
-          `${totals.published} events published${topicArn ? ' to the topic' : options.json ? ' to stdout' : ''}, ${totals.failed} failed`,
+          `${totals.published} events and ${totals.alerts} alerts${topicArn ? ' to the topic' : options.json ? ' to stdout' : ' published'}, ` +
+          `${totals.failed} failed`,
       ),
     );
   };
@@ -268,6 +325,7 @@ async function main(): Promise<void> {
 
   const runOnce = async (): Promise<void> => {
     totals.cycles += 1;
+    const heldLines: string[] = [];
     // Each cycle delivers its events to the webhook as `poll` does, waiting for its in-run retries.
     const webhooks = webhookStores
       ? new LocalWebhookDelivery({
@@ -289,16 +347,22 @@ async function main(): Promise<void> {
             say(describeBaseline(id, labels.get(id), state));
           },
           eventPublished: (event) => say(describeEvent(event, sinceMessage(event.identityId))),
+          alertPublished: (notice) => say(describeAlert(notice)),
+          // Said after the cycle's events: a decision is made before its change goes out.
+          alertsHeld: (id, held) => heldLines.push(describeHeld(id, labels.get(id), held)),
           identityFailed: (id, error) => say(fit(`${time()}  ! identity ${id} failed this cycle: ${(error as Error).message}`)),
-          publishFailed: (event, reason) => say(fit(`${time()}  ! event ${event.eventId.slice(0, 8)} not published (${reason}); it stays pending`)),
+          publishFailed: (event, reason) =>
+            say(fit(`${time()}  ! ${event.type === 'unread.alert' ? 'alert' : 'event'} ${event.eventId.slice(0, 8)} not published (${reason}); it stays pending`)),
         },
       },
-      { concurrency: 8, claimLeaseMs: 60_000 },
+      { concurrency: 8, claimLeaseMs: 60_000, alertDefaults: config.alertDefaults },
     );
+    for (const line of heldLines) say(line);
     const delivered = await webhooks?.finish();
     totals.polled += summary.polled;
     // Events of the cycle (those of re-polls are counted as they go out).
     totals.published += summary.published;
+    totals.alerts += summary.alertsSent;
     totals.failed += summary.failed;
     say(describeCycle(totals.cycles, summary, delivered));
   };

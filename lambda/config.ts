@@ -1,4 +1,6 @@
 import { inspect } from 'node:util';
+import type { AlertPolicy } from './core/alert-policy';
+import { InvalidAlertPolicyError, parseAlertDefaults } from './core/alert-policy-parse';
 import { ENV, METRICS } from './env-names';
 
 export class ConfigError extends Error {
@@ -39,6 +41,8 @@ export interface Config {
   readonly failureStreakThreshold: number;
   /** The `service` dimension of the metrics and the service of the logs (the stack's name in Lambda). */
   readonly serviceName: string;
+  /** The stack-wide alert policy (ALERT_* variables, the built-in defaults for those unset); identities' own values win. */
+  readonly alertDefaults: AlertPolicy;
 }
 
 export const DEFAULTS = {
@@ -82,7 +86,18 @@ export function loadConfig(env: Env, given: ConfigOverrides = {}): Config {
     claimLeaseMs: integer(env, ENV.claimLeaseSeconds, DEFAULTS.claimLeaseSeconds, 1, 86_400) * 1000,
     failureStreakThreshold: integer(env, ENV.failureStreakThreshold, DEFAULTS.failureStreakThreshold, 1, 10_000),
     serviceName: serviceName(optional(env, ENV.serviceName) ?? DEFAULTS.serviceName),
+    alertDefaults: alertDefaults(env),
   });
+}
+
+/** The ALERT_* variables; a bad one is refused naming the variable, its value and what it expects. */
+function alertDefaults(env: Env): AlertPolicy {
+  try {
+    return parseAlertDefaults(env);
+  } catch (error) {
+    if (error instanceof InvalidAlertPolicyError) throw new ConfigError(error.message, { cause: error });
+    throw error;
+  }
 }
 
 export const parseTableName: SettingParser<string> = (raw, name) => {

@@ -76,6 +76,9 @@ export class CycleTelemetry implements CycleObserver {
       [METRICS.unauthorized, source.unauthorized],
       [METRICS.tokenUnavailable, this.tokenUnavailable],
       [METRICS.failingIdentities, this.failingIdentities],
+      [METRICS.alertsSent, summary.alertsSent],
+      [METRICS.alertsDeferred, summary.alertsDeferred],
+      [METRICS.alertsDropped, summary.alertsDropped],
     ];
     for (const [name, value] of counts) metrics.addMetric(name, MetricUnit.Count, value);
     metrics.addMetric(METRICS.cycleDuration, MetricUnit.Milliseconds, summary.durationMs);

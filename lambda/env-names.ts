@@ -22,6 +22,9 @@ export const ENV = {
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];
 
+/** The alert policy defaults' variables (ALERT_MIN_UNREAD, ALERT_COOLDOWN, …), one per policy field but `snoozeUntil`. */
+export { ALERT_ENV } from './core/alert-policy';
+
 /** CloudWatch metric namespace and names, emitted by the handler and alarmed on by the stack. */
 export const METRICS = {
   namespace: 'UnreadNotifier',
@@ -42,6 +45,12 @@ export const METRICS = {
   tokenUnavailable: 'TokenUnavailable',
   /** Registry items the code cannot decode; they are skipped, never silently. */
   malformedItems: 'MalformedItems',
+  /** `unread.alert` events the publisher accepted. */
+  alertsSent: 'AlertsSent',
+  /** Alerts held back (cooldown, quiet hours, snooze); they go out later, or are dropped. */
+  alertsDeferred: 'AlertsDeferred',
+  /** Owed alerts given up because the identity read everything before they were due. */
+  alertsDropped: 'AlertsDropped',
 } as const;
 
 const BOOKKEEPING_PREFIX = '#';

@@ -45,6 +45,7 @@ export const handler = async (event: unknown, context: Context): Promise<CycleSu
       {
         concurrency: config.pollConcurrency,
         claimLeaseMs: config.claimLeaseMs,
+        alertDefaults: config.alertDefaults,
         ...(segment ? { segment } : {}),
         shouldStartMore: () => context.getRemainingTimeInMillis() > DEADLINE_MARGIN_MS,
       },

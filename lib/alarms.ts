@@ -40,6 +40,13 @@ export interface AlarmsProps {
    * @default 0.8
    */
   readonly durationAlarmRatio?: number;
+  /**
+   * The event topic, when it has subscribers: notifications SNS failed to deliver (an SMS past
+   * the account's spend limit, in the sandbox, to an opted-out number; an email or webhook that
+   * kept failing) alarm.
+   * @default - no alarm on deliveries
+   */
+  readonly eventTopic?: sns.ITopic;
 }
 
 /**
@@ -160,6 +167,16 @@ export class Alarms extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       alarmDescription: 'The registry holds items the poller cannot decode; they are skipped until repaired. identities list shows them as broken, and the function log names their keys.',
     });
+    if (props.eventTopic) {
+      // SNS has no per-protocol dimension: the topic's failures, SMS among them. An SMS past the monthly
+      // spend limit fails without any other sign, so this is how that limit is noticed.
+      add('NotificationsFailed', {
+        metric: props.eventTopic.metricNumberOfNotificationsFailed({ period, statistic: cloudwatch.Stats.SUM }),
+        threshold: 1,
+        alarmDescription:
+          'SNS failed to deliver notifications of the event topic (SMS, email or webhook). For SMS: the monthly spend limit reached, the account still in the SMS sandbox, no origination identity for US numbers, or an opted-out number; see docs/alerts.md and the SMS delivery-status logs.',
+      });
+    }
     add('FailingIdentities', {
       metric: props.metrics.metric(METRICS.failingIdentities, { period, statistic: cloudwatch.Stats.MAXIMUM }),
       threshold: 1,

@@ -1,17 +1,22 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { ConfigError, loadConfig } from '../lambda/config';
+import { formatAlertPolicyValue } from '../lambda/core/alert-policy';
+import { InvalidAlertPolicyError, parseAlertPolicyValue } from '../lambda/core/alert-policy-parse';
 import type { Direction } from '../lambda/core/model';
-import { ENV, type EnvName } from '../lambda/env-names';
+import type { EventType } from '../lambda/core/subscription-filter';
+import { ALERT_ENV, ENV, type EnvName } from '../lambda/env-names';
 import { MAX_WATCHED_INTERVAL } from './alarms';
 import { isKmsKeyArn } from './api-token-secret';
 import type { EventFilter, IntegratorQueueSpec, SubscriptionSpec } from './event-subscriptions';
+import type { AlertPolicyDefaults } from './poller';
 import type { UnreadNotifierStackProps } from './unread-notifier-stack';
 
 /**
  * The context keys `bin/app.ts` reads (`cdk deploy -c key=value`, or `context` in cdk.json /
  * cdk.context.json). Lists take a comma-separated string or a JSON array; a JSON entry may be an
- * object `{"endpoint": "...", "identityId": "558355", "directions": ["increased"]}` to filter.
+ * object `{"endpoint": "...", "events": ["unread.alert", "unread.changed"], "identityId": "558355",
+ * "directions": ["increased"]}` to filter (a direction applies to change events only).
  */
 export const CONTEXT_KEYS = {
   stackName: 'stack name; a second name deploys a second, independent copy (default UnreadNotifier)',
@@ -24,10 +29,12 @@ export const CONTEXT_KEYS = {
   memorySize: 'function memory in MB, which also sets its CPU share (default 256)',
   apiTokenSecretName: 'use this existing Secrets Manager secret instead of creating an empty one',
   apiTokenSecretKmsKeyArn: 'the ARN of the customer managed KMS key that encrypts that existing secret (the poller may decrypt through Secrets Manager only)',
-  alertEmails: 'email subscriptions to the events',
-  smsNumbers: 'SMS subscriptions (E.164, e.g. +14155550100)',
-  webhookUrls: 'HTTPS webhook subscriptions',
-  integratorQueue: 'true (or a filter object) to create an SQS queue subscribed with raw delivery',
+  alertEmails: 'email subscriptions (unread.alert events unless an entry says "events")',
+  smsNumbers: 'SMS subscriptions, E.164 such as +14155550100 (unread.alert events unless an entry says "events")',
+  webhookUrls: 'HTTPS webhook subscriptions (unread.changed events unless an entry says "events")',
+  integratorQueue: 'true (or a filter object) to create an SQS queue subscribed with raw delivery (unread.changed events by default)',
+  alertPolicy:
+    'the stack-wide alert policy, a JSON object of policy fields as the CLI flags write them, e.g. {"cooldown":"15m","quietHours":"22:00-07:00","timeZone":"Europe/Berlin"} (each identity may set its own)',
   opsEmails: 'email subscriptions to the alarm topic',
   logRetentionDays: 'function log retention in days, a CloudWatch Logs value (default 30)',
   removalPolicy: 'retain (default) or destroy: what deleting the stack does to the table, secret and logs',
@@ -116,6 +123,7 @@ export function readAppConfig(get: (key: ContextKey) => unknown): AppConfig {
       smsNumbers: subscriptionList(get, 'smsNumbers'),
       webhookUrls: subscriptionList(get, 'webhookUrls'),
       integratorQueue: integratorQueue(get),
+      alertPolicy: alertPolicy(get),
       opsEmails: subscriptionList(get, 'opsEmails')?.map((spec) => {
         if (spec.identityId !== undefined || spec.directions !== undefined) throw contextError('opsEmails', 'plain email addresses (alarms are not filtered)', spec);
         return spec.endpoint;
@@ -249,10 +257,15 @@ function integratorQueue(get: (key: ContextKey) => unknown): IntegratorQueueSpec
 }
 
 function eventFilter(key: ContextKey, raw: Record<string, unknown>): EventFilter {
-  const unknownKeys = Object.keys(raw).filter((k) => k !== 'identityId' && k !== 'directions');
-  if (unknownKeys.length > 0) throw contextError(key, 'objects with only "endpoint", "identityId" and "directions"', raw);
-  const filter: { identityId?: string; directions?: Direction[] } = {};
-  const { identityId, directions } = raw;
+  const unknownKeys = Object.keys(raw).filter((k) => k !== 'identityId' && k !== 'directions' && k !== 'events');
+  if (unknownKeys.length > 0) throw contextError(key, 'objects with only "endpoint", "events", "identityId" and "directions"', raw);
+  const filter: { events?: EventType[]; identityId?: string; directions?: Direction[] } = {};
+  const { identityId, directions, events } = raw;
+  if (events !== undefined) {
+    const list = typeof events === 'string' ? events.split(',').map((e) => e.trim()) : events;
+    if (!Array.isArray(list) || !list.every((e): e is string => typeof e === 'string')) throw contextError(key, 'events as a list of strings', events);
+    filter.events = list as EventType[];
+  }
   if (identityId !== undefined) {
     // A JSON number beyond 2^53 has already lost digits: only safe integers are taken as numbers.
     if (typeof identityId === 'number' && Number.isSafeInteger(identityId)) filter.identityId = String(identityId);
@@ -265,4 +278,36 @@ function eventFilter(key: ContextKey, raw: Record<string, unknown>): EventFilter
     filter.directions = list as Direction[];
   }
   return filter;
+}
+
+/**
+ * The stack-wide alert policy: an object (or its JSON) of the policy fields, each checked by the
+ * parser the CLI and the function use, and written as the flags write it. `snoozeUntil` has no
+ * stack-wide default: it belongs to one identity.
+ */
+function alertPolicy(get: (key: ContextKey) => unknown): AlertPolicyDefaults | undefined {
+  let value = get('alertPolicy');
+  if (!present(value)) return undefined;
+  if (typeof value === 'string') {
+    try {
+      value = JSON.parse(value);
+    } catch {
+      throw contextError('alertPolicy', 'a JSON object of alert policy fields', value);
+    }
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw contextError('alertPolicy', 'an object of alert policy fields', value);
+  const fields = Object.keys(ALERT_ENV) as (keyof typeof ALERT_ENV)[];
+  const policy: Partial<Record<keyof typeof ALERT_ENV, string | number | boolean>> = {};
+  for (const [field, raw] of Object.entries(value as Record<string, unknown>)) {
+    if (field === 'snoozeUntil') throw new ContextError('context key "alertPolicy": snoozeUntil has no stack-wide default; snooze one identity with identities set <id> --snooze-until');
+    if (!(fields as string[]).includes(field)) throw new ContextError(`context key "alertPolicy" has an unknown field ${JSON.stringify(field)}; the fields are ${fields.join(', ')}`);
+    const name = field as keyof typeof ALERT_ENV;
+    try {
+      policy[name] = formatAlertPolicyValue(name, parseAlertPolicyValue(name, raw));
+    } catch (error) {
+      if (error instanceof InvalidAlertPolicyError) throw new ContextError(`context key "alertPolicy": invalid ${name} ${JSON.stringify(raw)}: expected ${error.expected}`);
+      throw error;
+    }
+  }
+  return policy;
 }

@@ -15,7 +15,7 @@ export interface CycleDashboardProps {
   readonly deadLetterQueues: Readonly<Record<string, sqs.IQueue>>;
 }
 
-/** One page for the cycle: what was polled, changed and published, what failed, how long it took. */
+/** One page for the cycle: what was polled, changed and published, the alerts people got, what failed, how long it took. */
 export class CycleDashboard extends Construct {
   readonly dashboard: cloudwatch.Dashboard;
 
@@ -47,6 +47,13 @@ export class CycleDashboard extends Construct {
         ],
         right: [metrics.metric(METRICS.failingIdentities, { period: minute, statistic: cloudwatch.Stats.MAXIMUM, label: 'failing identities' })],
         width: 12,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Alerts for people: sent, deferred, dropped',
+        left: [sum(METRICS.alertsSent, 'sent'), sum(METRICS.alertsDeferred, 'deferred (cooldown, quiet hours, snooze)'), sum(METRICS.alertsDropped, 'dropped (read before due)')],
+        width: 24,
       }),
     );
     this.dashboard.addWidgets(

@@ -5,7 +5,8 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { isIdentityId } from '../lambda/core/identity-id';
 import type { Direction } from '../lambda/core/model';
-import { buildFilterPolicy } from '../lambda/core/subscription-filter';
+import { buildFilterPolicy, EVENT_TYPES, SubscriptionFilterError, type EventType, type FilterPolicy } from '../lambda/core/subscription-filter';
+import { DEFAULT_EVENT_TYPES, type SubscriptionProtocol } from '../lambda/core/subscriptions';
 import { DeadLetterQueue } from './dead-letter-queue';
 
 /** The `direction` message attribute values an event can carry. */
@@ -13,16 +14,23 @@ export const DIRECTIONS: readonly Direction[] = ['increased', 'decreased'];
 
 /**
  * Limits a subscription to some events, through a filter policy on the event's message
- * attributes (`identityId`, `direction`). Without a filter a subscriber gets every event.
+ * attributes (`eventType`, `identityId`, `direction`).
  */
 export interface EventFilter {
+  /**
+   * The kinds of event: `unread.alert` (for people, shaped by the alert policy) and
+   * `unread.changed` (every change, for systems).
+   * @default - email and SMS: `unread.alert`; webhooks and the integrator queue: `unread.changed`
+   */
+  readonly events?: readonly EventType[];
   /**
    * Only events of this CommBox identity (a positive int64 as a decimal string).
    * @default - every identity
    */
   readonly identityId?: string;
   /**
-   * Only events whose `direction` is one of these.
+   * Only change events whose `direction` is one of these (alerts have none, and a subscription
+   * to both kinds still gets every alert); needs `unread.changed` among the events.
    * @default - both directions
    */
   readonly directions?: readonly Direction[];
@@ -103,10 +111,10 @@ export class EventSubscriptions extends Construct {
     const emails = props.alertEmails ?? [];
     const phones = props.smsNumbers ?? [];
     const webhooks = props.webhookUrls ?? [];
-    emails.forEach((spec) => check(spec, 'alertEmails', isEmailAddress, 'an email address'));
-    phones.forEach((spec) => check(spec, 'smsNumbers', (e) => E164.test(e), 'an E.164 phone number such as +14155550100'));
-    webhooks.forEach((spec) => check(spec, 'webhookUrls', isHttpsUrl, 'an https URL without credentials'));
-    if (props.integratorQueue) checkFilter(props.integratorQueue, 'integratorQueue');
+    emails.forEach((spec) => check(spec, 'alertEmails', 'email', isEmailAddress, 'an email address'));
+    phones.forEach((spec) => check(spec, 'smsNumbers', 'sms', (e) => E164.test(e), 'an E.164 phone number such as +14155550100'));
+    webhooks.forEach((spec) => check(spec, 'webhookUrls', 'https', isHttpsUrl, 'an https URL without credentials'));
+    if (props.integratorQueue) checkFilter(props.integratorQueue, 'sqs', 'integratorQueue');
     for (const [name, list] of [['alertEmails', emails], ['smsNumbers', phones], ['webhookUrls', webhooks]] as const) {
       const seen = new Set<string>();
       for (const { endpoint } of list) {
@@ -121,26 +129,25 @@ export class EventSubscriptions extends Construct {
     const { topic } = props;
 
     for (const spec of emails) {
-      topic.addSubscription(new subs.EmailSubscription(spec.endpoint, { ...filterOf(spec), deadLetterQueue: dlq }));
+      withFilter(topic.addSubscription(new subs.EmailSubscription(spec.endpoint, { deadLetterQueue: dlq })), filterOf(spec, 'email'));
     }
     for (const spec of phones) {
       // Built directly: subs.SmsSubscription drops the deadLetterQueue option, and SMS deserves a redrive policy as much as email.
-      new sns.Subscription(topic, spec.endpoint, {
-        topic,
-        protocol: sns.SubscriptionProtocol.SMS,
-        endpoint: spec.endpoint,
-        ...filterOf(spec),
-        deadLetterQueue: dlq,
-      });
+      withFilter(
+        new sns.Subscription(topic, spec.endpoint, { topic, protocol: sns.SubscriptionProtocol.SMS, endpoint: spec.endpoint, deadLetterQueue: dlq }),
+        filterOf(spec, 'sms'),
+      );
     }
     for (const spec of webhooks) {
-      topic.addSubscription(
-        new subs.UrlSubscription(spec.endpoint, {
-          protocol: sns.SubscriptionProtocol.HTTPS,
-          deliveryPolicy: props.webhookDeliveryPolicy ?? WEBHOOK_DELIVERY_POLICY,
-          ...filterOf(spec),
-          deadLetterQueue: dlq,
-        }),
+      withFilter(
+        topic.addSubscription(
+          new subs.UrlSubscription(spec.endpoint, {
+            protocol: sns.SubscriptionProtocol.HTTPS,
+            deliveryPolicy: props.webhookDeliveryPolicy ?? WEBHOOK_DELIVERY_POLICY,
+            deadLetterQueue: dlq,
+          }),
+        ),
+        filterOf(spec, 'https'),
       );
     }
     if (props.integratorQueue) {
@@ -158,28 +165,45 @@ export class EventSubscriptions extends Construct {
       }
       this.integratorQueue = queue;
       // Raw delivery: the message body is the event JSON itself and the attributes arrive as SQS message attributes.
-      topic.addSubscription(new subs.SqsSubscription(queue, { rawMessageDelivery: true, ...filterOf(props.integratorQueue), deadLetterQueue: dlq }));
+      withFilter(topic.addSubscription(new subs.SqsSubscription(queue, { rawMessageDelivery: true, deadLetterQueue: dlq })), filterOf(props.integratorQueue, 'sqs'));
     }
   }
 }
 
 /**
- * The filter policy of a spec, on message attributes; nothing when it does not filter. Built by
- * the builder `unread-notifier subscriptions add` uses (lambda/core/subscription-filter.ts).
+ * The filter policy of a spec, on message attributes (the events of its kind by default, see
+ * EventFilter.events); nothing when it does not filter. Built by the builder
+ * `unread-notifier subscriptions add` uses (lambda/core/subscription-filter.ts).
  */
-export function filterOf(filter: EventFilter): { filterPolicy?: Record<string, sns.SubscriptionFilter> } {
-  const policy = buildFilterPolicy({ ...(filter.identityId !== undefined ? { identityIds: [filter.identityId] } : {}), ...(filter.directions ? { directions: filter.directions } : {}) });
-  return policy ? { filterPolicy: Object.fromEntries(Object.entries(policy).map(([key, values]) => [key, new sns.SubscriptionFilter([...values])])) } : {};
+export function filterOf(filter: EventFilter, protocol: SubscriptionProtocol): FilterPolicy | undefined {
+  return buildFilterPolicy({
+    eventTypes: filter.events ?? DEFAULT_EVENT_TYPES[protocol],
+    ...(filter.identityId !== undefined ? { identityIds: [filter.identityId] } : {}),
+    ...(filter.directions ? { directions: filter.directions } : {}),
+  });
 }
 
-function check(spec: SubscriptionSpec, key: string, valid: (endpoint: string) => boolean, expected: string): void {
+/**
+ * Sets the filter policy on the subscription's resource: CDK's `filterPolicy` prop cannot say
+ * `$or`, which a direction on a subscription to both kinds of event needs.
+ */
+function withFilter(subscription: sns.Subscription, policy: FilterPolicy | undefined): void {
+  if (policy) (subscription.node.defaultChild as sns.CfnSubscription).filterPolicy = policy;
+}
+
+function check(spec: SubscriptionSpec, key: string, protocol: SubscriptionProtocol, valid: (endpoint: string) => boolean, expected: string): void {
   if (!Token.isUnresolved(spec.endpoint) && !valid(spec.endpoint)) {
     throw new Error(`${key}: ${JSON.stringify(spec.endpoint)} is not ${expected}`);
   }
-  checkFilter(spec, `${key} (${spec.endpoint})`);
+  checkFilter(spec, protocol, `${key} (${spec.endpoint})`);
 }
 
-function checkFilter(filter: EventFilter, where: string): void {
+function checkFilter(filter: EventFilter, protocol: SubscriptionProtocol, where: string): void {
+  for (const type of filter.events ?? []) {
+    if (!(EVENT_TYPES as readonly string[]).includes(type)) {
+      throw new Error(`${where}: events may hold only ${EVENT_TYPES.map((t) => JSON.stringify(t)).join(' and ')}; got ${JSON.stringify(type)}`);
+    }
+  }
   if (filter.identityId !== undefined && !isIdentityId(filter.identityId)) {
     throw new Error(`${where}: identityId must be a positive 64-bit integer written as a string, such as "558355"; got ${JSON.stringify(filter.identityId)}`);
   }
@@ -187,6 +211,13 @@ function checkFilter(filter: EventFilter, where: string): void {
     if (!DIRECTIONS.includes(direction)) {
       throw new Error(`${where}: directions may hold only ${DIRECTIONS.map((d) => JSON.stringify(d)).join(' and ')}; got ${JSON.stringify(direction)}`);
     }
+  }
+  try {
+    filterOf(filter, protocol);
+  } catch (error) {
+    if (!(error instanceof SubscriptionFilterError)) throw error;
+    const events = filter.events ? '' : ` (its events are ${DEFAULT_EVENT_TYPES[protocol].join(', ')} unless "events" says otherwise)`;
+    throw new Error(`${where}: ${error.message}${events}`, { cause: error });
   }
 }
 

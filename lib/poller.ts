@@ -7,7 +7,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { DEFAULTS, loadConfig } from '../lambda/config';
-import { ENV, METRICS, TABLE_KEY } from '../lambda/env-names';
+import { ALERT_ENV, ENV, METRICS, TABLE_KEY } from '../lambda/env-names';
 import type { ApiTokenSecret } from './api-token-secret';
 import { CycleMetrics } from './cycle-metrics';
 import { DeadLetterQueue } from './dead-letter-queue';
@@ -22,8 +22,20 @@ export const POLLER_HANDLER = 'handler';
 /** How much longer than the function can run a claim on a pending event lasts. */
 export const CLAIM_LEASE_MARGIN = Duration.seconds(60);
 
+/**
+ * The stack-wide alert policy: policy fields as the CLI flags write them (`{"cooldown": "15m",
+ * "quietHours": "22:00-07:00"}`); each becomes the function's ALERT_* variable. `snoozeUntil`
+ * has none: a snooze belongs to one identity.
+ */
+export type AlertPolicyDefaults = { readonly [K in keyof typeof ALERT_ENV]?: string | number | boolean };
+
 /** What an operator tunes about the poller; the stack takes the same props and passes them on. */
 export interface PollerTuning {
+  /**
+   * The alert policy of every identity that does not set its own value (CONTRACT.md "Alerts for people").
+   * @default - the built-in defaults: minUnread 1, cooldown 15m, no quiet hours, UTC, no reminders (3 at most), no `cleared`
+   */
+  readonly alertPolicy?: AlertPolicyDefaults;
   /**
    * Function timeout; must be shorter than the schedule interval, so two ticks of one shard never overlap.
    * @default interval minus 10 seconds, at most 15 minutes (50 seconds for the 1-minute default)
@@ -89,6 +101,7 @@ export class Poller extends Construct {
       [ENV.claimLeaseSeconds]: String(timeoutSeconds + CLAIM_LEASE_MARGIN.toSeconds()),
       [ENV.failureStreakThreshold]: String(props.failureStreakThreshold ?? DEFAULTS.failureStreakThreshold),
       [ENV.serviceName]: this.metrics.service,
+      ...alertEnvironment(props.alertPolicy ?? {}),
     };
     loadConfig(settings);
 
@@ -144,4 +157,13 @@ export class Poller extends Construct {
     }
     props.apiToken.grantRead(this.fn);
   }
+}
+
+/** ALERT_MIN_UNREAD, ALERT_COOLDOWN, …: one variable per field given. */
+function alertEnvironment(policy: AlertPolicyDefaults): Record<string, string> {
+  return Object.fromEntries(
+    (Object.entries(policy) as [keyof typeof ALERT_ENV, string | number | boolean | undefined][]).flatMap(([field, value]) =>
+      value === undefined ? [] : [[ALERT_ENV[field], String(value)]],
+    ),
+  );
 }

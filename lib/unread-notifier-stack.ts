@@ -68,7 +68,7 @@ export class UnreadNotifierStack extends Stack {
       secretName: props.apiTokenSecretName,
       encryptionKeyArn: props.apiTokenSecretKmsKeyArn,
     });
-    const { timeout, apiBaseUrl, pollConcurrency, failureStreakThreshold, memorySize, logRetention } = props;
+    const { timeout, apiBaseUrl, pollConcurrency, failureStreakThreshold, memorySize, logRetention, alertPolicy } = props;
     this.poller = new Poller(this, 'Poller', {
       table: this.registry.table,
       topic: this.events.topic,
@@ -80,6 +80,7 @@ export class UnreadNotifierStack extends Stack {
       failureStreakThreshold,
       memorySize,
       logRetention,
+      alertPolicy,
       logRemovalPolicy: removalPolicy,
     });
     this.schedule = new PollSchedule(this, 'Schedule', { fn: this.poller.fn, rate, shards: props.shards });
@@ -129,6 +130,7 @@ export class UnreadNotifierStack extends Stack {
       interval: rate,
       deadLetterQueues,
       opsEmails: props.opsEmails,
+      ...(this.subscriptions.deadLetterQueue ? { eventTopic: this.events.topic } : {}),
     });
     if (this.alarms.deadLetterQueue) deadLetterQueues.AlarmDeliveryDlq = this.alarms.deadLetterQueue;
     for (const alarm of Object.values(this.webhooks.alarms)) alarm.addAlarmAction(new actions.SnsAction(this.alarms.topic));

@@ -103,7 +103,8 @@ export async function pollCommand(config: Config, io: CliIo, flags: PollFlags): 
           io.stderr.write(`warning: identity ${id} failed (${(error as Error).message}); ${streak} cycle(s) in a row\n`);
         },
         identityNotFound: (id) => io.stderr.write(`warning: identity ${id} not found upstream\n`),
-        publishFailed: (event, reason) => io.stderr.write(`warning: event ${event.eventId} not published (${reason}); it stays pending\n`),
+        publishFailed: (event, reason) =>
+          io.stderr.write(`warning: ${event.type === 'unread.alert' ? 'alert' : 'event'} ${event.eventId} not published (${reason}); it stays pending\n`),
         resumePointFailed: (error) => io.stderr.write(`warning: could not store where the cycle stopped (${(error as Error).message})\n`),
         cycleEndFailed: (error) => io.stderr.write(`warning: could not store when the cycle ended (${(error as Error).message})\n`),
         progress: (done, total) => {
@@ -116,6 +117,7 @@ export async function pollCommand(config: Config, io: CliIo, flags: PollFlags): 
     {
       concurrency: config.pollConcurrency,
       claimLeaseMs: config.claimLeaseMs,
+      alertDefaults: config.alertDefaults,
       ...(segment ? { segment } : {}),
       ...(only ? { only: { ids: only, unregistered: 'refuse' as const } } : {}),
       // Events are stored with a claim of CLAIM_LEASE_SECONDS: stop starting identities at half
@@ -138,8 +140,8 @@ export async function pollCommand(config: Config, io: CliIo, flags: PollFlags): 
     throw error;
   }
   if (webhooks) reportLocalDeliveries(await webhooks.finish(), io);
-  if (!config.topicArn && summary.published > 0) {
-    io.stderr.write('note: no TOPIC_ARN: the events above went to stdout only, and count as published\n');
+  if (!config.topicArn && summary.published + summary.alertsSent > 0) {
+    io.stderr.write('note: no TOPIC_ARN: the events and alerts above went to stdout only, and count as published and sent\n');
   }
   if (summary.resumeFrom !== undefined) {
     io.stderr.write(`stopped at half the claim lease; ${summary.skipped} identities left for the next poll, which starts at ${summary.resumeFrom}\n`);
@@ -147,6 +149,7 @@ export async function pollCommand(config: Config, io: CliIo, flags: PollFlags): 
   io.stderr.write(
     `polled ${summary.polled}/${summary.identities} identities: ${summary.changed} changed, ${summary.published} published` +
       `, ${summary.baselines} baselines, ${summary.failed} failed, ${summary.notFound} not found` +
+      `; alerts: ${summary.alertsSent} sent, ${summary.alertsDeferred} deferred, ${summary.alertsDropped} dropped` +
       (summary.publishFailed ? `, ${summary.publishFailed} publish failures` : '') +
       (summary.skipped ? `, ${summary.skipped} skipped` : '') +
       ` in ${summary.durationMs} ms\n`,
@@ -163,6 +166,6 @@ export function summaryLine(s: CycleSummary): Record<string, number> {
   return {
     identities: s.identities, polled: s.polled, changed: s.changed, published: s.published, failed: s.failed, notFound: s.notFound, durationMs: s.durationMs,
     baselines: s.baselines, resent: s.resent, pollFailed: s.pollFailed, publishFailed: s.publishFailed, conflicts: s.conflicts, skipped: s.skipped,
-    publishRequests: s.publishRequests,
+    publishRequests: s.publishRequests, alertsSent: s.alertsSent, alertsDeferred: s.alertsDeferred, alertsDropped: s.alertsDropped,
   };
 }

@@ -6,10 +6,12 @@ import { MalformedItemError } from '../../lambda/adapters/dynamodb-item-codec';
 import type { Config } from '../../lambda/config';
 import { parseIdentityId, type IdentityId } from '../../lambda/core/identity-id';
 import { stringifyWithNumericIds } from '../../lambda/core/json-with-ids';
-import type { CycleEnd, IdentityRecord, ReadableRegistration, Registration } from '../../lambda/core/model';
+import { formatAlertPolicyOverrides } from '../../lambda/core/alert-policy';
+import type { CycleEnd, IdentityRecord, ReadableRegistration, Registration, RegistrationFields } from '../../lambda/core/model';
 import { runPool } from '../../lambda/core/worker-pool';
 import { UsageError, type CliIo } from './io';
 import { ProgressBar } from './progress';
+import { alertDetails, alertRows } from './alert-commands';
 import { fieldsFromFlags, withRegistrationFlags, type RegistrationFlags } from './registration-fields';
 import { formatRegistryFile, parseRegistryFile, type RegistryFormat } from './registry-file';
 
@@ -50,6 +52,7 @@ export function addIdentitiesCommands(program: Command, config: () => Config, io
     identities
       .command('set <id>')
       .description('change the given fields of a registered identity; the others stay as they are'),
+    { allowDefault: true },
   ).action((id: string, flags: RegistrationFlags) => setCommand(config(), io, id, flags));
   identities
     .command('show <id>')
@@ -134,7 +137,8 @@ export async function addCommand(config: Config, io: CliIo, rawIds: readonly str
   const fields = fieldsFromFlags(flags);
   const registry = registryOf(config);
   const run = await writeAll(io, ids, (id) => registry.register(id, fields));
-  const suffix = fields.label ? ` (${fields.label})` : '';
+  const policy = fields.alertPolicy ? describeFields({ alertPolicy: fields.alertPolicy }) : '';
+  const suffix = (fields.label ? ` (${fields.label})` : '') + (policy ? `, alert policy: ${policy}` : '');
   let added = 0;
   let there = 0;
   const lines = ids.flatMap((id, i) => {
@@ -217,7 +221,12 @@ async function readInput(io: CliIo, file: string): Promise<string> {
 export async function exportCommand(config: Config, io: CliIo, format: RegistryFormat): Promise<void> {
   const registrations = await registryOf(config).list();
   const readable = registrations.filter((r): r is ReadableRegistration => r.broken === undefined);
-  io.stdout.write(formatRegistryFile(format, readable.map((r) => ({ id: r.id, fields: r.label !== undefined ? { label: r.label } : {} }))));
+  io.stdout.write(
+    formatRegistryFile(
+      format,
+      readable.map((r) => ({ id: r.id, fields: { ...(r.label !== undefined ? { label: r.label } : {}), ...(r.alertPolicy ? { alertPolicy: r.alertPolicy } : {}) } })),
+    ),
+  );
   const broken = registrations.filter((r) => r.broken !== undefined);
   for (const r of broken) io.stderr.write(`not exported: item ${JSON.stringify(r.id)} cannot be read (${r.broken})\n`);
   if (broken.length > 0) throw new Error(`${broken.length} item(s) could not be read and are not in the export`);
@@ -225,10 +234,19 @@ export async function exportCommand(config: Config, io: CliIo, format: RegistryF
 
 export async function setCommand(config: Config, io: CliIo, rawId: string, flags: RegistrationFlags): Promise<void> {
   const id = parseId(rawId);
-  const fields = fieldsFromFlags(flags);
-  if (Object.keys(fields).length === 0) throw new UsageError('nothing to set: give --label');
+  const fields = fieldsFromFlags(flags, { allowDefault: true });
+  if (Object.keys(fields).length === 0) throw new UsageError('nothing to set: give --label or an alert policy flag (see identities set --help)');
   if (!(await registryOf(config).update(id, fields))) throw new UsageError(`${notRegistered([id], config.tableName)}; nothing changed`);
-  io.stdout.write(`updated identity ${id}: ${Object.entries(fields).map(([key, value]) => `${key} ${JSON.stringify(value)}`).join(', ')}\n`);
+  io.stdout.write(`updated identity ${id}: ${describeFields(fields)}\n`);
+}
+
+/** `label "Support", cooldown 5m, quietHours default`: the fields as the flags write them. */
+function describeFields(fields: RegistrationFields): string {
+  return [
+    ...(fields.label !== undefined ? [`label ${JSON.stringify(fields.label)}`] : []),
+    ...Object.entries(fields.alertPolicy ? formatAlertPolicyOverrides(fields.alertPolicy) : {}).map(([key, value]) => `${key} ${String(value)}`),
+    ...(fields.alertPolicyToDefault ?? []).map((key) => `${key} default`),
+  ].join(', ');
 }
 
 export async function showCommand(config: Config, io: CliIo, rawId: string, json: boolean): Promise<void> {
@@ -242,13 +260,13 @@ export async function showCommand(config: Config, io: CliIo, rawId: string, json
     registry.cycleEnds(),
   ]);
   if (!record) throw new UsageError(notRegistered([id], config.tableName));
-  const details = identityDetails(record, cycleEnds, config.failureStreakThreshold);
-  io.stdout.write(json ? `${stringifyWithNumericIds(details, ID_KEYS)}\n` : showText(details));
+  const now = Date.now();
+  const details = { ...identityDetails(record, cycleEnds, config.failureStreakThreshold), ...alertDetails(record, config.alertDefaults, now) };
+  io.stdout.write(json ? `${stringifyWithNumericIds(details, ID_KEYS)}\n` : showText(details) + alertRows(details, now).map(showRow).join(''));
 }
 
 /** What `show` prints, as one JSON-ready object. */
 function identityDetails(record: IdentityRecord, cycleEnds: readonly CycleEnd[], failingFrom: number) {
-  const pending = record.pending;
   return {
     identityId: record.id,
     label: record.label ?? null,
@@ -263,23 +281,19 @@ function identityDetails(record: IdentityRecord, cycleEnds: readonly CycleEnd[],
     lastChangedAt: record.snapshot?.changedAt ?? null,
     lastCycleEndedAt: cycleEnds[0]?.endedAt ?? null,
     cycleEnds: cycleEnds.map((end) => ({ segment: segmentName(end), endedAt: end.endedAt })),
-    pendingEvents: pending
-      ? [
-          {
-            eventId: pending.event.eventId,
-            type: pending.event.type,
-            previousTotal: pending.event.previousTotal,
-            total: pending.event.total,
-            observedAt: pending.event.observedAt,
-            // 0: a refused publish released it, and the next cycle sends it first.
-            claimedUntil: pending.claimUntil > 0 ? new Date(pending.claimUntil).toISOString() : null,
-          },
-        ]
-      : [],
+    pendingEvents: (record.outbox ?? []).map((entry) => {
+      // 0: a refused publish released it, and the next cycle sends it first.
+      const claimedUntil = entry.claimUntil > 0 ? new Date(entry.claimUntil).toISOString() : null;
+      if (entry.kind === 'change') {
+        const e = entry.event;
+        return { eventId: e.eventId, type: e.type, previousTotal: e.previousTotal, total: e.total, observedAt: e.observedAt, claimedUntil };
+      }
+      const e = entry.notice.event;
+      return { eventId: e.eventId, type: e.type, kind: e.kind, previousTotal: e.lastAlertTotal, total: e.total, observedAt: e.observedAt, claimedUntil };
+    }),
     failureStreak: record.failureStreak,
     failing: record.failureStreak >= failingFrom,
     notFound: record.notFound,
-    // Issue 9 adds here: the effective alert policy (saying which values are defaults) and the next due alert.
   };
 }
 
@@ -315,7 +329,7 @@ function showText(d: IdentityDetails): string {
   for (const e of d.pendingEvents) {
     rows.push([
       'pending',
-      `event ${e.eventId} (${e.previousTotal} → ${e.total} unread, observed ${e.observedAt}), ` +
+      `${'kind' in e ? `${e.kind} alert` : 'event'} ${e.eventId} (${e.previousTotal} → ${e.total} unread, observed ${e.observedAt}), ` +
         (e.claimedUntil ? `claimed until ${e.claimedUntil}` : 'sent again first by the next cycle'),
     ]);
   }
@@ -324,8 +338,11 @@ function showText(d: IdentityDetails): string {
     d.failureStreak === 0 ? 'none' : `${d.failureStreak} cycle(s) in a row${d.failing ? ' (failing: counted in FailingIdentities)' : ''}`,
   ]);
   rows.push(['not found', d.notFound ? 'yes: CommBox answered 404; it is still polled each cycle' : 'no']);
-  // Issue 9 adds here: the effective alert policy (which values are defaults) and the next due alert.
-  return rows.map(([name, value]) => `${name.padEnd(14)}${value}\n`).join('');
+  return rows.map(showRow).join('');
+}
+
+function showRow([name, value]: [string, string]): string {
+  return `${name.padEnd(14)}${value}\n`;
 }
 
 export async function listCommand(config: Config, io: CliIo, json: boolean): Promise<void> {

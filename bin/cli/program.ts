@@ -12,6 +12,7 @@ import {
 import { ENV } from '../../lambda/env-names';
 import { version } from '../../package.json';
 import { initCommand, pollCommand, type PollFlags } from './commands';
+import { addAlertCommands } from './alert-commands';
 import { describeFailure } from './failure';
 import { addIdentitiesCommands } from './identities-commands';
 import type { CliIo } from './io';
@@ -75,6 +76,7 @@ function buildProgram(io: CliIo): Command {
     .action(() => initCommand(config(), io));
 
   addIdentitiesCommands(program, config, io);
+  addAlertCommands(program, config, io);
 
   program
     .command('poll')

@@ -5,8 +5,9 @@ import { fieldsFromRecord, fieldsToRecord, REGISTRATION_KEYS } from './registrat
 
 /**
  * What `identities import` reads and `identities export` writes: CSV (`id[,label]`, RFC 4180
- * quoting, an optional header naming the columns) or JSON lines (`{"id":"…","label":"…"}`), told
- * apart by the first line that is not blank. Line numbers count from 1, the header included.
+ * quoting, an optional header naming the columns, alert policy fields among them) or JSON lines
+ * (`{"id":"…","label":"…","cooldown":"15m"}`), told apart by the first line that is not blank.
+ * Line numbers count from 1, the header included.
  */
 export type RegistryFormat = 'csv' | 'jsonl';
 
@@ -69,11 +70,10 @@ export function formatRegistryFile(format: RegistryFormat, registrations: readon
   if (format === 'jsonl') {
     return registrations.map(({ id, fields }) => `${JSON.stringify({ id, ...fieldsToRecord(fields) })}\n`).join('');
   }
-  const header = ['id', ...REGISTRATION_KEYS];
-  const rows = registrations.map(({ id, fields }) => {
-    const record: Record<string, string | undefined> = { id, ...fieldsToRecord(fields) };
-    return header.map((column) => csvField(record[column] ?? '')).join(',');
-  });
+  const records = registrations.map(({ id, fields }): Record<string, string | number | boolean | undefined> => ({ id, ...fieldsToRecord(fields) }));
+  // id and label always; a policy column only when some identity sets that field.
+  const header = ['id', ...REGISTRATION_KEYS.filter((key) => key === 'label' || records.some((record) => record[key] !== undefined))];
+  const rows = records.map((record) => header.map((column) => csvField(String(record[column] ?? ''))).join(','));
   return [header.join(','), ...rows].map((row) => `${row}\n`).join('');
 }
 
@@ -87,9 +87,12 @@ function isHeader(text: string): boolean {
 
 function headerColumns(text: string, line: number): string[] {
   const known = ['id', ...REGISTRATION_KEYS] as readonly string[];
-  const columns = splitCsvLine(text).map((cell) => cell.toLowerCase());
-  const unknown = columns.find((column) => !known.includes(column));
-  if (unknown !== undefined) throw new HeaderError(`line ${line}: unknown column ${JSON.stringify(unknown)}; the columns are ${known.join(', ')}`);
+  // Any case: `minunread` and `MinUnread` are the column `minUnread`.
+  const byLowerCase = new Map(known.map((key) => [key.toLowerCase(), key]));
+  const cells = splitCsvLine(text);
+  const unknown = cells.find((cell) => !byLowerCase.has(cell.toLowerCase()));
+  if (unknown !== undefined) throw new HeaderError(`line ${line}: unknown column ${JSON.stringify(unknown.toLowerCase())}; the columns are ${known.join(', ')}`);
+  const columns = cells.map((cell) => byLowerCase.get(cell.toLowerCase()) as string);
   const repeated = columns.find((column, i) => columns.indexOf(column) !== i);
   if (repeated !== undefined) throw new HeaderError(`line ${line}: column ${JSON.stringify(repeated)} appears twice`);
   return columns;

@@ -95,7 +95,7 @@ export async function startServe(options: ServeOptions): Promise<ServeHandle> {
   const pollIdentity = (publisher: EventPublisher) => (id: IdentityId): Promise<CycleSummary> =>
     runPollCycle(
       { source, store, publisher, clock, ...(options.repollObserver ? { observer: options.repollObserver } : {}) },
-      { concurrency: 1, claimLeaseMs: config.claimLeaseMs, only: { ids: [id], unregistered: 'ignore' } },
+      { concurrency: 1, claimLeaseMs: config.claimLeaseMs, alertDefaults: config.alertDefaults, only: { ids: [id], unregistered: 'ignore' } },
     );
   /** Runs `work` with this run's publisher, and waits for what the run still does after it. */
   const inRun = async <T>(kind: 'cycle' | 'repoll', work: (publisher: EventPublisher) => Promise<T>): Promise<T> => {
@@ -166,6 +166,7 @@ export async function startServe(options: ServeOptions): Promise<ServeHandle> {
         {
           concurrency: config.pollConcurrency,
           claimLeaseMs: config.claimLeaseMs,
+          alertDefaults: config.alertDefaults,
           // Stopping, or half the claim lease gone (as `poll` does): no identity starts; those started finish.
           shouldStartMore: () => mayStart() && clock() - startedAt < config.claimLeaseMs / 2,
         },

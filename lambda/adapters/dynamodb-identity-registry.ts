@@ -23,6 +23,7 @@ import {
   decodeRegistration,
   itemKey,
   keyOf,
+  mergeAlertPolicy,
   registrationAttributes,
   type Item,
 } from './dynamodb-item-codec';
@@ -39,6 +40,9 @@ export interface DynamoDbIdentityRegistryOptions {
   /** Waits between attempts (to turn on point-in-time recovery, to read keys left unprocessed). @default a timer */
   readonly sleep?: (ms: number) => Promise<void>;
 }
+
+/** Reads and conditional writes of one `set` of policy values before giving up on a policy that keeps changing. */
+const POLICY_UPDATE_ATTEMPTS = 5;
 
 /** The registry half of the table: what the CLI's `init` and `identities` commands change. */
 export class DynamoDbIdentityRegistry implements IdentityRegistry {
@@ -96,27 +100,68 @@ export class DynamoDbIdentityRegistry implements IdentityRegistry {
     }
   }
 
-  /** SET of the given fields only, on the condition that the identity is registered. */
+  /**
+   * SET of the given fields only, on the condition that the identity is registered. Alert policy
+   * values are merged into the identity's stored policy: it is read, and written back on the
+   * condition that it is still what was read (another `set` meanwhile makes this one read again).
+   */
   async update(id: IdentityId, fields: RegistrationFields): Promise<boolean> {
-    const values = Object.entries(registrationAttributes(fields));
-    if (values.length === 0) return (await this.registeredAmong([id])).has(id);
-    try {
-      await this.guard(() =>
-        this.client.send(
-          new UpdateItemCommand({
-            TableName: this.tableName,
-            Key: keyOf(id),
-            UpdateExpression: `SET ${values.map((_, i) => `#f${i} = :f${i}`).join(', ')}`,
-            ConditionExpression: 'attribute_exists(#id)',
-            ExpressionAttributeNames: { '#id': ATTR.id, ...Object.fromEntries(values.map(([name], i) => [`#f${i}`, name])) },
-            ExpressionAttributeValues: Object.fromEntries(values.map(([, value], i) => [`:f${i}`, value])),
-          }),
-        ),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
+    const touchesPolicy = fields.alertPolicy !== undefined || (fields.alertPolicyToDefault?.length ?? 0) > 0;
+    for (let attempt = 1; ; attempt += 1) {
+      let policy: { readonly seen: string | undefined; readonly next: string | undefined } | undefined;
+      if (touchesPolicy) {
+        const { Item } = await this.guard(() =>
+          this.client.send(
+            new GetItemCommand({
+              TableName: this.tableName,
+              Key: keyOf(id),
+              ConsistentRead: true,
+              ProjectionExpression: '#id, #policy',
+              ExpressionAttributeNames: { '#id': ATTR.id, '#policy': ATTR.alertPolicy },
+            }),
+          ),
+        );
+        if (!Item) return false;
+        const seen = Item[ATTR.alertPolicy]?.S;
+        policy = { seen, next: mergeAlertPolicy(seen, fields) };
+      }
+      const values = Object.entries(registrationAttributes({ ...(fields.label !== undefined ? { label: fields.label } : {}) }));
+      if (values.length === 0 && !policy) return (await this.registeredAmong([id])).has(id);
+      const sets = values.map((_, i) => `#f${i} = :f${i}`);
+      if (policy?.next !== undefined) sets.push('#policy = :policy');
+      const remove = policy && policy.next === undefined ? ' REMOVE #policy' : '';
+      const policyCondition = policy ? (policy.seen === undefined ? ' AND attribute_not_exists(#policy)' : ' AND #policy = :seenPolicy') : '';
+      const expressionValues = {
+        ...Object.fromEntries(values.map(([, value], i) => [`:f${i}`, value])),
+        ...(policy?.next !== undefined ? { ':policy': { S: policy.next } } : {}),
+        ...(policy?.seen !== undefined ? { ':seenPolicy': { S: policy.seen } } : {}),
+      };
+      try {
+        await this.guard(() =>
+          this.client.send(
+            new UpdateItemCommand({
+              TableName: this.tableName,
+              Key: keyOf(id),
+              UpdateExpression: `${sets.length > 0 ? `SET ${sets.join(', ')}` : ''}${remove}`.trim(),
+              ConditionExpression: `attribute_exists(#id)${policyCondition}`,
+              ExpressionAttributeNames: {
+                '#id': ATTR.id,
+                ...Object.fromEntries(values.map(([name], i) => [`#f${i}`, name])),
+                ...(policy ? { '#policy': ATTR.alertPolicy } : {}),
+              },
+              ...(Object.keys(expressionValues).length > 0 ? { ExpressionAttributeValues: expressionValues } : {}),
+            }),
+          ),
+        );
+        return true;
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        // Not registered (any more), or its policy changed since it was read: read again to tell.
+        if (!policy || attempt >= POLICY_UPDATE_ATTEMPTS) {
+          if (policy) throw new Error(`identity ${id}: its alert policy kept changing while it was being set; try again`, { cause: error });
+          return false;
+        }
+      }
     }
   }
 

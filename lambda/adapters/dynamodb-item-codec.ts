@@ -1,6 +1,9 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { ALERT_EVENT_TYPE, ALERT_EVENT_VERSION, type AlertNotice, type UnreadAlertEvent } from '../core/alert-event';
+import { formatAlertPolicyOverrides, type AlertPolicyOverrides } from '../core/alert-policy';
+import { InvalidAlertPolicyError, parseAlertPolicyOverrides } from '../core/alert-policy-parse';
+import { decodeAlertState, InvalidAlertStateError } from '../core/alert-state';
 import { isIdentityId, type IdentityId } from '../core/identity-id';
-import { TABLE_KEY } from '../env-names';
 import {
   EVENT_TYPE,
   EVENT_VERSION,
@@ -9,13 +12,15 @@ import {
   type ConversationUnread,
   type CycleEnd,
   type IdentityRecord,
-  type PendingEvent,
   type ReadableRegistration,
   type RegistrationFields,
+  type StoredAlertState,
   type UnreadChangedEvent,
   type UnreadState,
   type WatchedIdentity,
 } from '../core/model';
+import { inOutboxOrder, type AlertEntry, type ChangeEntry, type OutboxEntry } from '../core/outbox';
+import { TABLE_KEY } from '../env-names';
 
 /**
  * The item format: one item per identity, keyed by its id, plus bookkeeping items under keys
@@ -23,7 +28,7 @@ import {
  * stopped) and `#cycle#<segment>` (when a cycle last ran to its end), `<segment>` being `all` or
  * `<segment>/<segments>`.
  *
- * How it grows (later versions add alert state, policies, more pending kinds):
+ * How it grows (as alert state, policies and the multi-event outbox were added):
  * - Readers decode the attributes named in ATTR and ignore every other one, so an attribute a
  *   newer version adds never makes an item undecodable here.
  * - Writers change identity items attribute by attribute (UpdateItem with SET and REMOVE), never
@@ -41,6 +46,7 @@ export const ATTR = {
   version: 'v',
   total: 'total',
   conversations: 'convs',
+  /** The single pending change of items written before the outbox; read as an outbox entry, never written. */
   pendingEvent: 'pendingEvent',
   pendingId: 'pendingId',
   claimUntil: 'claimUntil',
@@ -49,9 +55,21 @@ export const ATTR = {
   /** When the stored state was observed (ISO 8601), written with it; absent in items from before. */
   changedAt: 'changedAt',
   resumeFrom: 'resumeFrom',
+  /** The identity's own alert policy values: compact JSON as the CLI flags write them (`{"cooldown":"15m"}`). */
+  alertPolicy: 'alertPolicy',
+  /** The alert state, encoded by `encodeAlertState` (`A1.…`). */
+  alertState: 'alert',
+  /**
+   * Events stored and not yet published: a map from eventId to an entry map
+   * `{kind: "change"|"alert", seq, body (the event or alert notice as JSON), claimUntil}`.
+   */
+  outbox: 'outbox',
   /** Of a `#cycle#...` item: when that cycle ran to its end (ISO 8601). */
   endedAt: 'endedAt',
 } as const;
+
+/** The attributes of one outbox entry's map. */
+export const OUTBOX_FIELD = { kind: 'kind', seq: 'seq', body: 'body', claimUntil: 'claimUntil' } as const;
 
 export const RESUME_KEY_PREFIX = TABLE_KEY.resumeKeyPrefix;
 export const CYCLE_KEY_PREFIX = TABLE_KEY.cycleKeyPrefix;
@@ -105,16 +123,55 @@ export function stateValues(state: UnreadState): Item {
 }
 
 /**
- * The registration fields as attribute values, by attribute name: what `register` puts and
- * `update` sets. A field not given is not in the result.
+ * One outbox entry as a DynamoDB map. Its body is plain JSON with ids as strings, so no digit is
+ * lost: the event of a change, the whole notice of an alert (so a re-send renders the same texts).
  */
-export function registrationAttributes(fields: RegistrationFields): Item {
-  return fields.label === undefined ? {} : { [ATTR.label]: { S: fields.label } };
+export function encodeOutboxEntry(entry: OutboxEntry): AttributeValue {
+  const body = entry.kind === 'change' ? entry.event : entry.notice;
+  return {
+    M: {
+      [OUTBOX_FIELD.kind]: { S: entry.kind },
+      [OUTBOX_FIELD.seq]: { N: String(entry.seq) },
+      [OUTBOX_FIELD.body]: { S: JSON.stringify(body) },
+      [OUTBOX_FIELD.claimUntil]: { N: String(entry.claimUntil) },
+    },
+  };
 }
 
-/** The pending event is stored as plain JSON with ids as strings, so no digit is lost. */
-export function encodePendingEvent(event: UnreadChangedEvent): string {
-  return JSON.stringify(event);
+/** Entries as the `outbox` attribute value, keyed by eventId. */
+export function encodeOutbox(entries: readonly OutboxEntry[]): AttributeValue {
+  return { M: Object.fromEntries(entries.map((entry) => [entry.eventId, encodeOutboxEntry(entry)])) };
+}
+
+/** The policy values an identity sets itself, or undefined when it sets none (the attribute is then removed). */
+export function encodeAlertPolicy(overrides: AlertPolicyOverrides): string | undefined {
+  const formatted = formatAlertPolicyOverrides(overrides);
+  return Object.keys(formatted).length > 0 ? JSON.stringify(formatted) : undefined;
+}
+
+/**
+ * The registration fields as attribute values, by attribute name: what `register` puts and
+ * `update` sets. A field not given is not in the result. The alert policy is one attribute that
+ * `update` merges itself (`mergeAlertPolicy`); here, it is a whole policy being registered.
+ */
+export function registrationAttributes(fields: RegistrationFields): Item {
+  const policy = fields.alertPolicy ? encodeAlertPolicy(fields.alertPolicy) : undefined;
+  return {
+    ...(fields.label === undefined ? {} : { [ATTR.label]: { S: fields.label } }),
+    ...(policy === undefined ? {} : { [ATTR.alertPolicy]: { S: policy } }),
+  };
+}
+
+/**
+ * An identity's stored policy attribute (undefined: none) with the fields of an update set and
+ * the fields it returns to the defaults removed: the attribute to store, undefined to remove it.
+ * Throws MalformedItemError for a stored attribute that cannot be read.
+ */
+export function mergeAlertPolicy(stored: string | undefined, fields: RegistrationFields): string | undefined {
+  const current = stored === undefined ? {} : (decodeAlertPolicy({ [ATTR.alertPolicy]: { S: stored } }) ?? {});
+  const merged: Record<string, unknown> = { ...current, ...fields.alertPolicy };
+  for (const field of fields.alertPolicyToDefault ?? []) delete merged[field];
+  return encodeAlertPolicy(merged);
 }
 
 /** `decode(item)`, or undefined after telling `onMalformed` why not; errors other than a malformed item propagate. */
@@ -146,6 +203,7 @@ export function decodeRegistration(item: Item): ReadableRegistration {
     registeredAt: registeredAt ?? '',
     ...(total !== undefined ? { total } : {}),
     ...(watched.snapshot?.changedAt !== undefined ? { lastChangedAt: watched.snapshot.changedAt } : {}),
+    ...(watched.alertPolicy ? { alertPolicy: watched.alertPolicy } : {}),
     failureStreak: watched.failureStreak,
     notFound: watched.notFound,
   };
@@ -190,9 +248,11 @@ function decodeIdentityItem(item: Item): { watched: WatchedIdentity; registeredA
   const version = numberAttr(item, ATTR.version);
   const total = numberAttr(item, ATTR.total);
   const conversations = decodeConversations(stringAttr(item, ATTR.conversations) ?? '');
-  const pending = decodePending(item, id);
+  const outbox = decodeOutbox(item, id);
   const failureStreak = numberAttr(item, ATTR.failureStreak) ?? 0;
   const notFound = boolAttr(item, ATTR.notFound) ?? false;
+  const alertPolicy = decodeAlertPolicy(item);
+  const alert = decodeStoredAlertState(item);
   const changedAt = timeAttr(item, ATTR.changedAt);
   const watched: WatchedIdentity = {
     id,
@@ -200,33 +260,102 @@ function decodeIdentityItem(item: Item): { watched: WatchedIdentity; registeredA
     ...(version !== undefined
       ? { snapshot: { version, state: normalizeState(total ?? 0, conversations), ...(changedAt !== undefined ? { changedAt } : {}) } }
       : {}),
-    ...(pending ? { pending } : {}),
+    ...(outbox.length > 0 ? { outbox } : {}),
+    ...(alertPolicy ? { alertPolicy } : {}),
+    ...(alert ? { alert } : {}),
     failureStreak,
     notFound,
   };
   return { watched, registeredAt, total };
 }
 
-function decodePending(item: Item, id: IdentityId): PendingEvent | undefined {
+/** The outbox in publishing order: the legacy pending slot (an item written before the outbox) first, then the map's entries. */
+function decodeOutbox(item: Item, id: IdentityId): OutboxEntry[] {
+  const legacy = decodeLegacyPending(item, id);
+  const value = item[ATTR.outbox];
+  if (value === undefined) return legacy ? [legacy] : [];
+  if (value.M === undefined) throw new MalformedItemError(`${ATTR.outbox} is not a map`);
+  const entries = Object.entries(value.M).map(([eventId, entry]) => decodeOutboxEntry(eventId, entry, id));
+  return inOutboxOrder(legacy ? [legacy, ...entries] : entries);
+}
+
+function decodeOutboxEntry(eventId: string, value: AttributeValue, id: IdentityId): OutboxEntry {
+  const where = `${ATTR.outbox} entry`;
+  if (value.M === undefined) throw new MalformedItemError(`${where} is not a map`);
+  const fields = value.M;
+  const kind = stringAttr(fields, OUTBOX_FIELD.kind, where);
+  const seq = numberAttr(fields, OUTBOX_FIELD.seq, where) ?? 0;
+  const claimUntil = numberAttr(fields, OUTBOX_FIELD.claimUntil, where) ?? 0;
+  const body = parseJson(stringAttr(fields, OUTBOX_FIELD.body, where), `${where} ${OUTBOX_FIELD.body}`);
+  if (kind === 'change') {
+    const event = asEvent(body, `${where} ${OUTBOX_FIELD.body}`);
+    checkBelongs(event.identityId, event.eventId, id, eventId, where);
+    return { kind, eventId, seq, claimUntil, event } satisfies ChangeEntry;
+  }
+  if (kind === 'alert') {
+    const notice = asAlertNotice(body, `${where} ${OUTBOX_FIELD.body}`);
+    checkBelongs(notice.event.identityId, notice.event.eventId, id, eventId, where);
+    return { kind, eventId, seq, claimUntil, notice } satisfies AlertEntry;
+  }
+  // A kind this version cannot publish: loud, not skipped (skipping would hold the identity's outbox for ever).
+  throw new MalformedItemError(`${where} has a kind this version does not know`);
+}
+
+function checkBelongs(identityId: string, eventId: string, id: IdentityId, key: string, where: string): void {
+  if (identityId !== id) throw new MalformedItemError(`${where} belongs to another identity`);
+  // The outbox's conditions address an entry by its key: an event under another key could never be claimed or completed.
+  if (eventId !== key) throw new MalformedItemError(`${where} is not keyed by its eventId`);
+}
+
+/** The one pending change of an item written before the outbox, as an outbox entry kept where it is. */
+function decodeLegacyPending(item: Item, id: IdentityId): ChangeEntry | undefined {
   const pendingId = stringAttr(item, ATTR.pendingId);
   const claimUntil = numberAttr(item, ATTR.claimUntil);
   const raw = stringAttr(item, ATTR.pendingEvent);
   if (raw === undefined) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    throw new MalformedItemError(`${ATTR.pendingEvent} is not JSON`);
-  }
-  const event = asEvent(parsed);
+  const event = asEvent(parseJson(raw, ATTR.pendingEvent), ATTR.pendingEvent);
   if (event.identityId !== id) throw new MalformedItemError(`${ATTR.pendingEvent} belongs to another identity`);
   // The outbox's conditions compare pendingId: an event without its id could never be claimed or completed.
   if (pendingId !== event.eventId) throw new MalformedItemError(`${ATTR.pendingId} does not match the pending event`);
-  return { event, claimUntil: claimUntil ?? 0 };
+  return { kind: 'change', eventId: event.eventId, seq: 0, claimUntil: claimUntil ?? 0, event, legacySlot: true };
+}
+
+function parseJson(raw: string | undefined, where: string): unknown {
+  if (raw === undefined) throw new MalformedItemError(`${where} is missing`);
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch {
+    throw new MalformedItemError(`${where} is not JSON`);
+  }
+}
+
+/** Policy values are checked as the CLI checks them; a key this version does not know is ignored. */
+function decodeAlertPolicy(item: Item): AlertPolicyOverrides | undefined {
+  const raw = stringAttr(item, ATTR.alertPolicy);
+  if (raw === undefined) return undefined;
+  const parsed = parseJson(raw, ATTR.alertPolicy);
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new MalformedItemError(`${ATTR.alertPolicy} is not a JSON object`);
+  try {
+    return parseAlertPolicyOverrides(parsed as Record<string, unknown>);
+  } catch (error) {
+    if (error instanceof InvalidAlertPolicyError) throw new MalformedItemError(`${ATTR.alertPolicy} has an invalid ${error.field}`);
+    throw error;
+  }
+}
+
+function decodeStoredAlertState(item: Item): StoredAlertState | undefined {
+  const encoded = stringAttr(item, ATTR.alertState);
+  if (encoded === undefined) return undefined;
+  try {
+    return { state: decodeAlertState(encoded), encoded };
+  } catch (error) {
+    if (error instanceof InvalidAlertStateError) throw new MalformedItemError(`${ATTR.alertState} is not an alert state`);
+    throw error;
+  }
 }
 
 /** Checks the fields this version publishes; a field it does not know is kept and published as it is. */
-function asEvent(value: unknown): UnreadChangedEvent {
+function asEvent(value: unknown, where: string): UnreadChangedEvent {
   const e = value as Partial<Record<keyof UnreadChangedEvent, unknown>>;
   const ok =
     typeof value === 'object' && value !== null &&
@@ -237,8 +366,31 @@ function asEvent(value: unknown): UnreadChangedEvent {
     Array.isArray(e.conversations) && typeof e.observedAt === 'string' &&
     (e.label === undefined || typeof e.label === 'string') &&
     (e.conversations as unknown[]).every(isConversationChange);
-  if (!ok) throw new MalformedItemError(`${ATTR.pendingEvent} does not have the event's shape`);
+  if (!ok) throw new MalformedItemError(`${where} does not have the event's shape`);
   return value as UnreadChangedEvent;
+}
+
+/** Like `asEvent`, for an alert notice: the event plus the zone and previous alert time its texts need. */
+function asAlertNotice(value: unknown, where: string): AlertNotice {
+  const n = value as Partial<Record<keyof AlertNotice, unknown>>;
+  const e = (typeof n?.event === 'object' && n.event !== null ? n.event : {}) as Partial<Record<keyof UnreadAlertEvent, unknown>>;
+  const ok =
+    typeof value === 'object' && value !== null &&
+    typeof n.timeZone === 'string' && (n.lastAlertAt === undefined || typeof n.lastAlertAt === 'string') &&
+    e.version === ALERT_EVENT_VERSION && e.type === ALERT_EVENT_TYPE &&
+    (e.kind === 'new' || e.kind === 'digest' || e.kind === 'reminder' || e.kind === 'cleared') &&
+    typeof e.eventId === 'string' && typeof e.identityId === 'string' && isIdentityId(e.identityId) &&
+    typeof e.total === 'number' && typeof e.lastAlertTotal === 'number' && typeof e.changes === 'number' &&
+    typeof e.waitingSince === 'string' && typeof e.observedAt === 'string' &&
+    (e.label === undefined || typeof e.label === 'string') &&
+    Array.isArray(e.conversations) && (e.conversations as unknown[]).every(isConversationUnread);
+  if (!ok) throw new MalformedItemError(`${where} does not have the alert's shape`);
+  return value as AlertNotice;
+}
+
+function isConversationUnread(value: unknown): value is ConversationUnread {
+  const c = value as Partial<Record<keyof ConversationUnread, unknown>>;
+  return typeof value === 'object' && value !== null && typeof c.objectId === 'string' && typeof c.streamId === 'string' && typeof c.unread === 'number';
 }
 
 function isConversationChange(value: unknown): value is ConversationChange {
@@ -247,10 +399,11 @@ function isConversationChange(value: unknown): value is ConversationChange {
     typeof c.previous === 'number' && typeof c.current === 'number';
 }
 
-function stringAttr(item: Item, name: string): string | undefined {
+/** `where` prefixes the name in the error for an attribute inside a map. */
+function stringAttr(item: Item, name: string, where?: string): string | undefined {
   const value = item[name];
   if (value === undefined) return undefined;
-  if (value.S === undefined) throw new MalformedItemError(`${name} is not a string`);
+  if (value.S === undefined) throw new MalformedItemError(`${where ? `${where} ` : ''}${name} is not a string`);
   return value.S;
 }
 
@@ -263,11 +416,11 @@ function timeAttr(item: Item, name: string): string | undefined {
   return value;
 }
 
-function numberAttr(item: Item, name: string): number | undefined {
+function numberAttr(item: Item, name: string, where?: string): number | undefined {
   const value = item[name];
   if (value === undefined) return undefined;
   const n = value.N === undefined ? NaN : Number(value.N);
-  if (!Number.isSafeInteger(n) || n < 0) throw new MalformedItemError(`${name} is not a non-negative integer`);
+  if (!Number.isSafeInteger(n) || n < 0) throw new MalformedItemError(`${where ? `${where} ` : ''}${name} is not a non-negative integer`);
   return n;
 }
 

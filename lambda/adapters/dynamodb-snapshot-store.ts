@@ -4,12 +4,14 @@ import {
   GetItemCommand,
   PutItemCommand,
   UpdateItemCommand,
+  type AttributeValue,
   type DynamoDBClient,
   type UpdateItemCommandInput,
 } from '@aws-sdk/client-dynamodb';
 import type { IdentityId } from '../core/identity-id';
 import type { UnreadState, WatchedIdentity } from '../core/model';
-import type { ChangeToSave, CycleInput, ScanSegment, SnapshotStore, TargetedInput } from '../core/ports';
+import { entriesOfWrite, type OutboxEntry } from '../core/outbox';
+import type { AlertToSave, AlertUpdate, ChangeToSave, CycleInput, ScanSegment, SnapshotStore, TargetedInput } from '../core/ports';
 import { batchGetItems } from './dynamodb-batch-get';
 import {
   ATTR,
@@ -17,9 +19,10 @@ import {
   decodeOrReport,
   decodeResumeFrom,
   decodeWatched,
-  encodePendingEvent,
+  encodeOutbox,
   keyOf,
   type MalformedItemError,
+  OUTBOX_FIELD,
   RESUME_KEY_PREFIX,
   segmentKey,
   stateValues,
@@ -40,9 +43,12 @@ export interface DynamoDbStoreOptions {
 export type OperationCounts = Record<'Scan' | 'GetItem' | 'BatchGetItem' | 'UpdateItem' | 'PutItem' | 'DeleteItem', number>;
 
 /**
- * Snapshots and the outbox in one item per identity. One Scan (or one parallel-scan segment)
- * reads all a cycle needs; every write is conditional, so overlapping cycles cannot both store
- * (and so both publish) one change, and a removed identity is never written back to life.
+ * Snapshots, alert state and the outbox in one item per identity. One Scan (or one parallel-scan
+ * segment) reads all a cycle needs; every write is conditional, so overlapping cycles cannot both
+ * store (and so both publish) one change or one alert, and a removed identity is never written
+ * back to life. The outbox is a map keyed by eventId: each entry is claimed, released and
+ * completed on its own path; an item written before the outbox keeps its one pending change in
+ * the old slot (pendingEvent, pendingId, claimUntil) until that change is completed there.
  */
 export class DynamoDbSnapshotStore implements SnapshotStore {
   readonly requests: OperationCounts = { Scan: 0, GetItem: 0, BatchGetItem: 0, UpdateItem: 0, PutItem: 0, DeleteItem: 0 };
@@ -94,58 +100,113 @@ export class DynamoDbSnapshotStore implements SnapshotStore {
     return Item ? decodeOrReport(Item, decodeResumeFrom, this.options.onMalformedItem) : undefined;
   }
 
-  saveBaseline(id: IdentityId, state: UnreadState, observedAt: string): Promise<boolean> {
+  saveBaseline(id: IdentityId, state: UnreadState, observedAt: string, alertState: string): Promise<boolean> {
     return this.update(id, {
-      UpdateExpression: `SET #v = :one, #total = :total, #convs = :convs, #changed = :changedAt, #fail = :zero REMOVE #notFound`,
+      UpdateExpression: `SET #v = :one, #total = :total, #convs = :convs, #changed = :changedAt, #alert = :alert, #fail = :zero REMOVE #notFound`,
       ConditionExpression: `attribute_exists(#id) AND attribute_not_exists(#v)`,
-      ExpressionAttributeNames: names('id', 'version', 'total', 'conversations', 'changedAt', 'failureStreak', 'notFound'),
-      ExpressionAttributeValues: { ...stateValues(state), ':changedAt': { S: observedAt }, ':one': { N: '1' }, ':zero': { N: '0' } },
-    });
-  }
-
-  saveChange(change: ChangeToSave): Promise<boolean> {
-    return this.update(change.id, {
-      UpdateExpression:
-        'SET #v = :next, #total = :total, #convs = :convs, #changed = :changedAt, #pe = :event, #pid = :eventId, #claim = :claim, #fail = :zero REMOVE #notFound',
-      ConditionExpression: '#v = :expected AND attribute_not_exists(#pid)',
-      ExpressionAttributeNames: names('version', 'total', 'conversations', 'changedAt', 'pendingEvent', 'pendingId', 'claimUntil', 'failureStreak', 'notFound'),
+      ExpressionAttributeNames: names('id', 'version', 'total', 'conversations', 'changedAt', 'alertState', 'failureStreak', 'notFound'),
       ExpressionAttributeValues: {
-        ...stateValues(change.state),
-        ':changedAt': { S: change.event.observedAt },
-        ':expected': { N: String(change.expectedVersion) },
-        ':next': { N: String(change.expectedVersion + 1) },
-        ':event': { S: encodePendingEvent(change.event) },
-        ':eventId': { S: change.event.eventId },
-        ':claim': { N: String(change.claimUntil) },
+        ...stateValues(state),
+        ':changedAt': { S: observedAt },
+        ':alert': { S: alertState },
+        ':one': { N: '1' },
         ':zero': { N: '0' },
       },
     });
   }
 
-  claimPending(id: IdentityId, eventId: string, seenClaimUntil: number, claimUntil: number): Promise<boolean> {
+  /** Snapshot, change event, alert state and alert in one write: on the version and alert state read, with nothing pending. */
+  saveChange(change: ChangeToSave): Promise<boolean> {
+    const entries = entriesOfWrite(change.claimUntil, change.event, change.alert.notice);
+    return this.update(change.id, {
+      UpdateExpression:
+        'SET #v = :next, #total = :total, #convs = :convs, #changed = :changedAt, #alert = :alert, #ob = :outbox, #fail = :zero REMOVE #notFound',
+      ConditionExpression: `#v = :expected AND ${NOTHING_PENDING} AND ${alertStateIs(change.alert)}`,
+      ExpressionAttributeNames: names('version', 'total', 'conversations', 'changedAt', 'alertState', 'outbox', 'pendingId', 'failureStreak', 'notFound'),
+      ExpressionAttributeValues: {
+        ...stateValues(change.state),
+        ...alertValues(change.alert),
+        ':changedAt': { S: change.event.observedAt },
+        ':expected': { N: String(change.expectedVersion) },
+        ':next': { N: String(change.expectedVersion + 1) },
+        ':outbox': encodeOutbox(entries),
+        ':zero': { N: '0' },
+      },
+    });
+  }
+
+  /** An alert decision alone: on the version and alert state read, with nothing pending; the alert (if any) becomes the outbox. */
+  saveAlert(update: AlertToSave): Promise<boolean> {
+    const outbox: Record<string, AttributeValue> = update.notice ? { ':outbox': encodeOutbox(entriesOfWrite(update.claimUntil, undefined, update.notice)) } : {};
+    return this.update(update.id, {
+      UpdateExpression: `SET #alert = :alert${update.notice ? ', #ob = :outbox' : ''}`,
+      ConditionExpression: `#v = :version AND ${alertStateIs(update)} AND ${NOTHING_PENDING}`,
+      ExpressionAttributeNames: names('version', 'alertState', 'outbox', 'pendingId'),
+      ExpressionAttributeValues: { ...alertValues(update), ...outbox, ':version': { N: String(update.version) }, ':zero': { N: '0' } },
+    });
+  }
+
+  /** One write for all the entries: each claim is a compare-and-set on the claim seen. */
+  claimPending(id: IdentityId, entries: readonly OutboxEntry[], claimUntil: number): Promise<boolean> {
+    const sets: string[] = [];
+    const conditions: string[] = [];
+    // DynamoDB refuses names and values an expression does not use: only those of these entries.
+    const entryNames: Record<string, string> = {};
+    const values: Record<string, AttributeValue> = { ':claim': { N: String(claimUntil) } };
+    entries.forEach((entry, i) => {
+      values[`:seen${i}`] = { N: String(entry.claimUntil) };
+      if (entry.kind === 'change' && entry.legacySlot) {
+        Object.assign(entryNames, names('pendingId', 'claimUntil'));
+        values[`:pid${i}`] = { S: entry.eventId };
+        sets.push('#claim = :claim');
+        conditions.push(`#pid = :pid${i} AND (#claim = :seen${i} OR attribute_not_exists(#claim))`);
+      } else {
+        Object.assign(entryNames, names('outbox'), { [`#e${i}`]: entry.eventId, '#eclaim': OUTBOX_FIELD.claimUntil });
+        sets.push(`#ob.#e${i}.#eclaim = :claim`);
+        conditions.push(`#ob.#e${i}.#eclaim = :seen${i}`);
+      }
+    });
+    if (sets.length === 0) return Promise.resolve(true);
     return this.update(id, {
-      UpdateExpression: 'SET #claim = :claim',
-      ConditionExpression: '#pid = :eventId AND (#claim = :seen OR attribute_not_exists(#claim))',
-      ExpressionAttributeNames: names('pendingId', 'claimUntil'),
-      ExpressionAttributeValues: { ':eventId': { S: eventId }, ':seen': { N: String(seenClaimUntil) }, ':claim': { N: String(claimUntil) } },
+      UpdateExpression: `SET ${sets.join(', ')}`,
+      ConditionExpression: conditions.join(' AND '),
+      ExpressionAttributeNames: entryNames,
+      ExpressionAttributeValues: values,
     });
   }
 
-  async completePending(id: IdentityId, eventId: string): Promise<void> {
+  async completePending(id: IdentityId, entry: OutboxEntry): Promise<void> {
+    if (entry.kind === 'change' && entry.legacySlot) {
+      await this.update(id, {
+        UpdateExpression: 'REMOVE #pe, #pid, #claim',
+        ConditionExpression: '#pid = :eventId',
+        ExpressionAttributeNames: names('pendingEvent', 'pendingId', 'claimUntil'),
+        ExpressionAttributeValues: { ':eventId': { S: entry.eventId } },
+      });
+      return;
+    }
     await this.update(id, {
-      UpdateExpression: 'REMOVE #pe, #pid, #claim',
-      ConditionExpression: '#pid = :eventId',
-      ExpressionAttributeNames: names('pendingEvent', 'pendingId', 'claimUntil'),
-      ExpressionAttributeValues: { ':eventId': { S: eventId } },
+      UpdateExpression: 'REMOVE #ob.#e',
+      ConditionExpression: 'attribute_exists(#ob.#e)',
+      ExpressionAttributeNames: { ...names('outbox'), '#e': entry.eventId },
     });
   }
 
-  async releasePending(id: IdentityId, eventId: string): Promise<void> {
+  async releasePending(id: IdentityId, entry: OutboxEntry): Promise<void> {
+    if (entry.kind === 'change' && entry.legacySlot) {
+      await this.update(id, {
+        UpdateExpression: 'SET #claim = :zero',
+        ConditionExpression: '#pid = :eventId',
+        ExpressionAttributeNames: names('pendingId', 'claimUntil'),
+        ExpressionAttributeValues: { ':eventId': { S: entry.eventId }, ':zero': { N: '0' } },
+      });
+      return;
+    }
     await this.update(id, {
-      UpdateExpression: 'SET #claim = :zero',
-      ConditionExpression: '#pid = :eventId',
-      ExpressionAttributeNames: names('pendingId', 'claimUntil'),
-      ExpressionAttributeValues: { ':eventId': { S: eventId }, ':zero': { N: '0' } },
+      UpdateExpression: 'SET #ob.#e.#eclaim = :zero',
+      ConditionExpression: 'attribute_exists(#ob.#e)',
+      ExpressionAttributeNames: { ...names('outbox'), '#e': entry.eventId, '#eclaim': OUTBOX_FIELD.claimUntil },
+      ExpressionAttributeValues: { ':zero': { N: '0' } },
     });
   }
 
@@ -213,6 +274,18 @@ export class DynamoDbSnapshotStore implements SnapshotStore {
   }
 }
 
+/** Nothing pending: no change in the legacy slot, and an outbox that is absent or empty (completed entries leave `{}`). */
+const NOTHING_PENDING = '(attribute_not_exists(#pid) AND (attribute_not_exists(#ob) OR size(#ob) = :zero))';
+
+/** The alert state is still the one the decision started from. */
+function alertStateIs(update: AlertUpdate): string {
+  return update.seen === undefined ? 'attribute_not_exists(#alert)' : '#alert = :seenAlert';
+}
+
+function alertValues(update: AlertUpdate): Record<string, AttributeValue> {
+  return { ':alert': { S: update.next }, ...(update.seen !== undefined ? { ':seenAlert': { S: update.seen } } : {}) };
+}
+
 function resumeKey(segment?: ScanSegment): string {
   return segmentKey(RESUME_KEY_PREFIX, segment);
 }
@@ -220,7 +293,7 @@ function resumeKey(segment?: ScanSegment): string {
 const PLACEHOLDER: Record<keyof typeof ATTR, string> = {
   id: '#id', label: '#label', registeredAt: '#reg', version: '#v', total: '#total', conversations: '#convs',
   pendingEvent: '#pe', pendingId: '#pid', claimUntil: '#claim', failureStreak: '#fail', notFound: '#notFound', changedAt: '#changed',
-  resumeFrom: '#resume', endedAt: '#ended',
+  resumeFrom: '#resume', endedAt: '#ended', alertPolicy: '#policy', alertState: '#alert', outbox: '#ob',
 };
 
 function names(...keys: (keyof typeof ATTR)[]): Record<string, string> {

@@ -1,4 +1,7 @@
+import type { AlertPolicyField, AlertPolicyOverrides } from './alert-policy';
+import type { AlertState } from './alert-state';
 import { compareDecimalIds, type IdentityId } from './identity-id';
+import type { OutboxEntry } from './outbox';
 
 /** One conversation's unread count, as observed upstream. Ids are decimal strings. */
 export interface ConversationUnread {
@@ -56,11 +59,10 @@ export interface UnreadChangedEvent {
   readonly observedAt: string;
 }
 
-/** An event stored with the snapshot it belongs to and not yet acknowledged by the publisher. */
-export interface PendingEvent {
-  readonly event: UnreadChangedEvent;
-  /** Epoch ms until which the cycle that wrote or claimed it owns its publication. */
-  readonly claimUntil: number;
+/** The alert state as stored: decoded, and the exact text read (what a conditional write compares). */
+export interface StoredAlertState {
+  readonly state: AlertState;
+  readonly encoded: string;
 }
 
 /** A registered identity with everything a cycle needs, as one scan returns it. */
@@ -69,19 +71,31 @@ export interface WatchedIdentity {
   readonly label?: string;
   /** Undefined until the first successful poll records a baseline. */
   readonly snapshot?: Snapshot;
-  readonly pending?: PendingEvent;
+  /** Events stored and not yet accepted by the publisher, in publishing order; absent when none. */
+  readonly outbox?: readonly OutboxEntry[];
+  /** The identity's own alert policy values; the stack-wide defaults fill in the rest. Absent when none. */
+  readonly alertPolicy?: AlertPolicyOverrides;
+  /** Absent until the first alert decision (a baseline, or the first change after alerts existed). */
+  readonly alert?: StoredAlertState;
   /** Consecutive cycles in which polling this identity failed. */
   readonly failureStreak: number;
   readonly notFound: boolean;
 }
 
 /**
- * What an operator gives an identity besides its id (`identities add|set|import`, `export`).
- * One place for them: the alert policy fields join here.
+ * What an operator gives an identity besides its id (`identities add|set|import`, `export`):
+ * its label and its own alert policy values.
  */
 export interface RegistrationFields {
   /** Carried in the identity's events; 1-100 printable characters. */
   readonly label?: string;
+  /**
+   * Alert policy values of this identity, already checked. Registering stores them as its
+   * policy; an update sets these fields and leaves its other values as they are.
+   */
+  readonly alertPolicy?: AlertPolicyOverrides;
+  /** Fields an update returns to the stack-wide defaults (`identities set --cooldown default`). */
+  readonly alertPolicyToDefault?: readonly AlertPolicyField[];
 }
 
 /** Everything stored for one identity, as `identities show` prints it. */
@@ -107,6 +121,8 @@ export interface ReadableRegistration {
   readonly total?: number;
   /** When the stored snapshot was observed (see Snapshot.changedAt). */
   readonly lastChangedAt?: string;
+  /** The identity's own alert policy values (export writes them). */
+  readonly alertPolicy?: AlertPolicyOverrides;
   readonly failureStreak: number;
   readonly notFound: boolean;
   readonly broken?: undefined;

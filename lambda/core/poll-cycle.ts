@@ -1,8 +1,14 @@
+import { decideAlert, needsDecision, type AlertDecision } from './alert-decision';
+import { buildAlertNotice, type AlertNotice } from './alert-event';
+import { alertPolicyFingerprint, resolveAlertPolicy, type AlertPolicy } from './alert-policy';
+import { fitAlert } from './alert-publication';
+import { encodeAlertState, type AlertKind } from './alert-state';
 import { diffUnread, type UnreadDiff } from './diff';
 import { CycleAbortedWithSummary, stopsTheCycle, UnregisteredIdentitiesError } from './errors';
 import { buildEvent } from './event-builder';
 import { compareDecimalIds, type IdentityId } from './identity-id';
-import type { PendingEvent, Snapshot, UnreadChangedEvent, UnreadState, WatchedIdentity } from './model';
+import type { Snapshot, UnreadChangedEvent, UnreadState, WatchedIdentity } from './model';
+import { entriesOfWrite, eventOf, inOutboxOrder, publicationOf, type OutboxEntry, type OutboxEvent } from './outbox';
 import type { CycleInput, EventPublisher, PublishResult, ScanSegment, SnapshotStore, UnreadSource } from './ports';
 import { fit } from './publication';
 import { PublishQueue } from './publish-queue';
@@ -28,6 +34,21 @@ export interface PollCycleOptions {
   readonly only?: TargetedPoll;
   /** Asked before each identity starts; false stops the cycle early (the Lambda deadline). */
   readonly shouldStartMore?: () => boolean;
+  /**
+   * The stack-wide alert policy: the defaults of the process that runs the cycle (its
+   * environment, `parseAlertDefaults`). Each identity's own values win.
+   */
+  readonly alertDefaults: AlertPolicy;
+}
+
+/** What an alert decision held back or gave up, as a stored decision reports it. */
+export interface AlertsHeld {
+  /** Alerts that became owed and wait (cooldown, quiet hours, snooze). */
+  readonly deferred: readonly AlertKind[];
+  /** Owed alerts that will never go out (the identity read everything before they were due). */
+  readonly dropped: readonly AlertKind[];
+  /** When the next alert is due, if one is scheduled (epoch ms). */
+  readonly dueAt?: number;
 }
 
 /**
@@ -48,7 +69,12 @@ export interface CycleObserver {
   identityNotFound?(id: IdentityId): void;
   eventStored?(event: UnreadChangedEvent): void;
   eventPublished?(event: UnreadChangedEvent): void;
-  publishFailed?(event: UnreadChangedEvent, reason: string): void;
+  alertStored?(notice: AlertNotice): void;
+  alertPublished?(notice: AlertNotice): void;
+  /** A stored decision deferred or dropped alerts. */
+  alertsHeld?(id: IdentityId, held: AlertsHeld): void;
+  /** The publisher refused an event or an alert; it stays pending. */
+  publishFailed?(event: OutboxEvent, reason: string): void;
   outboxUpdateFailed?(id: IdentityId, error: unknown): void;
   resumePointFailed?(error: unknown): void;
   cycleEndFailed?(error: unknown): void;
@@ -59,24 +85,31 @@ export interface CycleSummary {
   identities: number;
   polled: number;
   changed: number;
+  /** Change events the publisher accepted (re-sent ones included). */
   published: number;
   /**
-   * Identities the cycle left undone: their poll failed (`pollFailed`), or their event was not
-   * accepted and stays pending (`publishFailed`). One identity has at most one event per cycle.
+   * Identities the cycle left undone: their poll failed (`pollFailed`), or an event or alert of
+   * theirs was not accepted and stays pending (`publishFailed`). Each identity counts once.
    */
   failed: number;
   notFound: number;
   durationMs: number;
   baselines: number;
-  /** Events sent again from the outbox (an earlier publish failed or its cycle died). */
+  /** Alerts the publisher accepted (re-sent ones included). */
+  alertsSent: number;
+  /** Alerts that became owed and were held back (cooldown, quiet hours, snooze); each goes out later or is dropped. */
+  alertsDeferred: number;
+  /** Owed alerts given up: the identity stopped waiting before they were due. */
+  alertsDropped: number;
+  /** Events and alerts sent again from the outbox (an earlier publish failed or its cycle died). */
   resent: number;
   /** Identities whose poll failed: the upstream's answer, or storing what it answered. */
   pollFailed: number;
-  /** Events the publisher did not accept; they stay pending and go out first next cycle. */
+  /** Events and alerts the publisher did not accept; they stay pending and go out first next cycle. */
   publishFailed: number;
   /** Writes refused because an overlapping cycle had already stored the same change. */
   conflicts: number;
-  /** Identities not started: the deadline came first, or another cycle owns their pending event. */
+  /** Identities not started: the deadline came first, or another cycle owns their pending events. */
   skipped: number;
   publishRequests: number;
   /** Set when the deadline stopped the cycle; the next cycle of the segment starts here. */
@@ -93,8 +126,8 @@ export function noIdentityCouldBePolled(summary: CycleSummary): boolean {
 
 /**
  * One poll cycle: load the registry slice (or the targeted identities), then for each identity
- * either resend its pending event or poll it and record what changed, publish, and note where
- * the cycle stopped and when it ended.
+ * either resend its pending events or poll it, record what changed and decide its alert,
+ * publish, and note where the cycle stopped and when it ended.
  * Resolves with the summary. A cycle that cannot go on (a 401, an unreadable token, an
  * unreadable registry) rejects with CycleAbortedWithSummary, after publishing what it stored.
  */
@@ -107,16 +140,24 @@ export function runPollCycle(deps: PollCycleDeps, options: PollCycleOptions): Pr
  * (`resendPending`, or `pollIdentity` → `recordNotFound` | `recordBaseline` | `recordChange` |
  * `recordNoChange`, or `identityFailed`) → `settle` per publish result → `saveResumePoint` →
  * `recordCycleEnd` (these two not for a targeted poll).
+ * The alert step runs inside the record steps: a baseline adopts the alert state; a change is
+ * decided and stored with its alert in one write; with no change, a due alert or a changed
+ * policy is decided and stored in a write of its own (`recordAlertOnly`), and nothing else is.
  * Its state: the summary every step adds to, the progress count and the cause that stopped it.
  */
 class PollCycle {
   private readonly startedAt: number;
   private readonly summary: CycleSummary = {
     identities: 0, polled: 0, changed: 0, published: 0, failed: 0, notFound: 0, durationMs: 0,
-    baselines: 0, resent: 0, pollFailed: 0, publishFailed: 0, conflicts: 0, skipped: 0, publishRequests: 0,
+    baselines: 0, alertsSent: 0, alertsDeferred: 0, alertsDropped: 0, resent: 0, pollFailed: 0, publishFailed: 0, conflicts: 0,
+    skipped: 0, publishRequests: 0,
   };
-  /** Events go out in batches while identities are still polled; results come back to `settle`. */
-  private readonly queue: PublishQueue;
+  /** Events and alerts go out in batches while identities are still polled; results come back to `settle`. */
+  private readonly queue: PublishQueue<OutboxEntry>;
+  /** The defaults' effective policy, resolved once: most identities have no policy of their own. */
+  private readonly defaultPolicy: EffectivePolicy;
+  /** Identities with an entry the publisher refused this cycle (each counts once in `failed`). */
+  private readonly publishFailedIds = new Set<IdentityId>();
   /** The first 401 or unreadable token: no identity starts after it and the cycle aborts. */
   private stopCause: unknown;
   private done = 0;
@@ -126,7 +167,8 @@ class PollCycle {
     private readonly options: PollCycleOptions,
   ) {
     this.startedAt = deps.clock();
-    this.queue = new PublishQueue(deps.publisher, (event, result) => this.settle(event, result));
+    this.queue = new PublishQueue(deps.publisher, (entry, result) => this.settle(entry, result));
+    this.defaultPolicy = effectivePolicy(options.alertDefaults);
   }
 
   async run(): Promise<CycleSummary> {
@@ -164,10 +206,10 @@ class PollCycle {
     return this.stopCause === undefined && (this.options.shouldStartMore?.() ?? true);
   }
 
-  /** An identity with a pending event only gets it resent: its next change waits until that one is out. */
+  /** An identity with pending events only gets them resent: its next change and alert wait until they are out. */
   private async processIdentity(watched: WatchedIdentity): Promise<void> {
     try {
-      if (watched.pending) await this.resendPending(watched, watched.pending);
+      if (watched.outbox && watched.outbox.length > 0) await this.resendPending(watched, watched.outbox);
       else await this.pollIdentity(watched);
     } catch (error) {
       await this.identityFailed(watched, error);
@@ -177,20 +219,26 @@ class PollCycle {
     }
   }
 
-  /** Takes over an event whose claim has expired (its cycle died or its publish was refused) and queues it. */
-  private async resendPending(watched: WatchedIdentity, pending: PendingEvent): Promise<void> {
+  /**
+   * Takes over the pending entries once every claim on them has expired (their cycle died or
+   * their publish was refused) and queues them in order. While another cycle still owns one of
+   * them the identity waits, so its entries never go out of order.
+   */
+  private async resendPending(watched: WatchedIdentity, outbox: readonly OutboxEntry[]): Promise<void> {
     const now = this.deps.clock();
-    if (pending.claimUntil > now) {
+    if (outbox.some((entry) => entry.claimUntil > now)) {
       this.summary.skipped += 1;
       return;
     }
-    const claimed = await this.deps.store.claimPending(watched.id, pending.event.eventId, pending.claimUntil, now + this.options.claimLeaseMs);
-    if (!claimed) {
+    const claimUntil = now + this.options.claimLeaseMs;
+    if (!(await this.deps.store.claimPending(watched.id, outbox, claimUntil))) {
       this.summary.conflicts += 1;
       return;
     }
-    this.summary.resent += 1;
-    this.queue.add(pending.event);
+    for (const entry of inOutboxOrder(outbox)) {
+      this.summary.resent += 1;
+      this.queue.add({ ...entry, claimUntil }, publicationOf(entry));
+    }
   }
 
   private async pollIdentity(watched: WatchedIdentity): Promise<void> {
@@ -200,13 +248,20 @@ class PollCycle {
       return;
     }
     this.summary.polled += 1;
+    const policy = this.policyOf(watched);
     if (!watched.snapshot) {
-      await this.recordBaseline(watched, outcome.state);
+      await this.recordBaseline(watched, outcome.state, policy);
       return;
     }
     const diff = diffUnread(watched.snapshot.state, outcome.state);
-    if (diff) await this.recordChange(watched, watched.snapshot, outcome.state, diff);
-    else await this.recordNoChange(watched);
+    if (diff) await this.recordChange(watched, watched.snapshot, outcome.state, diff, policy);
+    else await this.recordNoChange(watched, watched.snapshot, policy);
+  }
+
+  private policyOf(watched: WatchedIdentity): EffectivePolicy {
+    const own = watched.alertPolicy;
+    if (!own || Object.keys(own).length === 0) return this.defaultPolicy;
+    return effectivePolicy(resolveAlertPolicy(own, this.options.alertDefaults).policy);
   }
 
   private async recordNotFound(watched: WatchedIdentity): Promise<void> {
@@ -215,9 +270,11 @@ class PollCycle {
     if (!watched.notFound) await this.deps.store.markNotFound(watched.id);
   }
 
-  /** The first good poll: stored, never published. */
-  private async recordBaseline(watched: WatchedIdentity, state: UnreadState): Promise<void> {
-    if (!(await this.deps.store.saveBaseline(watched.id, state, new Date(this.deps.clock()).toISOString()))) {
+  /** The first good poll: stored with the alert state adopted at it, never published. */
+  private async recordBaseline(watched: WatchedIdentity, state: UnreadState, { policy }: EffectivePolicy): Promise<void> {
+    const now = this.deps.clock();
+    const decision = decideAlert({ policy, ...(watched.alert ? { state: watched.alert.state } : {}), next: state, now, isBaseline: true });
+    if (!(await this.deps.store.saveBaseline(watched.id, state, new Date(now).toISOString(), encodeAlertState(decision.state)))) {
       this.summary.conflicts += 1;
       return;
     }
@@ -225,13 +282,49 @@ class PollCycle {
     this.deps.observer?.baselineRecorded?.(watched.id, state);
   }
 
-  /** Nothing to write, unless the identity has a failure streak or a not-found mark to clear. */
-  private async recordNoChange(watched: WatchedIdentity): Promise<void> {
+  /**
+   * Nothing to write, unless the identity has a failure streak or a not-found mark to clear, or
+   * an alert decision to store (an alert due, a changed policy re-timing one in flight).
+   */
+  private async recordNoChange(watched: WatchedIdentity, snapshot: Snapshot, policy: EffectivePolicy): Promise<void> {
     if (watched.failureStreak > 0 || watched.notFound) await this.deps.store.clearFailures(watched.id);
+    await this.recordAlertOnly(watched, snapshot, policy);
   }
 
-  /** The new snapshot and its event are stored in one conditional write before the event is queued. */
-  private async recordChange(watched: WatchedIdentity, snapshot: Snapshot, state: UnreadState, diff: UnreadDiff): Promise<void> {
+  /** A time-only alert decision: costs nothing unless `needsDecision`, and writes only what it changed. */
+  private async recordAlertOnly(watched: WatchedIdentity, snapshot: Snapshot, { policy, fingerprint }: EffectivePolicy): Promise<void> {
+    const stored = watched.alert;
+    const now = this.deps.clock();
+    if (!stored || !needsDecision(stored.state, fingerprint, now, false)) return;
+    const decision = decideAlert({ policy, state: stored.state, previous: snapshot.state, now, isBaseline: false });
+    const next = encodeAlertState(decision.state);
+    if (!decision.alert && next === stored.encoded) return;
+    const notice = this.noticeOf(watched, decision, policy);
+    const claimUntil = now + this.options.claimLeaseMs;
+    const saved = await this.deps.store.saveAlert({
+      id: watched.id,
+      version: snapshot.version,
+      seen: stored.encoded,
+      next,
+      ...(notice ? { notice: notice.notice } : {}),
+      claimUntil,
+    });
+    if (!saved) {
+      // An overlapping cycle decided (or stored a change) first; it sends what is owed.
+      this.summary.conflicts += 1;
+      return;
+    }
+    this.reportDecision(watched, decision, notice?.notice);
+    const [entry] = entriesOfWrite(claimUntil, undefined, notice?.notice);
+    if (entry && notice) this.queue.add(entry, notice.publication);
+  }
+
+  /**
+   * The new snapshot, its event, the alert decision and its alert are stored in one conditional
+   * write before anything is queued.
+   */
+  private async recordChange(watched: WatchedIdentity, snapshot: Snapshot, state: UnreadState, diff: UnreadDiff, { policy }: EffectivePolicy): Promise<void> {
+    const now = this.deps.clock();
     const { event, publication } = fit(
       buildEvent({
         identityId: watched.id,
@@ -240,24 +333,52 @@ class PollCycle {
         previous: snapshot.state,
         next: state,
         diff,
-        observedAt: new Date(this.deps.clock()),
+        observedAt: new Date(now),
       }),
     );
+    const decision = decideAlert({ policy, ...(watched.alert ? { state: watched.alert.state } : {}), previous: snapshot.state, next: state, now, isBaseline: false });
+    const notice = this.noticeOf(watched, decision, policy);
+    const claimUntil = now + this.options.claimLeaseMs;
     const stored = await this.deps.store.saveChange({
       id: watched.id,
       expectedVersion: snapshot.version,
       state,
       event,
-      claimUntil: this.deps.clock() + this.options.claimLeaseMs,
+      claimUntil,
+      alert: {
+        ...(watched.alert ? { seen: watched.alert.encoded } : {}),
+        next: encodeAlertState(decision.state),
+        ...(notice ? { notice: notice.notice } : {}),
+      },
     });
     if (!stored) {
-      // An overlapping cycle stored this change (or a later one) first and publishes it.
+      // An overlapping cycle stored this change (or a later one, or an alert) first and publishes it.
       this.summary.conflicts += 1;
       return;
     }
     this.summary.changed += 1;
     this.deps.observer?.eventStored?.(event);
-    this.queue.add(event, publication);
+    this.reportDecision(watched, decision, notice?.notice);
+    const [change, alert] = entriesOfWrite(claimUntil, event, notice?.notice);
+    if (change) this.queue.add(change, publication);
+    if (alert && notice) this.queue.add(alert, notice.publication);
+  }
+
+  /** The alert of a decision, fitted to the publisher's limits, with its rendering. */
+  private noticeOf(watched: WatchedIdentity, decision: AlertDecision, policy: AlertPolicy): ReturnType<typeof fitAlert> | undefined {
+    if (!decision.alert) return undefined;
+    return fitAlert(buildAlertNotice({ identityId: watched.id, ...(watched.label ? { label: watched.label } : {}), alert: decision.alert, timeZone: policy.timeZone }));
+  }
+
+  /** After a decision was stored: count and report what it held back and the alert it sends. */
+  private reportDecision(watched: WatchedIdentity, decision: AlertDecision, notice: AlertNotice | undefined): void {
+    this.summary.alertsDeferred += decision.deferred.length;
+    this.summary.alertsDropped += decision.dropped.length;
+    if (decision.deferred.length > 0 || decision.dropped.length > 0) {
+      const { dueAt } = decision.state;
+      this.deps.observer?.alertsHeld?.(watched.id, { deferred: decision.deferred, dropped: decision.dropped, ...(dueAt !== undefined ? { dueAt } : {}) });
+    }
+    if (notice) this.deps.observer?.alertStored?.(notice);
   }
 
   /** A 401 or an unreadable token stops the cycle; any other error fails this identity only. */
@@ -277,22 +398,32 @@ class PollCycle {
     }
   }
 
-  /** The publisher's answer for one event: accepted leaves the outbox, refused is released for the next cycle. */
-  private async settle(event: UnreadChangedEvent, result: PublishResult): Promise<void> {
+  /** The publisher's answer for one entry: accepted leaves the outbox, refused is released for the next cycle. */
+  private async settle(entry: OutboxEntry, result: PublishResult): Promise<void> {
+    const event = eventOf(entry);
     try {
       if (result.ok) {
-        this.summary.published += 1;
-        this.deps.observer?.eventPublished?.(event);
-        await this.deps.store.completePending(event.identityId, event.eventId);
+        if (entry.kind === 'change') {
+          this.summary.published += 1;
+          this.deps.observer?.eventPublished?.(entry.event);
+        } else {
+          this.summary.alertsSent += 1;
+          this.deps.observer?.alertPublished?.(entry.notice);
+        }
+        await this.deps.store.completePending(event.identityId, entry);
       } else {
         this.summary.publishFailed += 1;
-        // Its identity is left undone this cycle: the change is stored, but nobody has heard of it yet.
-        this.summary.failed += 1;
+        // Its identity is left undone this cycle: the change or alert is stored, but nobody has heard of it yet.
+        // Counted once per identity, though its change and its alert may both be refused.
+        if (!this.publishFailedIds.has(event.identityId)) {
+          this.publishFailedIds.add(event.identityId);
+          this.summary.failed += 1;
+        }
         this.deps.observer?.publishFailed?.(event, result.reason);
-        await this.deps.store.releasePending(event.identityId, event.eventId);
+        await this.deps.store.releasePending(event.identityId, entry);
       }
     } catch (error) {
-      // The event stays pending under its claim; a later cycle sends it again with the same id.
+      // The entry stays pending under its claim; a later cycle sends it again with the same id.
       this.deps.observer?.outboxUpdateFailed?.(event.identityId, error);
     }
   }
@@ -325,6 +456,16 @@ class PollCycle {
   private elapsed(): number {
     return this.deps.clock() - this.startedAt;
   }
+}
+
+/** An effective alert policy with its fingerprint (what `needsDecision` compares with the stored state). */
+interface EffectivePolicy {
+  readonly policy: AlertPolicy;
+  readonly fingerprint: string;
+}
+
+function effectivePolicy(policy: AlertPolicy): EffectivePolicy {
+  return { policy, fingerprint: alertPolicyFingerprint(policy) };
 }
 
 /** Id order, rotated so that a cycle cut short by its deadline is continued where it stopped. */

@@ -1,5 +1,7 @@
+import type { AlertNotice } from './alert-event';
 import type { IdentityId } from './identity-id';
 import type { CycleEnd, IdentityRecord, Registration, RegistrationFields, UnreadChangedEvent, UnreadState, WatchedIdentity } from './model';
+import type { OutboxEntry } from './outbox';
 import type { Publication } from './publication';
 
 /** One parallel-scan slice of the registry. */
@@ -31,11 +33,37 @@ export interface TargetedInput {
   readonly unregistered: readonly IdentityId[];
 }
 
+/**
+ * An alert decision to store. The write is refused when the stored alert state is no longer the
+ * one the decision started from (`seen`): an overlapping cycle decided first, and two cycles
+ * never both send an alert.
+ */
+export interface AlertUpdate {
+  /** The encoded alert state as read; undefined when none was stored. */
+  readonly seen?: string;
+  /** The encoded alert state to store. */
+  readonly next: string;
+  /** An alert to put in the outbox (with its claim), if the decision sends one. */
+  readonly notice?: AlertNotice;
+}
+
 export interface ChangeToSave {
   readonly id: IdentityId;
   readonly expectedVersion: number;
   readonly state: UnreadState;
   readonly event: UnreadChangedEvent;
+  /** The claim of the change event and of the alert stored with it. */
+  readonly claimUntil: number;
+  /** The alert decision made on this change, stored in the same conditional write. */
+  readonly alert: AlertUpdate;
+}
+
+/** An alert decision when only time passed (or the policy changed): no new snapshot. */
+export interface AlertToSave extends AlertUpdate {
+  readonly id: IdentityId;
+  /** The snapshot version the decision was made on; the write is refused if a change was stored meanwhile. */
+  readonly version: number;
+  readonly seen: string;
   readonly claimUntil: number;
 }
 
@@ -47,19 +75,28 @@ export interface SnapshotStore {
   loadCycle(segment?: ScanSegment): Promise<CycleInput>;
   /** Reads just these identities by key (strongly consistent), for a targeted poll; no resume point. */
   loadIdentities(ids: readonly IdentityId[]): Promise<TargetedInput>;
-  /** `observedAt` (ISO 8601) is stored with the state as when it last changed. */
-  saveBaseline(id: IdentityId, state: UnreadState, observedAt: string): Promise<boolean>;
   /**
-   * Stores the new snapshot and its pending event in one conditional write (version and no
-   * pending); the event's `observedAt` is stored as when the state last changed.
+   * Stores the first snapshot, as observed at `observedAt` (ISO 8601, stored as when it last
+   * changed), and the alert state adopted at it (`alertState`, encoded).
+   */
+  saveBaseline(id: IdentityId, state: UnreadState, observedAt: string, alertState: string): Promise<boolean>;
+  /**
+   * Stores the new snapshot, its event, the alert state and the alert (if any) in one conditional
+   * write: the version and the alert state read, and an empty outbox. The event's `observedAt` is
+   * stored as when the state last changed.
    */
   saveChange(change: ChangeToSave): Promise<boolean>;
-  /** Takes over a pending event whose claim has expired: compare-and-set on the claim seen. */
-  claimPending(id: IdentityId, eventId: string, seenClaimUntil: number, claimUntil: number): Promise<boolean>;
-  /** The publisher accepted the event: drop it from the outbox. */
-  completePending(id: IdentityId, eventId: string): Promise<void>;
-  /** The publisher refused the event: keep it pending and let the next cycle take it at once. */
-  releasePending(id: IdentityId, eventId: string): Promise<void>;
+  /** Stores an alert decision without a change: the version and alert state read, and an empty outbox. */
+  saveAlert(update: AlertToSave): Promise<boolean>;
+  /**
+   * Takes over outbox entries whose claims have expired, in one write: a compare-and-set on the
+   * claim seen of every one of them.
+   */
+  claimPending(id: IdentityId, entries: readonly OutboxEntry[], claimUntil: number): Promise<boolean>;
+  /** The publisher accepted the entry: drop it from the outbox (the others stay). */
+  completePending(id: IdentityId, entry: OutboxEntry): Promise<void>;
+  /** The publisher refused the entry: keep it pending and let the next cycle take it at once. */
+  releasePending(id: IdentityId, entry: OutboxEntry): Promise<void>;
   recordFailure(id: IdentityId, streak: number): Promise<void>;
   markNotFound(id: IdentityId): Promise<void>;
   /** A good poll after failures or a 404: reset the streak and the not-found mark. */

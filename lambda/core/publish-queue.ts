@@ -1,18 +1,23 @@
-import type { UnreadChangedEvent } from './model';
 import type { EventPublisher, PublishResult } from './ports';
-import { buildPublication, SNS_MAX_BYTES, type Publication } from './publication';
+import { SNS_MAX_BYTES, type Publication } from './publication';
 
 export const MAX_BATCH_ENTRIES = 10;
 
-type ResultHandler = (event: UnreadChangedEvent, result: PublishResult) => Promise<void>;
+/** What the queue needs of what it sends: the id the publisher answers by. */
+export interface Publishable {
+  readonly eventId: string;
+}
+
+type ResultHandler<T> = (item: T, result: PublishResult) => Promise<void>;
 
 /**
  * Groups events into PublishBatch-sized batches (10 entries, 256 KB) so a cycle makes about one
  * publish request per ten events. Callers do not wait for their batch: the result handler (which
  * completes or releases the outbox entry) runs when the batch returns, and `drain` waits for all.
+ * Items go out in the order they were added.
  */
-export class PublishQueue {
-  private batch: { event: UnreadChangedEvent; publication: Publication }[] = [];
+export class PublishQueue<T extends Publishable> {
+  private batch: { item: T; publication: Publication }[] = [];
   private batchBytes = 0;
   private readonly inFlight = new Set<Promise<void>>();
   /** Result-handler failures, kept for `drain` to report (nobody awaits a batch before that). */
@@ -21,13 +26,13 @@ export class PublishQueue {
 
   constructor(
     private readonly publisher: EventPublisher,
-    private readonly onResult: ResultHandler,
+    private readonly onResult: ResultHandler<T>,
   ) {}
 
-  /** Queues an event; `publication` is its rendering when the caller already has it. */
-  add(event: UnreadChangedEvent, publication: Publication = buildPublication(event)): void {
+  /** Queues an item with its rendering. */
+  add(item: T, publication: Publication): void {
     if (this.batch.length > 0 && this.batchBytes + publication.sizeBytes > SNS_MAX_BYTES) this.flush();
-    this.batch.push({ event, publication });
+    this.batch.push({ item, publication });
     this.batchBytes += publication.sizeBytes;
     if (this.batch.length >= MAX_BATCH_ENTRIES) this.flush();
   }
@@ -51,20 +56,20 @@ export class PublishQueue {
     this.inFlight.add(sending);
   }
 
-  private async send(batch: { event: UnreadChangedEvent; publication: Publication }[]): Promise<void> {
+  private async send(batch: { item: T; publication: Publication }[]): Promise<void> {
     this.requests += 1;
     let results: PublishResult[];
     try {
       results = await this.publisher.publishBatch(batch.map((entry) => entry.publication));
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
-      results = batch.map(({ event }) => ({ eventId: event.eventId, ok: false, reason }));
+      results = batch.map(({ item }) => ({ eventId: item.eventId, ok: false, reason }));
     }
     const byId = new Map(results.map((r) => [r.eventId, r]));
     // allSettled: one failing handler must not let drain return while the others still run.
     const outcomes = await Promise.allSettled(
-      batch.map(({ event }) =>
-        this.onResult(event, byId.get(event.eventId) ?? { eventId: event.eventId, ok: false, reason: 'no result for entry' }),
+      batch.map(({ item }) =>
+        this.onResult(item, byId.get(item.eventId) ?? { eventId: item.eventId, ok: false, reason: 'no result for entry' }),
       ),
     );
     const failed = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');

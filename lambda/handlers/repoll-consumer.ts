@@ -98,7 +98,7 @@ export const handler = async (event: SQSEvent, context: Context): Promise<SQSBat
 function targetedPoll(id: IdentityId, telemetry: CycleTelemetry): Promise<CycleSummary> {
   return runPollCycle(
     { source, store, publisher, clock: Date.now, observer: telemetry },
-    { concurrency: 1, claimLeaseMs: config.claimLeaseMs, only: { ids: [id], unregistered: 'ignore' } },
+    { concurrency: 1, claimLeaseMs: config.claimLeaseMs, alertDefaults: config.alertDefaults, only: { ids: [id], unregistered: 'ignore' } },
   );
 }
 

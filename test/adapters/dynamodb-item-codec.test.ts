@@ -66,7 +66,7 @@ describe('an attribute this version does not know never makes an item undecodabl
   test('nor a field it does not know inside the pending event, which is kept for publishing', () => {
     const event = { ...PENDING_EVENT, alertKind: 'digest' };
 
-    expect(decodeWatched({ ...FULL, pendingEvent: { S: JSON.stringify(event) } }).pending?.event).toEqual(event);
+    expect(decodeWatched({ ...FULL, pendingEvent: { S: JSON.stringify(event) } }).outbox).toEqual([expect.objectContaining({ kind: 'change', event })]);
   });
 });
 

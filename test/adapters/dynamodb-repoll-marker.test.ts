@@ -4,7 +4,9 @@ import { DynamoDbSnapshotStore } from '../../lambda/adapters/dynamodb-snapshot-s
 import { buildEvent } from '../../lambda/core/event-builder';
 import { diffUnread } from '../../lambda/core/diff';
 import { parseIdentityId, type IdentityId } from '../../lambda/core/identity-id';
+import { encodeAlertState, INITIAL_ALERT_STATE } from '../../lambda/core/alert-state';
 import { normalizeState } from '../../lambda/core/model';
+import { changeEntry } from '../../lambda/core/outbox';
 import { DEFAULT_REPOLL_WINDOW_MS } from '../../lambda/core/repoll-debounce';
 import { createTestTable } from '../support/dynalite';
 
@@ -107,28 +109,39 @@ describe('DynamoDbRepollMarker on dynalite', () => {
   });
 });
 
+const ALERT_STATE = encodeAlertState(INITIAL_ALERT_STATE);
+
 describe('the marker beside the poll cycle', () => {
   const previous = normalizeState(1, [{ objectId: '396001', streamId: '19155', unread: 1 }]);
   const next = normalizeState(3, [{ objectId: '396001', streamId: '19155', unread: 3 }]);
 
   test('an identity item with the marker still decodes in the cycle scan and in the registry list', async () => {
     const { marker, store, registry, client, tableName } = await setup('558355');
-    await store.saveBaseline(id('558355'), previous, new Date(T0).toISOString());
+    await store.saveBaseline(id('558355'), previous, new Date(T0).toISOString(), ALERT_STATE);
     await marker.mark(id('558355'), T0, W);
     const malformed: string[] = [];
 
     const { identities } = await new DynamoDbSnapshotStore(client, tableName, { onMalformedItem: (key) => malformed.push(key) }).loadCycle();
 
     expect(malformed).toEqual([]);
-    expect(identities).toEqual([{ id: '558355', label: 'Support', snapshot: { version: 1, state: previous, changedAt: new Date(T0).toISOString() }, failureStreak: 0, notFound: false }]);
+    expect(identities).toEqual([
+      {
+        id: '558355',
+        label: 'Support',
+        snapshot: { version: 1, state: previous, changedAt: new Date(T0).toISOString() },
+        alert: { state: INITIAL_ALERT_STATE, encoded: ALERT_STATE },
+        failureStreak: 0,
+        notFound: false,
+      },
+    ]);
     expect(await registry.list()).toEqual([expect.objectContaining({ id: '558355', label: 'Support', total: 1 })]);
   });
 
   test('a marker write changes only rpAt: the attributes the cycle conditions on are left as they were', async () => {
     const { marker, store, item } = await setup('558355');
-    await store.saveBaseline(id('558355'), previous, new Date(T0).toISOString());
+    await store.saveBaseline(id('558355'), previous, new Date(T0).toISOString(), ALERT_STATE);
     const event = buildEvent({ identityId: id('558355'), fromVersion: 1, previous, next, diff: diffUnread(previous, next)!, observedAt: new Date(0) });
-    await store.saveChange({ id: id('558355'), expectedVersion: 1, state: next, event, claimUntil: T0 + 60_000 });
+    await store.saveChange({ id: id('558355'), expectedVersion: 1, state: next, event, claimUntil: T0 + 60_000, alert: { seen: ALERT_STATE, next: ALERT_STATE } });
     const before = await item('558355');
 
     await marker.mark(id('558355'), T0, W);
@@ -143,12 +156,12 @@ describe('the marker beside the poll cycle', () => {
     const { marker, store, item } = await setup('558355');
     await marker.mark(id('558355'), T0, W);
 
-    expect(await store.saveBaseline(id('558355'), previous, new Date(T0).toISOString())).toBe(true);
+    expect(await store.saveBaseline(id('558355'), previous, new Date(T0).toISOString(), ALERT_STATE)).toBe(true);
     const event = buildEvent({ identityId: id('558355'), fromVersion: 1, previous, next, diff: diffUnread(previous, next)!, observedAt: new Date(0) });
     await marker.mark(id('558355'), T0 + 100, W);
-    expect(await store.saveChange({ id: id('558355'), expectedVersion: 1, state: next, event, claimUntil: T0 + 60_000 })).toBe(true);
-    expect(await store.claimPending(id('558355'), event.eventId, T0 + 60_000, T0 + 120_000)).toBe(true);
-    await store.completePending(id('558355'), event.eventId);
+    expect(await store.saveChange({ id: id('558355'), expectedVersion: 1, state: next, event, claimUntil: T0 + 60_000, alert: { seen: ALERT_STATE, next: ALERT_STATE } })).toBe(true);
+    expect(await store.claimPending(id('558355'), [changeEntry(event, 1, T0 + 60_000)], T0 + 120_000)).toBe(true);
+    await store.completePending(id('558355'), changeEntry(event, 1, T0 + 120_000));
     await store.recordFailure(id('558355'), 2);
     await store.clearFailures(id('558355'));
 

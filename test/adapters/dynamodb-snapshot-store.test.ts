@@ -1,12 +1,17 @@
 import { BatchGetItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
+import type { DynamoDbIdentityRegistry } from '../../lambda/adapters/dynamodb-identity-registry';
 import { DynamoDbSnapshotStore } from '../../lambda/adapters/dynamodb-snapshot-store';
+import { buildAlertNotice, type AlertNotice } from '../../lambda/core/alert-event';
+import { decodeAlertState, encodeAlertState, INITIAL_ALERT_STATE } from '../../lambda/core/alert-state';
 import { buildEvent } from '../../lambda/core/event-builder';
 import { diffUnread } from '../../lambda/core/diff';
 import { parseIdentityId, type IdentityId } from '../../lambda/core/identity-id';
-import { normalizeState, type UnreadState } from '../../lambda/core/model';
+import { normalizeState, type UnreadChangedEvent, type UnreadState } from '../../lambda/core/model';
+import { alertEntry, changeEntry } from '../../lambda/core/outbox';
 import { createTestTable } from '../support/dynalite';
+import { PENDING_EVENT, WITH_PENDING_EVENT } from './dynamodb-today-items';
 
 const id = (raw: string): IdentityId => parseIdentityId(raw);
 const AT = '2026-11-26T12:00:00.000Z';
@@ -28,6 +33,33 @@ async function setup() {
 function changeEvent(identity: IdentityId, fromVersion: number, previous: UnreadState, next: UnreadState) {
   return buildEvent({ identityId: identity, fromVersion, previous, next, diff: diffUnread(previous, next)!, observedAt: new Date(0) });
 }
+
+/** Alert states as stored, each a different sequence: what the conditions compare. */
+const [A0, A1, A2, A3] = [0, 1, 2, 3].map((sequence) => encodeAlertState({ ...INITIAL_ALERT_STATE, sequence })) as [string, string, string, string];
+
+function noticeFor(raw: string, sequence = 1): AlertNotice {
+  const at = Date.parse('2026-11-26T12:00:00Z');
+  return buildAlertNotice({
+    identityId: id(raw),
+    label: 'Support',
+    timeZone: 'Europe/Berlin',
+    alert: { kind: 'new', episode: 1, sequence, total: 3, lastAlertTotal: 1, changes: 1, waitingSince: at, conversations: [{ objectId: '1', streamId: '2', unread: 3 }], observedAt: at },
+  });
+}
+
+/** A change from 1 to 3 unread stored with its `new` alert, both pending under a claim until 100; the alert state is A2 after it. */
+async function changedWithAlert(registry: DynamoDbIdentityRegistry, store: DynamoDbSnapshotStore, raw: string): Promise<{ event: UnreadChangedEvent; notice: AlertNotice }> {
+  await registry.register(id(raw));
+  const a = state(1, ['1', '2', 1]);
+  const b = state(3, ['1', '2', 3]);
+  await store.saveBaseline(id(raw), a, AT, A1);
+  const event = changeEvent(id(raw), 1, a, b);
+  const notice = noticeFor(raw);
+  if (!(await store.saveChange({ id: id(raw), expectedVersion: 1, state: b, event, claimUntil: 100, alert: { seen: A1, next: A2, notice } }))) throw new Error('fixture not stored');
+  return { event, notice };
+}
+
+const PENDING_EVENT_37 = { ...PENDING_EVENT, identityId: '37' };
 
 describe('DynamoDbSnapshotStore on dynalite', () => {
   test('a registered identity loads without a baseline', async () => {
@@ -51,86 +83,223 @@ describe('DynamoDbSnapshotStore on dynalite', () => {
     expect(new Set(seen).size).toBe(ids.length);
   });
 
-  test('a baseline is stored once and read back with its conversations and when it was observed', async () => {
+  test('a baseline is stored once, with its alert state, and read back with its conversations and when it was observed', async () => {
     const { registry, store } = await setup();
     await registry.register(id('7'));
     const observed = state(3, ['396001', '19155', 2], ['396002', '19155', 1]);
 
-    expect(await store.saveBaseline(id('7'), observed, AT)).toBe(true);
-    expect(await store.saveBaseline(id('7'), observed, AT)).toBe(false);
+    expect(await store.saveBaseline(id('7'), observed, AT, A1)).toBe(true);
+    expect(await store.saveBaseline(id('7'), observed, AT, A1)).toBe(false);
 
     const [watched] = (await store.loadCycle()).identities;
     expect(watched?.snapshot).toEqual({ version: 1, state: observed, changedAt: AT });
+    expect(watched?.alert).toEqual({ state: decodeAlertState(A1), encoded: A1 });
   });
 
   test('a baseline for an identity removed meanwhile does not bring it back', async () => {
     const { client, tableName, store } = await setup();
 
-    expect(await store.saveBaseline(id('8'), state(1), AT)).toBe(false);
+    expect(await store.saveBaseline(id('8'), state(1), AT, A0)).toBe(false);
 
     const { Item } = await client.send(new GetItemCommand({ TableName: tableName, Key: { identityId: { S: '8' } } }));
     expect(Item).toBeUndefined();
   });
 
-  test('a change is stored with its pending event and its time only from the expected version', async () => {
+  test('a change is stored with its event and alert state only from the expected version', async () => {
     const { registry, store } = await setup();
     await registry.register(id('9'));
     const before = state(1, ['1', '2', 1]);
     const after = state(3, ['1', '2', 3]);
-    await store.saveBaseline(id('9'), before, AT);
+    await store.saveBaseline(id('9'), before, AT, A0);
     const event = changeEvent(id('9'), 1, before, after);
 
-    expect(await store.saveChange({ id: id('9'), expectedVersion: 2, state: after, event, claimUntil: 5 })).toBe(false);
-    expect(await store.saveChange({ id: id('9'), expectedVersion: 1, state: after, event, claimUntil: 5 })).toBe(true);
+    expect(await store.saveChange({ id: id('9'), expectedVersion: 2, state: after, event, claimUntil: 5, alert: { seen: A0, next: A1 } })).toBe(false);
+    expect(await store.saveChange({ id: id('9'), expectedVersion: 1, state: after, event, claimUntil: 5, alert: { seen: A0, next: A1 } })).toBe(true);
 
     const [watched] = (await store.loadCycle()).identities;
     expect(watched?.snapshot).toEqual({ version: 2, state: after, changedAt: event.observedAt });
-    expect(watched?.pending).toEqual({ event, claimUntil: 5 });
+    expect(watched?.outbox).toEqual([changeEntry(event, 1, 5)]);
+    expect(watched?.alert?.encoded).toBe(A1);
   });
 
-  test('no new change is stored while an event is pending', async () => {
+  test('a change and its alert are pending at once, each with its own id, in order', async () => {
     const { registry, store } = await setup();
-    await registry.register(id('10'));
-    const a = state(1);
-    const b = state(2);
-    const c = state(3);
-    await store.saveBaseline(id('10'), a, AT);
-    await store.saveChange({ id: id('10'), expectedVersion: 1, state: b, event: changeEvent(id('10'), 1, a, b), claimUntil: 5 });
+    const { event, notice } = await changedWithAlert(registry, store, '30');
 
-    expect(await store.saveChange({ id: id('10'), expectedVersion: 2, state: c, event: changeEvent(id('10'), 2, b, c), claimUntil: 5 })).toBe(false);
+    const [watched] = (await store.loadCycle()).identities;
+
+    expect(watched?.outbox).toEqual([changeEntry(event, 1, 100), alertEntry(notice, 2, 100)]);
   });
 
-  test('a pending claim is a compare-and-set on the claim seen', async () => {
+  test('a change is refused when the alert state is no longer the one read (an overlapping cycle decided first)', async () => {
     const { registry, store } = await setup();
-    await registry.register(id('11'));
+    await registry.register(id('31'));
     const a = state(1);
     const b = state(2);
-    const event = changeEvent(id('11'), 1, a, b);
-    await store.saveBaseline(id('11'), a, AT);
-    await store.saveChange({ id: id('11'), expectedVersion: 1, state: b, event, claimUntil: 100 });
+    await store.saveBaseline(id('31'), a, AT, A0);
 
-    expect(await store.claimPending(id('11'), event.eventId, 100, 200)).toBe(true);
-    expect(await store.claimPending(id('11'), event.eventId, 100, 300)).toBe(false);
-    expect(await store.claimPending(id('11'), 'another-event', 200, 300)).toBe(false);
+    const refused = await store.saveChange({ id: id('31'), expectedVersion: 1, state: b, event: changeEvent(id('31'), 1, a, b), claimUntil: 5, alert: { seen: A1, next: A2 } });
+    const noStateExpected = await store.saveChange({ id: id('31'), expectedVersion: 1, state: b, event: changeEvent(id('31'), 1, a, b), claimUntil: 5, alert: { next: A2 } });
+
+    expect([refused, noStateExpected]).toEqual([false, false]);
+    expect((await store.loadCycle()).identities[0]?.snapshot?.version).toBe(1);
   });
 
-  test('completing a pending event clears it, releasing keeps it for the next cycle', async () => {
-    const { registry, store } = await setup();
-    await registry.register(id('12'));
+  test('a change of an item stored before alerts existed is stored when no alert state was read', async () => {
+    const { registry, store, putRaw } = await setup();
+    await registry.register(id('32'));
+    await putRaw({ identityId: { S: '32' }, registeredAt: { S: '2026-02-01T08:00:00.000Z' }, v: { N: '1' }, total: { N: '1' }, convs: { S: '' } });
     const a = state(1);
     const b = state(2);
-    const event = changeEvent(id('12'), 1, a, b);
-    await store.saveBaseline(id('12'), a, AT);
-    await store.saveChange({ id: id('12'), expectedVersion: 1, state: b, event, claimUntil: 100 });
 
-    await store.releasePending(id('12'), event.eventId);
-    expect((await store.loadCycle()).identities[0]?.pending).toEqual({ event, claimUntil: 0 });
+    expect(await store.saveChange({ id: id('32'), expectedVersion: 1, state: b, event: changeEvent(id('32'), 1, a, b), claimUntil: 5, alert: { next: A1 } })).toBe(true);
+    expect((await store.loadCycle()).identities[0]?.alert?.encoded).toBe(A1);
+  });
 
-    await store.completePending(id('12'), 'not-this-one');
-    expect((await store.loadCycle()).identities[0]?.pending).toBeDefined();
+  test('no new change is stored while an event or an alert is pending', async () => {
+    const { registry, store } = await setup();
+    const { event, notice } = await changedWithAlert(registry, store, '10');
+    const b = state(3, ['1', '2', 3]);
+    const c = state(4, ['1', '2', 4]);
+    const next = { id: id('10'), expectedVersion: 2, state: c, event: changeEvent(id('10'), 2, b, c), claimUntil: 5, alert: { seen: A2, next: A2 } };
 
-    await store.completePending(id('12'), event.eventId);
-    expect((await store.loadCycle()).identities[0]?.pending).toBeUndefined();
+    expect(await store.saveChange(next)).toBe(false);
+    await store.completePending(id('10'), changeEntry(event, 1, 100));
+    expect(await store.saveChange(next)).toBe(false);
+    await store.completePending(id('10'), alertEntry(notice, 2, 100));
+    expect(await store.saveChange(next)).toBe(true);
+  });
+
+  test('an alert decision alone is stored on the version and alert state read, with nothing pending', async () => {
+    const { registry, store } = await setup();
+    await registry.register(id('33'));
+    await store.saveBaseline(id('33'), state(2), AT, A1);
+    const notice = noticeFor('33');
+
+    expect(await store.saveAlert({ id: id('33'), version: 2, seen: A1, next: A2, notice, claimUntil: 7 })).toBe(false);
+    expect(await store.saveAlert({ id: id('33'), version: 1, seen: A0, next: A2, notice, claimUntil: 7 })).toBe(false);
+    expect(await store.saveAlert({ id: id('33'), version: 1, seen: A1, next: A2, notice, claimUntil: 7 })).toBe(true);
+    expect(await store.saveAlert({ id: id('33'), version: 1, seen: A2, next: A3, claimUntil: 7 })).toBe(false);
+
+    const [watched] = (await store.loadCycle()).identities;
+    expect(watched?.outbox).toEqual([alertEntry(notice, 1, 7)]);
+    expect(watched?.alert?.encoded).toBe(A2);
+  });
+
+  test('an alert decision without an alert changes the alert state only', async () => {
+    const { registry, store, getRaw } = await setup();
+    await registry.register(id('34'));
+    await store.saveBaseline(id('34'), state(2), AT, A1);
+
+    expect(await store.saveAlert({ id: id('34'), version: 1, seen: A1, next: A2, claimUntil: 7 })).toBe(true);
+
+    expect(await getRaw('34')).toMatchObject({ alert: { S: A2 }, v: { N: '1' } });
+    expect((await getRaw('34'))?.outbox).toBeUndefined();
+  });
+
+  test('a claim is a compare-and-set on the claim seen of every entry taken over, in one write', async () => {
+    const { registry, store } = await setup();
+    const { event, notice } = await changedWithAlert(registry, store, '11');
+    const entries = [changeEntry(event, 1, 100), alertEntry(notice, 2, 100)];
+    const writes = store.requests.UpdateItem;
+
+    expect(await store.claimPending(id('11'), entries, 200)).toBe(true);
+    expect(store.requests.UpdateItem - writes).toBe(1);
+    expect(await store.claimPending(id('11'), entries, 300)).toBe(false);
+    expect(await store.claimPending(id('11'), [changeEntry(event, 1, 200), alertEntry(notice, 2, 100)], 300)).toBe(false);
+    expect(await store.claimPending(id('11'), [{ ...changeEntry(event, 1, 200), eventId: 'another-event' }], 300)).toBe(false);
+
+    expect((await store.loadCycle()).identities[0]?.outbox?.map((e) => e.claimUntil)).toEqual([200, 200]);
+  });
+
+  test('entries are completed one by one; releasing keeps one for the next cycle', async () => {
+    const { registry, store } = await setup();
+    const { event, notice } = await changedWithAlert(registry, store, '12');
+    const change = changeEntry(event, 1, 100);
+    const alert = alertEntry(notice, 2, 100);
+
+    await store.releasePending(id('12'), alert);
+    expect((await store.loadCycle()).identities[0]?.outbox).toEqual([change, { ...alert, claimUntil: 0 }]);
+
+    await store.completePending(id('12'), { ...change, eventId: 'not-this-one' });
+    await store.completePending(id('12'), change);
+    expect((await store.loadCycle()).identities[0]?.outbox).toEqual([{ ...alert, claimUntil: 0 }]);
+
+    await store.completePending(id('12'), alert);
+    expect((await store.loadCycle()).identities[0]?.outbox).toBeUndefined();
+  });
+
+  test('completing or releasing an entry that is gone writes nothing back', async () => {
+    const { registry, store, getRaw } = await setup();
+    const { event } = await changedWithAlert(registry, store, '35');
+    const change = changeEntry(event, 1, 100);
+    await store.completePending(id('35'), change);
+
+    await store.completePending(id('35'), change);
+    await store.releasePending(id('35'), change);
+
+    expect(Object.keys((await getRaw('35'))?.outbox?.M ?? {})).toHaveLength(1);
+  });
+
+  test("the pending change of an item in today's format is claimed, released and completed where it is", async () => {
+    const { store, putRaw, getRaw } = await setup();
+    await putRaw(WITH_PENDING_EVENT);
+    const [watched] = (await store.loadCycle()).identities;
+    const legacy = watched?.outbox?.[0];
+    if (!legacy) throw new Error('the pending change was not read');
+
+    expect(legacy).toMatchObject({ kind: 'change', eventId: PENDING_EVENT.eventId, claimUntil: 1770908963998, legacySlot: true });
+    expect(await store.claimPending(id('558356'), [{ ...legacy, claimUntil: 1 }], 2)).toBe(false);
+    expect(await store.claimPending(id('558356'), [legacy], 2)).toBe(true);
+    await store.releasePending(id('558356'), legacy);
+    expect(await getRaw('558356')).toMatchObject({ claimUntil: { N: '0' }, pendingId: { S: PENDING_EVENT.eventId } });
+
+    await store.completePending(id('558356'), legacy);
+    const after = await getRaw('558356');
+    expect([after?.pendingEvent, after?.pendingId, after?.claimUntil]).toEqual([undefined, undefined, undefined]);
+    expect((await store.loadCycle()).identities[0]?.outbox).toBeUndefined();
+  });
+
+  test("no change is stored over today's pending change until it is completed; then the outbox takes the next", async () => {
+    const { store, putRaw } = await setup();
+    await putRaw(WITH_PENDING_EVENT);
+    const legacy = (await store.loadCycle()).identities[0]?.outbox?.[0];
+    const b = state(3, ['396001', '19155', 3]);
+    const c = state(4, ['396001', '19155', 4]);
+    const next = { id: id('558356'), expectedVersion: 2, state: c, event: changeEvent(id('558356'), 2, b, c), claimUntil: 5, alert: { next: A1 } };
+
+    expect(await store.saveChange(next)).toBe(false);
+    if (legacy) await store.completePending(id('558356'), legacy);
+    expect(await store.saveChange(next)).toBe(true);
+
+    expect((await store.loadCycle()).identities[0]?.outbox).toEqual([changeEntry(next.event, 1, 5)]);
+  });
+
+  test('an identity\'s own alert policy is read back as overrides', async () => {
+    const { registry, store, putRaw } = await setup();
+    await registry.register(id('36'));
+    await putRaw({ identityId: { S: '36' }, registeredAt: { S: '2026-02-01T08:00:00.000Z' }, alertPolicy: { S: '{"cooldown":"20s","quietHours":"22:00-07:00","futureField":1}' } });
+
+    const [watched] = (await store.loadCycle()).identities;
+
+    expect(watched?.alertPolicy).toEqual({ cooldown: 20_000, quietHours: { start: 1320, end: 420 } });
+  });
+
+  test.each([
+    ['an alert policy that is not JSON', { alertPolicy: { S: 'cooldown=15m' } }, 'alertPolicy'],
+    ['an alert policy with a bad value', { alertPolicy: { S: '{"cooldown":"canary-9931"}' } }, 'alertPolicy has an invalid cooldown'],
+    ['an alert state that cannot be read', { alert: { S: 'canary-9931' } }, 'alert is not an alert state'],
+    ['an outbox that is not a map', { outbox: { S: 'canary-9931' } }, 'outbox is not a map'],
+    ['an outbox entry of a kind this version does not know', { outbox: { M: { x: { M: { kind: { S: 'canary-9931' }, seq: { N: '1' }, body: { S: '{}' }, claimUntil: { N: '0' } } } } } }, 'kind this version does not know'],
+    ['an outbox entry keyed by another id', { outbox: { M: { 'canary-9931': { M: { kind: { S: 'change' }, seq: { N: '1' }, body: { S: JSON.stringify(PENDING_EVENT_37) }, claimUntil: { N: '0' } } } } } }, 'not keyed by its eventId'],
+  ])('%s makes the item malformed, reported by attribute and never by contents', async (_what, attributes, reason) => {
+    const { registry, store, malformed, putRaw } = await setup();
+    await registry.register(id('38'));
+    await putRaw({ identityId: { S: '37' }, registeredAt: { S: '2026-02-01T08:00:00.000Z' }, ...attributes });
+
+    expect((await store.loadCycle()).identities.map((w) => w.id)).toEqual(['38']);
+    expect(malformed).toEqual([{ key: '37', reason: expect.stringContaining(reason) }]);
+    expect(JSON.stringify(malformed)).not.toContain('canary-9931');
   });
 
   test('failure streaks and not-found marks are recorded and cleared', async () => {
@@ -207,21 +376,25 @@ describe('DynamoDbSnapshotStore on dynalite', () => {
 
   test('every write keeps the attributes this version does not know', async () => {
     const { registry, store, putRaw, getRaw } = await setup();
-    const newer = { alertState: { M: { lastAlertTotal: { N: '3' } } }, policy: { M: { cooldown: { S: '15m' } } }, pendingAlert: { S: '{}' } };
+    const newer = { alertState: { M: { lastAlertTotal: { N: '3' } } }, policy: { M: { cooldown: { S: '15m' } } }, pendingAlert: { S: '{}' }, alertPolicy: { S: '{"cooldown":"20s"}' } };
     await putRaw({ identityId: { S: '19' }, registeredAt: { S: '2026-02-01T08:00:00.000Z' }, ...newer });
     const a = state(1);
     const b = state(2);
     const event = changeEvent(id('19'), 1, a, b);
 
+    const notice = noticeFor('19');
+
     await registry.update(id('19'), { label: 'Relabelled' });
-    await store.saveBaseline(id('19'), a, AT);
+    await store.saveBaseline(id('19'), a, AT, A0);
     await store.recordFailure(id('19'), 2);
     await store.markNotFound(id('19'));
     await store.clearFailures(id('19'));
-    await store.saveChange({ id: id('19'), expectedVersion: 1, state: b, event, claimUntil: 100 });
-    await store.claimPending(id('19'), event.eventId, 100, 200);
-    await store.releasePending(id('19'), event.eventId);
-    await store.completePending(id('19'), event.eventId);
+    await store.saveChange({ id: id('19'), expectedVersion: 1, state: b, event, claimUntil: 100, alert: { seen: A0, next: A1 } });
+    await store.claimPending(id('19'), [changeEntry(event, 1, 100)], 200);
+    await store.releasePending(id('19'), changeEntry(event, 1, 100));
+    await store.completePending(id('19'), changeEntry(event, 1, 100));
+    await store.saveAlert({ id: id('19'), version: 2, seen: A1, next: A2, notice, claimUntil: 300 });
+    await store.completePending(id('19'), alertEntry(notice, 1, 300));
 
     expect(await getRaw('19')).toMatchObject({ ...newer, label: { S: 'Relabelled' }, v: { N: '2' } });
   });

@@ -22,7 +22,8 @@ const DECODED_IDENTITIES = [
     id: '558356',
     label: 'Sales',
     snapshot: { version: 2, state: { total: 3, conversations: [{ objectId: '396001', streamId: '19155', unread: 3 }] } },
-    pending: { event: PENDING_EVENT, claimUntil: 1770908963998 },
+    // The one pending change of today's items is read as the first entry of the outbox, left where it is.
+    outbox: [{ kind: 'change', eventId: PENDING_EVENT.eventId, seq: 0, claimUntil: 1770908963998, event: PENDING_EVENT, legacySlot: true }],
     failureStreak: 0,
     notFound: false,
   },

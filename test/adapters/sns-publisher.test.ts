@@ -5,7 +5,7 @@ import { SnsPublisher } from '../../lambda/adapters/sns-publisher';
 import { buildEvent } from '../../lambda/core/event-builder';
 import { diffUnread } from '../../lambda/core/diff';
 import { parseIdentityId } from '../../lambda/core/identity-id';
-import { normalizeState } from '../../lambda/core/model';
+import { normalizeState, type UnreadChangedEvent } from '../../lambda/core/model';
 import type { PublishResult } from '../../lambda/core/ports';
 import { buildPublication, type Publication } from '../../lambda/core/publication';
 import { PublishQueue } from '../../lambda/core/publish-queue';
@@ -198,7 +198,7 @@ describe('SnsPublisher', () => {
     // Prepare
     snsMock.on(PublishBatchCommand).rejects(new ThrottledException({ message: 'Rate exceeded', $metadata: {} }));
     const results: PublishResult[] = [];
-    const queue = new PublishQueue(new SnsPublisher(new SNSClient({}), TOPIC_ARN), (_event, result) => {
+    const queue = new PublishQueue<UnreadChangedEvent>(new SnsPublisher(new SNSClient({}), TOPIC_ARN), (_event, result) => {
       results.push(result);
       return Promise.resolve();
     });
@@ -210,7 +210,7 @@ describe('SnsPublisher', () => {
     });
 
     // Act
-    for (const event of events) queue.add(event);
+    for (const event of events) queue.add(event, buildPublication(event));
     await queue.drain();
 
     // Assess

@@ -28,7 +28,7 @@ function lines(text: string): unknown[] {
 }
 
 describe('unread-notifier poll', () => {
-  test('prints the events as JSON lines and the contract summary line last', async () => {
+  test('prints the events and alerts as JSON lines and the contract summary line last', async () => {
     simulator.world.addIdentity('558355', [{ objectId: 396001, streamId: 19155, unread: 1 }]);
     await cli(['identities', 'add', '558355', '--label', 'Support'], env);
     expect((await cli(['poll'], env)).code).toBe(0);
@@ -37,11 +37,12 @@ describe('unread-notifier poll', () => {
     const run = await cli(['poll', '--json'], env);
 
     expect(run.code).toBe(0);
-    const [event, summary, ...rest] = lines(run.stdout);
+    const [event, alert, summary, ...rest] = lines(run.stdout);
     expect(rest).toEqual([]);
     expect(event).toMatchObject({ version: 1, type: 'unread.changed', identityId: 558355, label: 'Support', previousTotal: 1, total: 4, delta: 3 });
+    expect(alert).toMatchObject({ version: 1, type: 'unread.alert', kind: 'new', identityId: 558355, label: 'Support', lastAlertTotal: 1, total: 4 });
     expect(Object.keys(summary as object).slice(0, 7)).toEqual(['identities', 'polled', 'changed', 'published', 'failed', 'notFound', 'durationMs']);
-    expect(summary).toMatchObject({ identities: 1, polled: 1, changed: 1, published: 1, failed: 0, notFound: 0 });
+    expect(summary).toMatchObject({ identities: 1, polled: 1, changed: 1, published: 1, failed: 0, notFound: 0, alertsSent: 1, alertsDeferred: 0, alertsDropped: 0 });
   });
 
   test('exits 0 with single failures counted in the summary', async () => {
@@ -188,6 +189,7 @@ describe('the poll summary and exit code', () => {
     expect(summary).toEqual({
       identities: 1, polled: 1, changed: 0, published: 0, failed: 0, notFound: 0, durationMs: expect.any(Number),
       baselines: 1, resent: 0, pollFailed: 0, publishFailed: 0, conflicts: 0, skipped: 0, publishRequests: 0,
+      alertsSent: 0, alertsDeferred: 0, alertsDropped: 0,
     });
   });
 
@@ -205,7 +207,7 @@ describe('the poll summary and exit code', () => {
     expect((await cli(['poll', '--json'], env)).code).toBe(0);
   });
 
-  test('an event SNS did not accept counts its identity as failed (it stays pending); the cycle ran to its end, exit 0', async () => {
+  test('an event and alert SNS did not accept count their identity as failed once (they stay pending); the cycle ran to its end, exit 0', async () => {
     simulator.world.addIdentity('5', [{ objectId: 1, streamId: 1, unread: 1 }]);
     await cli(['identities', 'add', '5'], env);
     await cli(['poll'], env);
@@ -220,11 +222,12 @@ describe('the poll summary and exit code', () => {
       const run = await cli(['poll', '--json', '--topic-arn', 'arn:aws:sns:eu-west-1:123456789012:events'], env);
 
       expect(run.code).toBe(0);
-      expect(lines(run.stdout).at(-1)).toMatchObject({ polled: 1, changed: 1, published: 0, failed: 1, publishFailed: 1, pollFailed: 0 });
+      // The rise owes a `new` alert too: the change and the alert were both refused, by one identity.
+      expect(lines(run.stdout).at(-1)).toMatchObject({ polled: 1, changed: 1, published: 0, alertsSent: 0, failed: 1, publishFailed: 2, pollFailed: 0 });
     } finally {
       sns.restore();
     }
     const stored = await dynaliteClient().send(new GetItemCommand({ TableName: table, Key: { identityId: { S: '5' } } }));
-    expect(stored.Item?.pendingEvent).toBeDefined();
+    expect(Object.keys(stored.Item?.outbox?.M ?? {})).toHaveLength(2);
   });
 });

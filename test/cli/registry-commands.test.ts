@@ -312,6 +312,19 @@ describe('identities show', () => {
       failureStreak: 2,
       failing: false,
       notFound: true,
+      // No policy of its own: every value is this process's default (no ALERT_* set: the built-in ones).
+      alertPolicy: {
+        minUnread: { value: 1, default: true },
+        cooldown: { value: '15m', default: true },
+        quietHours: { value: 'off', default: true },
+        timeZone: { value: 'UTC', default: true },
+        remindAfter: { value: 'off', default: true },
+        maxReminders: { value: 3, default: true },
+        notifyCleared: { value: false, default: true },
+        snoozeUntil: { value: 'off', default: true },
+      },
+      // Stored before alerts existed: waiting at its stored total counts as told; nothing is owed.
+      nextAlert: null,
     });
   });
 
@@ -334,6 +347,9 @@ describe('identities show', () => {
       'pending       event e-1 (5 → 7 unread, observed 2026-02-12T15:09:23.998Z), sent again first by the next cycle',
       'failures      2 cycle(s) in a row',
       'not found     no',
+      'alert policy  minUnread 1 (default), cooldown 15m (default), quietHours off (default), timeZone UTC (default)',
+      '              remindAfter off (default), maxReminders 3 (default), notifyCleared false (default), snoozeUntil off (default)',
+      'next alert    none owed or scheduled',
       '',
     ]);
   });

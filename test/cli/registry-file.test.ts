@@ -44,7 +44,7 @@ describe('reading CSV', () => {
   });
 
   it('refuses the whole file when its header names an unknown column', () => {
-    expect(() => parseRegistryFile('id,lable\n7,A\n')).toThrow(new UsageError('line 1: unknown column "lable"; the columns are id, label'));
+    expect(() => parseRegistryFile('id,lable\n7,A\n')).toThrow(new UsageError('line 1: unknown column "lable"; the columns are id, label, minUnread, cooldown, quietHours, timeZone, remindAfter, maxReminders, notifyCleared, snoozeUntil'));
   });
 });
 
@@ -65,7 +65,7 @@ describe('reading JSON lines', () => {
     { name: 'an array', line: '["7"]', reason: 'not a JSON object' },
     { name: 'no id', line: '{"label":"A"}', reason: 'no "id" string' },
     { name: 'a number id that lost digits', line: '{"id":9223372036854775807}', reason: 'id is a JSON number too large to keep every digit: write it as a string' },
-    { name: 'an unknown field', line: '{"id":"7","lable":"A"}', reason: 'unknown field "lable"; the fields are id, label' },
+    { name: 'an unknown field', line: '{"id":"7","lable":"A"}', reason: 'unknown field "lable"; the fields are id, label, minUnread, cooldown, quietHours, timeZone, remindAfter, maxReminders, notifyCleared, snoozeUntil' },
     { name: 'a label that is not a string', line: '{"id":"7","label":5}', reason: 'invalid label: expected a string' },
   ])('refuses $name, naming the line', ({ line, reason }) => {
     expect(parseRegistryFile(`{"id":"5"}\n${line}\n`).refused).toEqual([{ line: 2, reason }]);

@@ -48,3 +48,33 @@ describe('loadConfig', () => {
     expect(() => requireToken(loadConfig({}))).toThrow(/API_TOKEN .*API_TOKEN_SECRET_ID/);
   });
 });
+
+describe('loadConfig: the stack-wide alert policy', () => {
+  test('is the built-in policy when no ALERT_* variable is set', () => {
+    expect(loadConfig({}).alertDefaults).toEqual({
+      minUnread: 1,
+      cooldown: 900_000,
+      quietHours: null,
+      timeZone: 'UTC',
+      remindAfter: null,
+      maxReminders: 3,
+      notifyCleared: false,
+      snoozeUntil: null,
+    });
+  });
+
+  test('takes each field from its ALERT_* variable; a blank one is unset', () => {
+    const config = loadConfig({ ALERT_COOLDOWN: '20s', ALERT_QUIET_HOURS: '22:00-07:00', ALERT_TIME_ZONE: 'Europe/Berlin', ALERT_NOTIFY_CLEARED: 'true', ALERT_MIN_UNREAD: ' ' });
+
+    expect(config.alertDefaults).toMatchObject({ cooldown: 20_000, quietHours: { start: 1320, end: 420 }, timeZone: 'Europe/Berlin', notifyCleared: true, minUnread: 1 });
+  });
+
+  test.each([
+    ['ALERT_COOLDOWN', 'soon', /^invalid ALERT_COOLDOWN "soon": expected a duration/],
+    ['ALERT_MIN_UNREAD', '0', /^invalid ALERT_MIN_UNREAD "0": expected a whole number from 1/],
+    ['ALERT_TIME_ZONE', 'Mars/Olympus', /^invalid ALERT_TIME_ZONE "Mars\/Olympus": expected an IANA time zone/],
+  ])('refuses a bad %s, naming the variable (a ConfigError: exit 2 on the CLI)', (name, value, message) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [name]: value })).toThrow(message);
+  });
+});

@@ -8,6 +8,8 @@ import { CycleAbortedWithSummary, TokenUnavailableError, UnregisteredIdentitiesE
 import { buildEvent } from '../../lambda/core/event-builder';
 import { parseIdentityId } from '../../lambda/core/identity-id';
 import type { UnreadChangedEvent, UnreadState } from '../../lambda/core/model';
+import { BUILT_IN_ALERT_DEFAULTS, type AlertPolicy } from '../../lambda/core/alert-policy';
+import { changeEntry } from '../../lambda/core/outbox';
 import { noIdentityCouldBePolled, runPollCycle, type CycleObserver, type CycleSummary, type PollCycleOptions } from '../../lambda/core/poll-cycle';
 import { InMemorySnapshotStore, type StoreOperation, type StoredIdentity } from '../support/in-memory-snapshot-store';
 import { ScriptedPublisher } from '../support/scripted-publisher';
@@ -20,6 +22,12 @@ const ID = '558355';
 const ONE = unread(['396001', '19155', 1]);
 const THREE = unread(['396001', '19155', 3]);
 const FIVE = unread(['396001', '19155', 5]);
+
+/**
+ * The change tests run under a policy no identity ever reaches, so they see change events only;
+ * the alert step has its own tests (test/core/poll-cycle-alerts.test.ts).
+ */
+const NO_ALERTS: AlertPolicy = { ...BUILT_IN_ALERT_DEFAULTS, minUnread: 1_000_000 };
 
 /** The event a cycle stores for `previous` → `next` from snapshot `fromVersion`. */
 function changeEvent(previous: UnreadState, next: UnreadState, fromVersion: number, id = ID): UnreadChangedEvent {
@@ -34,7 +42,7 @@ interface ObservedCall {
   readonly detail?: unknown;
 }
 
-function setup() {
+function setup(alertDefaults: AlertPolicy = NO_ALERTS) {
   let now = T0;
   const source = new ScriptedUnreadSource();
   const store = new InMemorySnapshotStore();
@@ -56,7 +64,7 @@ function setup() {
     observed,
     advance: (ms: number) => (now += ms),
     cycle: (options: Partial<PollCycleOptions> = {}) =>
-      runPollCycle({ source, store, publisher, clock: () => now, observer }, { concurrency: 1, claimLeaseMs: LEASE_MS, ...options }),
+      runPollCycle({ source, store, publisher, clock: () => now, observer }, { concurrency: 1, claimLeaseMs: LEASE_MS, alertDefaults, ...options }),
   };
 }
 
@@ -123,31 +131,31 @@ describe('one identity through one cycle', () => {
       upstream: THREE,
       summary: { polled: 1, changed: 1, published: 1, publishRequests: 1, failed: 0 },
       writes: ['saveChange', 'completePending'],
-      after: { snapshot: { version: 4, state: THREE, changedAt: new Date(T0).toISOString() }, pending: undefined },
+      after: { snapshot: { version: 4, state: THREE, changedAt: new Date(T0).toISOString() }, outbox: undefined },
       published: [3],
     },
     {
       name: 'a pending event whose claim expired is claimed and resent, and the identity not polled',
-      stored: { snapshot: { version: 4, state: THREE }, pending: { event: pending, claimUntil: T0 - 1 } },
+      stored: { snapshot: { version: 4, state: THREE }, outbox: [changeEntry(pending, 1, T0 - 1)] },
       summary: { polled: 0, resent: 1, published: 1 },
       writes: ['claimPending', 'completePending'],
-      after: { pending: undefined },
+      after: { outbox: undefined },
       published: [3],
     },
     {
       name: 'a pending event released after a refused publish (claim 0) is resent',
-      stored: { snapshot: { version: 4, state: THREE }, pending: { event: pending, claimUntil: 0 } },
+      stored: { snapshot: { version: 4, state: THREE }, outbox: [changeEntry(pending, 1, 0)] },
       summary: { resent: 1, published: 1 },
       writes: ['claimPending', 'completePending'],
-      after: { pending: undefined },
+      after: { outbox: undefined },
       published: [3],
     },
     {
       name: 'a pending event whose claim another cycle still holds is skipped',
-      stored: { snapshot: { version: 4, state: THREE }, pending: { event: pending, claimUntil: T0 + 1 } },
+      stored: { snapshot: { version: 4, state: THREE }, outbox: [changeEntry(pending, 1, T0 + 1)] },
       summary: { polled: 0, skipped: 1, resent: 0, published: 0, failed: 0 },
       writes: [],
-      after: { pending: { event: pending, claimUntil: T0 + 1 } },
+      after: { outbox: [changeEntry(pending, 1, T0 + 1)] },
       published: [],
     },
     {
@@ -192,8 +200,8 @@ describe('one identity through one cycle', () => {
     expect(result).toMatchObject({ identities: 1, ...summary });
     expect(h.source.asked).toEqual(upstream === undefined ? [] : [ID]);
     expect(h.store.writes).toEqual(writes);
-    // `pending: undefined` in a row means "no event pending": the item has no such field then.
-    expect({ pending: undefined, ...h.store.get(ID) }).toMatchObject(after);
+    // `outbox: undefined` in a row means "nothing pending": the item has no such field then.
+    expect({ outbox: undefined, ...h.store.get(ID) }).toMatchObject(after);
     expect(h.publisher.delivered.map((e) => e.total)).toEqual(published);
   });
 });
@@ -231,7 +239,7 @@ describe('a refused or unreadable token', () => {
 
     expect(h.publisher.delivered).toEqual([expect.objectContaining({ identityId: 1, previousTotal: 1, total: 3 })]);
     expect(abort.summary).toMatchObject({ published: 1, publishRequests: 1 });
-    expect(h.store.get('1')?.pending).toBeUndefined();
+    expect(h.store.get('1')?.outbox).toBeUndefined();
   });
 
   it.each(stops)('after $name, no failure is recorded and no resume point moved', async ({ error }) => {
@@ -261,13 +269,13 @@ describe('overlapping cycles', () => {
     h.store.put(ID, { snapshot: { version: 3, state: ONE } });
     h.source.set(ID, THREE);
     const theirs = changeEvent(ONE, THREE, 3);
-    h.store.before('saveChange', () => h.store.put(ID, { snapshot: { version: 4, state: THREE }, pending: { event: theirs, claimUntil: T0 + LEASE_MS } }));
+    h.store.before('saveChange', () => h.store.put(ID, { snapshot: { version: 4, state: THREE }, outbox: [changeEntry(theirs, 1, T0 + LEASE_MS)] }));
 
     const summary = await h.cycle();
 
     expect(summary).toMatchObject({ polled: 1, changed: 0, conflicts: 1, published: 0 });
     expect(h.publisher.calls).toEqual([]);
-    expect(h.store.get(ID)?.pending?.event).toBe(theirs);
+    expect(h.store.get(ID)?.outbox).toEqual([changeEntry(theirs, 1, T0 + LEASE_MS)]);
   });
 
   it('a baseline an overlapping cycle stored first is a conflict', async () => {
@@ -283,12 +291,12 @@ describe('overlapping cycles', () => {
   });
 
   it.each([
-    { name: 'claimed first', move: (h: Setup, event: UnreadChangedEvent) => h.store.put(ID, { pending: { event, claimUntil: T0 + LEASE_MS } }) },
+    { name: 'claimed first', move: (h: Setup, event: UnreadChangedEvent) => h.store.put(ID, { outbox: [changeEntry(event, 1, T0 + LEASE_MS)] }) },
     { name: 'already published', move: (h: Setup) => h.store.put(ID, { snapshot: { version: 4, state: THREE } }) },
   ])('a pending event an overlapping cycle $name is a conflict, not sent twice', async ({ move }) => {
     const h = setup();
     const event = changeEvent(ONE, THREE, 3);
-    h.store.put(ID, { snapshot: { version: 4, state: THREE }, pending: { event, claimUntil: T0 - 1 } });
+    h.store.put(ID, { snapshot: { version: 4, state: THREE }, outbox: [changeEntry(event, 1, T0 - 1)] });
     h.store.before('claimPending', () => move(h, event));
 
     const summary = await h.cycle();
@@ -311,7 +319,7 @@ describe('a refused publish', () => {
     const summary = await h.cycle();
 
     expect(summary).toMatchObject({ changed: 1, published: 0, publishFailed: 1 });
-    expect(h.store.get(ID)?.pending).toMatchObject({ claimUntil: 0, event: { previousTotal: 1, total: 3 } });
+    expect(h.store.get(ID)?.outbox).toMatchObject([{ claimUntil: 0, event: { previousTotal: 1, total: 3 } }]);
     expect(h.observed).toContainEqual({ hook: 'publishFailed', id: ID, detail: expect.stringContaining('InternalError') });
   });
 
@@ -321,7 +329,7 @@ describe('a refused publish', () => {
     h.source.set(ID, THREE);
     h.publisher.refuseNextEntry(ID);
     await h.cycle();
-    const refusedId = h.store.get(ID)?.pending?.event.eventId;
+    const refusedId = h.store.get(ID)?.outbox?.[0]?.eventId;
     h.source.set(ID, FIVE);
     h.advance(60_000);
 
@@ -353,7 +361,7 @@ describe('an outbox update that fails', () => {
 
     expect(summary).toMatchObject({ changed: 1, published, failed });
     expect(h.observed).toContainEqual({ hook: 'outboxUpdateFailed', id: ID, detail: 'ProvisionedThroughputExceededException' });
-    expect(h.store.get(ID)?.pending).toMatchObject({ claimUntil: T0 + LEASE_MS });
+    expect(h.store.get(ID)?.outbox).toMatchObject([{ claimUntil: T0 + LEASE_MS }]);
   });
 
   it('leaves the event to a cycle after the claim: skipped while it holds, then resent with the same eventId', async () => {
@@ -364,7 +372,7 @@ describe('an outbox update that fails', () => {
       throw new Error('ProvisionedThroughputExceededException');
     });
     await h.cycle();
-    const eventId = h.store.get(ID)?.pending?.event.eventId;
+    const eventId = h.store.get(ID)?.outbox?.[0]?.eventId;
 
     h.advance(LEASE_MS - 1);
     const held = await h.cycle();
@@ -374,7 +382,7 @@ describe('an outbox update that fails', () => {
     expect(held).toMatchObject({ skipped: 1, resent: 0, published: 0 });
     expect(resent).toMatchObject({ resent: 1, published: 1 });
     expect(h.publisher.delivered.map((e) => e.eventId)).toEqual([eventId, eventId]);
-    expect(h.store.get(ID)?.pending).toBeUndefined();
+    expect(h.store.get(ID)?.outbox).toBeUndefined();
   });
 });
 
@@ -520,12 +528,12 @@ describe('the summary tells the truth', () => {
     const summary = await h.cycle();
 
     expect(summary).toMatchObject({ identities: 2, polled: 2, changed: 2, published: 1, failed: 1, pollFailed: 0, publishFailed: 1 });
-    expect(h.store.get('1')?.pending).toBeDefined();
+    expect(h.store.get('1')?.outbox).toBeDefined();
   });
 
   it('a resent event that is refused again is failed too', async () => {
     const h = setup();
-    h.store.put(ID, { snapshot: { version: 4, state: THREE }, pending: { event: changeEvent(ONE, THREE, 3), claimUntil: 0 } });
+    h.store.put(ID, { snapshot: { version: 4, state: THREE }, outbox: [changeEntry(changeEvent(ONE, THREE, 3), 1, 0)] });
     h.publisher.refuseNextEntry(ID);
 
     expect(await h.cycle()).toMatchObject({ resent: 1, published: 0, failed: 1, publishFailed: 1, pollFailed: 0 });
@@ -533,7 +541,7 @@ describe('the summary tells the truth', () => {
 
   it('identities not started (another cycle holds the claim, the deadline came) are skipped, not failed', async () => {
     const h = setup();
-    h.store.put('1', { snapshot: { version: 4, state: THREE }, pending: { event: changeEvent(ONE, THREE, 3, '1'), claimUntil: T0 + 1 } });
+    h.store.put('1', { snapshot: { version: 4, state: THREE }, outbox: [changeEntry(changeEvent(ONE, THREE, 3, '1'), 1, T0 + 1)] });
     h.store.put('2').put('3');
     h.source.set('2', ONE).set('3', ONE);
     let starts = 2;
@@ -642,13 +650,13 @@ describe('a targeted poll', () => {
   it('keeps the outbox order: a given identity with a pending event gets it resent, not polled', async () => {
     const h = setup();
     fourRegistered(h);
-    h.store.put('2', { snapshot: { version: 2, state: THREE }, pending: { event: changeEvent(ONE, THREE, 1, '2'), claimUntil: 0 } });
+    h.store.put('2', { snapshot: { version: 2, state: THREE }, outbox: [changeEntry(changeEvent(ONE, THREE, 1, '2'), 1, 0)] });
 
     const summary = await h.cycle(only('refuse', '2'));
 
     expect(summary).toMatchObject({ resent: 1, polled: 0, published: 1 });
     expect(h.source.asked).toEqual([]);
-    expect(h.store.get('2')?.pending).toBeUndefined();
+    expect(h.store.get('2')?.outbox).toBeUndefined();
   });
 
   it('refuses ids that are not registered before polling any', async () => {

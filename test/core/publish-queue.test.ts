@@ -3,8 +3,13 @@ import { buildEvent } from '../../lambda/core/event-builder';
 import { parseIdentityId } from '../../lambda/core/identity-id';
 import { normalizeState, type UnreadChangedEvent } from '../../lambda/core/model';
 import type { EventPublisher, PublishResult } from '../../lambda/core/ports';
-import { SNS_MAX_BYTES, type Publication } from '../../lambda/core/publication';
+import { buildPublication, SNS_MAX_BYTES, type Publication } from '../../lambda/core/publication';
 import { MAX_BATCH_ENTRIES, PublishQueue } from '../../lambda/core/publish-queue';
+
+/** Queues a change event with its own rendering, as the cycle does. */
+function add(queue: PublishQueue<UnreadChangedEvent>, e: UnreadChangedEvent): void {
+  queue.add(e, buildPublication(e));
+}
 
 /** An event for identity `n` with `conversations` changed conversations (more of them, more bytes). */
 function event(n: number, conversations = 1): UnreadChangedEvent {
@@ -57,10 +62,10 @@ describe('PublishQueue', () => {
   ])('sends %i small events in batches of at most 10: %j', async (count, sizes) => {
     // Prepare
     const publisher = new FakePublisher();
-    const queue = new PublishQueue(publisher, recorder().handler);
+    const queue = new PublishQueue<UnreadChangedEvent>(publisher, recorder().handler);
 
     // Act
-    for (let n = 1; n <= count; n += 1) queue.add(event(n));
+    for (let n = 1; n <= count; n += 1) add(queue, event(n));
     await queue.drain();
 
     // Assess
@@ -72,11 +77,11 @@ describe('PublishQueue', () => {
   it('splits batches so that no call passes 256 KB', async () => {
     // Prepare
     const publisher = new FakePublisher();
-    const queue = new PublishQueue(publisher, recorder().handler);
+    const queue = new PublishQueue<UnreadChangedEvent>(publisher, recorder().handler);
     const events = [1, 2, 3, 4, 5].map((n) => event(n, 1_000));
 
     // Act
-    for (const e of events) queue.add(e);
+    for (const e of events) add(queue, e);
     await queue.drain();
 
     // Assess
@@ -89,11 +94,11 @@ describe('PublishQueue', () => {
   it('marks every event of a batch failed when the publisher throws', async () => {
     // Prepare
     const { handler, results } = recorder();
-    const queue = new PublishQueue(new FakePublisher(() => Promise.reject(new Error('Throttled: Rate exceeded'))), handler);
+    const queue = new PublishQueue<UnreadChangedEvent>(new FakePublisher(() => Promise.reject(new Error('Throttled: Rate exceeded'))), handler);
     const events = [event(1), event(2), event(3)];
 
     // Act
-    for (const e of events) queue.add(e);
+    for (const e of events) add(queue, e);
     await queue.drain();
 
     // Assess
@@ -108,11 +113,11 @@ describe('PublishQueue', () => {
         batch.map((p, i): PublishResult => (i === 1 ? { eventId: p.eventId, ok: false, reason: 'InternalError' } : { eventId: p.eventId, ok: true })),
       ),
     );
-    const queue = new PublishQueue(publisher, handler);
+    const queue = new PublishQueue<UnreadChangedEvent>(publisher, handler);
     const [a, b, c] = [event(1), event(2), event(3)];
 
     // Act
-    for (const e of [a, b, c]) queue.add(e);
+    for (const e of [a, b, c]) add(queue, e);
     await queue.drain();
 
     // Assess
@@ -124,11 +129,11 @@ describe('PublishQueue', () => {
   it('marks an event the publisher gave no result for failed', async () => {
     // Prepare
     const { handler, results } = recorder();
-    const queue = new PublishQueue(new FakePublisher(() => Promise.resolve([])), handler);
+    const queue = new PublishQueue<UnreadChangedEvent>(new FakePublisher(() => Promise.resolve([])), handler);
     const e = event(1);
 
     // Act
-    queue.add(e);
+    add(queue, e);
     await queue.drain();
 
     // Assess
@@ -140,12 +145,12 @@ describe('PublishQueue', () => {
     let answer = (): void => undefined;
     const publisher = new FakePublisher((batch) => new Promise((resolve) => (answer = () => void okAll(batch).then(resolve))));
     const handled: string[] = [];
-    const queue = new PublishQueue(publisher, async (e) => {
+    const queue = new PublishQueue<UnreadChangedEvent>(publisher, async (e) => {
       await new Promise((resolve) => setTimeout(resolve, 5));
       handled.push(e.eventId);
     });
     const e = event(1);
-    queue.add(e);
+    add(queue, e);
     let drained = false;
 
     // Act
@@ -163,10 +168,10 @@ describe('PublishQueue', () => {
   it('sends nothing until a batch fills or drain is called', async () => {
     // Prepare
     const publisher = new FakePublisher();
-    const queue = new PublishQueue(publisher, recorder().handler);
+    const queue = new PublishQueue<UnreadChangedEvent>(publisher, recorder().handler);
 
     // Act
-    for (let n = 1; n <= 9; n += 1) queue.add(event(n));
+    for (let n = 1; n <= 9; n += 1) add(queue, event(n));
     const before = publisher.batches.length;
     await queue.drain();
 
@@ -177,7 +182,7 @@ describe('PublishQueue', () => {
   it('drain on an empty queue makes no request', async () => {
     // Prepare
     const publisher = new FakePublisher();
-    const queue = new PublishQueue(publisher, recorder().handler);
+    const queue = new PublishQueue<UnreadChangedEvent>(publisher, recorder().handler);
 
     // Act
     await queue.drain();
@@ -192,13 +197,13 @@ describe('PublishQueue', () => {
     const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
     process.on('unhandledRejection', onUnhandled);
     const settled: string[] = [];
-    const queue = new PublishQueue(new FakePublisher(), async (e) => {
+    const queue = new PublishQueue<UnreadChangedEvent>(new FakePublisher(), async (e) => {
       // Identity 1 fails at once, 2-10 (same batch) finish later, 11 (second batch) at once.
       await new Promise((resolve) => setTimeout(resolve, e.identityId === '1' || e.identityId === '11' ? 0 : 30));
       if (e.identityId === '1') throw new Error('outbox write failed');
       settled.push(e.identityId);
     });
-    for (let n = 1; n <= 11; n += 1) queue.add(event(n));
+    for (let n = 1; n <= 11; n += 1) add(queue, event(n));
     await new Promise((resolve) => setTimeout(resolve, 10));
 
     // Act

@@ -43,7 +43,7 @@ beforeEach(() => {
 });
 
 describe('the Lambda handler wiring', () => {
-  test('polls the registry with the token from Secrets Manager and publishes changes to the topic', async () => {
+  test('polls the registry with the token from Secrets Manager and publishes changes and alerts to the topic', async () => {
     simulator.world.addIdentity('558355', [{ objectId: 396001, streamId: 19155, unread: 1 }]);
     await registry.register(parseIdentityId('558355'), { label: 'Support' });
     await handler({}, LAMBDA_CONTEXT);
@@ -51,13 +51,26 @@ describe('the Lambda handler wiring', () => {
 
     const summary = await handler({}, LAMBDA_CONTEXT);
 
-    expect(summary).toMatchObject({ polled: 1, changed: 1, published: 1 });
+    // Waiting at its baseline (1 unread), the first rise also alerts (the defaults: minUnread 1).
+    expect(summary).toMatchObject({ polled: 1, changed: 1, published: 1, alertsSent: 1 });
     expect(sns).toHaveReceivedCommandWith(PublishBatchCommand, {
       TopicArn: TOPIC_ARN,
       PublishBatchRequestEntries: [
         expect.objectContaining({
           MessageStructure: 'json',
-          MessageAttributes: expect.objectContaining({ identityId: { DataType: 'String', StringValue: '558355' } }),
+          MessageAttributes: expect.objectContaining({
+            eventType: { DataType: 'String', StringValue: 'unread.changed' },
+            identityId: { DataType: 'String', StringValue: '558355' },
+          }),
+        }),
+        expect.objectContaining({
+          MessageStructure: 'json',
+          Subject: 'CommBox: 3 unread waiting for Support',
+          MessageAttributes: expect.objectContaining({
+            eventType: { DataType: 'String', StringValue: 'unread.alert' },
+            alertKind: { DataType: 'String', StringValue: 'new' },
+            identityId: { DataType: 'String', StringValue: '558355' },
+          }),
         }),
       ],
     });

@@ -75,6 +75,24 @@ describe('context (bin/app.ts)', () => {
     expect(props.integratorQueue).toEqual({ identityId: '9223372036854775807', directions: ['increased', 'decreased'] });
   });
 
+  test('a subscription entry chooses its events: a list or a comma-separated string', () => {
+    const { props } = read({
+      alertEmails: '[{"endpoint": "a@example.com", "events": "unread.alert,unread.changed", "directions": ["increased"]}]',
+      webhookUrls: [{ endpoint: 'https://hooks.example.com/x', events: ['unread.alert'] }],
+    });
+
+    expect(props.alertEmails).toEqual([{ endpoint: 'a@example.com', events: ['unread.alert', 'unread.changed'], directions: ['increased'] }]);
+    expect(props.webhookUrls).toEqual([{ endpoint: 'https://hooks.example.com/x', events: ['unread.alert'] }]);
+  });
+
+  test('alertPolicy: an object or its JSON, each field checked and written as the CLI flags write it', () => {
+    const asJson = read({ alertPolicy: '{"cooldown": "90m", "quietHours": "22:00-07:00", "timeZone": "Europe/Berlin", "minUnread": "3", "notifyCleared": "yes"}' });
+    const asObject = read({ alertPolicy: { remindAfter: 'off', maxReminders: 2 } });
+
+    expect(asJson.props.alertPolicy).toEqual({ cooldown: '90m', quietHours: '22:00-07:00', timeZone: 'Europe/Berlin', minUnread: 3, notifyCleared: true });
+    expect(asObject.props.alertPolicy).toEqual({ remindAfter: 'off', maxReminders: 2 });
+  });
+
   test('the longest schedule rate the NotPolling alarm can watch: 5040 minutes (two of them are CloudWatch\'s seven days)', () => {
     expect(read({ scheduleRateMinutes: '5040' }).props.scheduleRate).toEqual(Duration.minutes(5040));
   });
@@ -102,7 +120,13 @@ describe('context (bin/app.ts)', () => {
     [{ alertEmails: '[not json' }, /"alertEmails" must be a valid JSON array/],
     [{ webhookUrls: [{ url: 'https://x.example.com' }] }, /"webhookUrls" must be entries with a string "endpoint"/],
     [{ alertEmails: [{ endpoint: 'a@example.com', identityId: 9007199254740993 }] }, /identityId written as a string/],
-    [{ alertEmails: [{ endpoint: 'a@example.com', label: 'x' }] }, /only "endpoint", "identityId" and "directions"/],
+    [{ alertEmails: [{ endpoint: 'a@example.com', label: 'x' }] }, /only "endpoint", "events", "identityId" and "directions"/],
+    [{ alertPolicy: '{"cooldown": "soon"}' }, /^context key "alertPolicy": invalid cooldown "soon": expected a duration such as 30s, 15m, 2h or 1d$/],
+    [{ alertPolicy: { quietHours: '22:00' } }, /^context key "alertPolicy": invalid quietHours "22:00": expected a daily window HH:MM-HH:MM/],
+    [{ alertPolicy: { timeZone: 'Mars/Olympus' } }, /^context key "alertPolicy": invalid timeZone "Mars\/Olympus": expected an IANA time zone/],
+    [{ alertPolicy: { coolDown: '5m' } }, /^context key "alertPolicy" has an unknown field "coolDown"; the fields are minUnread, cooldown, quietHours, timeZone, remindAfter, maxReminders, notifyCleared$/],
+    [{ alertPolicy: { snoozeUntil: '2026-03-01T08:00:00Z' } }, /snoozeUntil has no stack-wide default/],
+    [{ alertPolicy: '[1]' }, /"alertPolicy" must be an object of alert policy fields/],
     [{ opsEmails: [{ endpoint: 'a@example.com', directions: ['increased'] }] }, /"opsEmails" must be plain email addresses/],
     [{ integratorQueue: 'yes' }, /"integratorQueue" must be true or a filter object/],
     [{ scheduleRateMinutes: '0' }, /"scheduleRateMinutes" must be from 1 to 5040/],
@@ -164,6 +188,12 @@ describe('stack props are checked before anything is synthesized', () => {
     [{ alertEmails: [{ endpoint: 'a@example.com', identityId: '007' }] }, /identityId must be a positive 64-bit integer/],
     [{ alertEmails: [{ endpoint: 'a@example.com', identityId: '9223372036854775808' }] }, /identityId must be a positive 64-bit integer/],
     [{ alertEmails: [{ endpoint: 'a@example.com', directions: ['up' as never] }] }, /directions may hold only "increased" and "decreased"/],
+    [
+      { smsNumbers: [{ endpoint: '+14155550100', directions: ['increased'] }] },
+      /smsNumbers \(\+14155550100\): a direction applies to unread.changed events only; .* \(its events are unread.alert unless "events" says otherwise\)/,
+    ],
+    [{ webhookUrls: [{ endpoint: 'https://hooks.example.com', events: ['unread.everything' as never] }] }, /events may hold only "unread.changed" and "unread.alert"/],
+    [{ webhookUrls: [{ endpoint: 'https://hooks.example.com', events: [] }] }, /a subscription needs at least one event type/],
     [{ alertEmails: [{ endpoint: 'a@example.com' }, { endpoint: 'a@example.com' }] }, /listed twice/],
     [{ integratorQueue: { identityId: 'abc' } }, /integratorQueue: identityId must be/],
     [{ opsEmails: ['oncall'] }, /opsEmails: "oncall" is not an email address/],

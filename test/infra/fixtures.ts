@@ -40,11 +40,15 @@ export const CONFIGURED_PROPS: UnreadNotifierStackProps = {
   memorySize: 1024,
   apiTokenSecretName: 'commbox/api-token',
   apiTokenSecretKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab',
-  alertEmails: [{ endpoint: 'team@example.com' }, { endpoint: 'sales@example.com', identityId: '558355', directions: ['increased'] }],
-  smsNumbers: [{ endpoint: '+14155550100', directions: ['increased'] }],
+  alertEmails: [
+    { endpoint: 'team@example.com' },
+    { endpoint: 'sales@example.com', identityId: '558355', events: ['unread.alert', 'unread.changed'], directions: ['increased'] },
+  ],
+  smsNumbers: [{ endpoint: '+14155550100' }],
   webhookUrls: [{ endpoint: 'https://hooks.example.com/unread', identityId: '9223372036854775807' }],
   integratorQueue: { directions: ['decreased'] },
   opsEmails: ['oncall@example.com'],
+  alertPolicy: { minUnread: 2, cooldown: '10m', quietHours: '22:00-07:00', timeZone: 'Europe/Berlin', remindAfter: '1h', maxReminders: 2, notifyCleared: true },
   logRetention: logs.RetentionDays.THREE_MONTHS,
 };
 

@@ -2,7 +2,8 @@ import 'aws-cdk-lib/testhelpers/jest-autoclean';
 import { Duration } from 'aws-cdk-lib';
 import { Capture, Match, Template } from 'aws-cdk-lib/assertions';
 import { loadConfig } from '../../lambda/config';
-import { ENV, METRICS, TABLE_KEY } from '../../lambda/env-names';
+import { parseAlertDefaults } from '../../lambda/core/alert-policy-parse';
+import { ALERT_ENV, ENV, METRICS, TABLE_KEY } from '../../lambda/env-names';
 import { CYCLE_KEY_PREFIX, RESUME_KEY_PREFIX } from '../../lambda/adapters/dynamodb-item-codec';
 import { INTEGRATOR_QUEUE_RETENTION } from '../../lib/event-subscriptions';
 import { POLLER_HANDLER } from '../../lib/poller';
@@ -264,6 +265,31 @@ describe('poller function', () => {
       serviceName: 'Defaults',
     });
     expect(config.apiBaseUrl.origin).toBe('https://api.commbox.io');
+  });
+
+  test('alertPolicy: one ALERT_* variable per field given, which the runtime reads back as the stack-wide defaults', () => {
+    const env = envOf(configured);
+
+    expect(env).toMatchObject({
+      [ALERT_ENV.minUnread]: '2',
+      [ALERT_ENV.cooldown]: '10m',
+      [ALERT_ENV.quietHours]: '22:00-07:00',
+      [ALERT_ENV.timeZone]: 'Europe/Berlin',
+      [ALERT_ENV.remindAfter]: '1h',
+      [ALERT_ENV.maxReminders]: '2',
+      [ALERT_ENV.notifyCleared]: 'true',
+    });
+    expect(parseAlertDefaults(env as Record<string, string>)).toEqual({
+      minUnread: 2,
+      cooldown: 600_000,
+      quietHours: { start: 1320, end: 420 },
+      timeZone: 'Europe/Berlin',
+      remindAfter: 3_600_000,
+      maxReminders: 2,
+      notifyCleared: true,
+      snoozeUntil: null,
+    });
+    expect(Object.keys(envOf(defaults)).filter((key) => key.startsWith('ALERT_'))).toEqual([]);
   });
 
   test('configured: props reach the environment; an imported secret is named, not ARN-guessed', () => {
@@ -563,23 +589,27 @@ describe('subscriptions', () => {
     defaults.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'sqs', RawMessageDelivery: true });
   });
 
-  test('email: unfiltered, or filtered by identityId and direction on message attributes', () => {
+  test('email: alerts by default; both kinds with a direction for change events only ($or), by identity', () => {
     const topic = { Ref: eventsTopic(configured) };
-    configured.hasResourceProperties('AWS::SNS::Subscription', { TopicArn: topic, Protocol: 'email', Endpoint: 'team@example.com', FilterPolicy: Match.absent() });
+    configured.hasResourceProperties('AWS::SNS::Subscription', { TopicArn: topic, Protocol: 'email', Endpoint: 'team@example.com', FilterPolicy: { eventType: ['unread.alert'] } });
     configured.hasResourceProperties('AWS::SNS::Subscription', {
       TopicArn: topic,
       Protocol: 'email',
       Endpoint: 'sales@example.com',
-      FilterPolicy: { identityId: ['558355'], direction: ['increased'] },
+      // Increases of changes, or any alert (alerts have no direction): identity 558355 either way.
+      FilterPolicy: {
+        identityId: ['558355'],
+        $or: [{ eventType: ['unread.changed'], direction: ['increased'] }, { eventType: ['unread.alert'] }],
+      },
       FilterPolicyScope: Match.absent(), // absent means MessageAttributes
     });
   });
 
-  test('sms, filtered by direction', () => {
+  test('sms: alerts by default', () => {
     configured.hasResourceProperties('AWS::SNS::Subscription', {
       Protocol: 'sms',
       Endpoint: '+14155550100',
-      FilterPolicy: { direction: ['increased'] },
+      FilterPolicy: { eventType: ['unread.alert'] },
       RedrivePolicy: { deadLetterTargetArn: deliveryDlq() },
     });
   });
@@ -588,7 +618,7 @@ describe('subscriptions', () => {
     configured.hasResourceProperties('AWS::SNS::Subscription', {
       Protocol: 'https',
       Endpoint: 'https://hooks.example.com/unread',
-      FilterPolicy: { identityId: ['9223372036854775807'] },
+      FilterPolicy: { identityId: ['9223372036854775807'], eventType: ['unread.changed'] },
       RawMessageDelivery: Match.absent(),
       DeliveryPolicy: {
         healthyRetryPolicy: Match.objectLike({ numRetries: 20, minDelayTarget: 1, maxDelayTarget: 60, backoffFunction: 'EXPONENTIAL' }),
@@ -599,8 +629,8 @@ describe('subscriptions', () => {
     });
   });
 
-  test('integrator queue: raw delivery, filtered by direction', () => {
-    configured.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'sqs', RawMessageDelivery: true, FilterPolicy: { direction: ['decreased'] } });
+  test('integrator queue: raw delivery, change events by default, filtered by direction', () => {
+    configured.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'sqs', RawMessageDelivery: true, FilterPolicy: { eventType: ['unread.changed'], direction: ['decreased'] } });
   });
 
   test('every subscription, events and alarms, has a redrive policy to a DLQ', () => {
@@ -690,6 +720,20 @@ describe('alarms', () => {
     expect(description(METRICS.malformedItems)).toMatch(/cannot decode/);
   });
 
+  test('with subscribers, failed deliveries of the event topic alarm (SMS among them: SNS has no per-protocol dimension)', () => {
+    const topic = only(configured, 'AWS::SNS::Topic', { DisplayName: 'Unread notifier' })[0];
+    configured.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SNS',
+      MetricName: 'NumberOfNotificationsFailed',
+      Dimensions: [{ Name: 'TopicName', Value: { 'Fn::GetAtt': [topic, 'TopicName'] } }],
+      Statistic: 'Sum',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      AlarmDescription: Match.stringLikeRegexp('spend limit.*SMS sandbox.*origination identity'),
+    });
+    expect(alarms(defaults).filter((a) => a.MetricName === 'NumberOfNotificationsFailed')).toEqual([]);
+  });
+
   test('NotPolling watches two intervals of the schedule (at least five minutes each)', () => {
     const notPolling = (template: Template): Alarm | undefined => alarms(template).find((a) => a.MetricName === 'Invocations');
     expect(notPolling(defaults)).toMatchObject({ Period: 300, EvaluationPeriods: 2, TreatMissingData: 'breaching' });
@@ -752,6 +796,16 @@ describe('dashboard', () => {
     for (const name of graphed) {
       expect(body).toContain(`\\"${METRICS.namespace}\\",\\"${name}\\",\\"service\\",\\"${defaultsStack.stackName}\\"`);
     }
+  });
+});
+
+describe('dashboard: alerts', () => {
+  test('graphs the alerts sent, deferred and dropped', () => {
+    const body = JSON.stringify(only(defaults, 'AWS::CloudWatch::Dashboard')[1].Properties?.DashboardBody);
+    for (const name of [METRICS.alertsSent, METRICS.alertsDeferred, METRICS.alertsDropped]) {
+      expect(body).toContain(`\\"${METRICS.namespace}\\",\\"${name}\\",\\"service\\",\\"${defaultsStack.stackName}\\"`);
+    }
+    expect(body).toContain('Alerts for people: sent, deferred, dropped');
   });
 });
 

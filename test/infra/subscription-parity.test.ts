@@ -1,7 +1,7 @@
 import 'aws-cdk-lib/testhelpers/jest-autoclean';
 import { Template } from 'aws-cdk-lib/assertions';
 import { buildFilterPolicy } from '../../lambda/core/subscription-filter';
-import { HTTPS_DELIVERY_POLICY } from '../../lambda/core/subscriptions';
+import { DEFAULT_EVENT_TYPES, HTTPS_DELIVERY_POLICY } from '../../lambda/core/subscriptions';
 import { UnreadNotifierStack } from '../../lib/unread-notifier-stack';
 import { CONFIGURED_PROPS, testApp } from './fixtures';
 
@@ -12,10 +12,19 @@ const subscriptions = Object.values(template.findResources('AWS::SNS::Subscripti
 const byEndpoint = (endpoint: string) => subscriptions.find((s) => s.Properties.Endpoint === endpoint)?.Properties;
 
 describe('stack subscriptions and the CLI', () => {
-  test.each([...(CONFIGURED_PROPS.alertEmails ?? []), ...(CONFIGURED_PROPS.smsNumbers ?? []), ...(CONFIGURED_PROPS.webhookUrls ?? [])])(
-    '$endpoint has the filter policy the shared builder makes',
+  const specs = [
+    ...(CONFIGURED_PROPS.alertEmails ?? []).map((spec) => ({ ...spec, protocol: 'email' as const })),
+    ...(CONFIGURED_PROPS.smsNumbers ?? []).map((spec) => ({ ...spec, protocol: 'sms' as const })),
+    ...(CONFIGURED_PROPS.webhookUrls ?? []).map((spec) => ({ ...spec, protocol: 'https' as const })),
+  ];
+  test.each(specs)(
+    '$endpoint has the filter policy the shared builder makes, with the events the CLI gives $protocol by default',
     (spec) => {
-      const expected = buildFilterPolicy({ ...(spec.identityId ? { identityIds: [spec.identityId] } : {}), ...(spec.directions ? { directions: spec.directions } : {}) });
+      const expected = buildFilterPolicy({
+        eventTypes: spec.events ?? DEFAULT_EVENT_TYPES[spec.protocol],
+        ...(spec.identityId ? { identityIds: [spec.identityId] } : {}),
+        ...(spec.directions ? { directions: spec.directions } : {}),
+      });
 
       expect(byEndpoint(spec.endpoint)?.FilterPolicy).toEqual(expected);
     },

@@ -1,5 +1,7 @@
+import { PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { CycleAbortedError } from '../../lambda/core/errors';
 import { parseIdentityId } from '../../lambda/core/identity-id';
+import { PENDING_EVENT, WITH_PENDING_EVENT } from '../adapters/dynamodb-today-items';
 import { cycleHarness, type CycleHarness } from '../support/cycle-harness';
 
 let h: CycleHarness;
@@ -98,12 +100,13 @@ describe('a poll cycle on dynalite and the CommBox simulator', () => {
     h.simulator.world.setUnread('9', 31, 2);
     h.publisher.failNext();
 
+    // The rise also owes a `new` alert: the change and its alert fail together, and are resent together.
     const failed = await h.cycle();
-    expect(failed).toMatchObject({ changed: 1, published: 0, publishFailed: 1 });
+    expect(failed).toMatchObject({ changed: 1, published: 0, alertsSent: 0, publishFailed: 2 });
     h.simulator.world.setUnread('9', 31, 5);
 
     const resent = await h.cycle();
-    expect(resent).toMatchObject({ resent: 1, published: 1 });
+    expect(resent).toMatchObject({ resent: 2, published: 1, alertsSent: 1 });
     const later = await h.cycle();
     expect(later).toMatchObject({ changed: 1, published: 1 });
 
@@ -258,5 +261,120 @@ describe('a poll cycle on dynalite and the CommBox simulator', () => {
       { segment: { segment: 0, totalSegments: 1 }, endedAt: new Date(h.clock()).toISOString() },
       { endedAt: new Date(h.clock() - 60_000).toISOString() },
     ]);
+  });
+});
+
+describe('alerts on dynalite and the CommBox simulator', () => {
+  const MIN = 60_000;
+
+  /** What `identities set <id> --…` stores: the identity's own policy values, as the flags write them. */
+  async function setPolicy(id: string, policy: Record<string, string | number | boolean>): Promise<void> {
+    await h.client.send(
+      new UpdateItemCommand({
+        TableName: h.tableName,
+        Key: { identityId: { S: id } },
+        UpdateExpression: 'SET alertPolicy = :p',
+        ExpressionAttributeValues: { ':p': { S: JSON.stringify(policy) } },
+      }),
+    );
+  }
+
+  test('a rise alerts `new` once; rises within the cooldown fold into one digest when it ends; a decrease alerts nobody', async () => {
+    h.simulator.world.addIdentity('558355', [{ objectId: 396001, streamId: 19155, unread: 0 }]);
+    await h.register('558355');
+    await h.cycle();
+
+    for (const unread of [2, 3, 5, 7]) {
+      h.simulator.world.setUnread('558355', 396001, unread);
+      h.advance(MIN);
+      await h.cycle();
+    }
+    h.simulator.world.setUnread('558355', 396001, 4);
+    h.advance(MIN);
+    await h.cycle();
+    h.advance(15 * MIN);
+    const due = await h.cycle();
+
+    expect(h.publisher.alerts.map((a) => [a.kind, a.lastAlertTotal, a.total, a.changes])).toEqual([
+      ['new', 0, 2, 1],
+      ['digest', 2, 4, 3],
+    ]);
+    expect(due).toMatchObject({ changed: 0, alertsSent: 1 });
+    expect(h.publisher.received.map((e) => e.total)).toEqual([2, 3, 5, 7, 4]);
+  });
+
+  test('an alert carries its renderings and the attributes subscriptions filter on', async () => {
+    h.simulator.world.addIdentity('558355', []);
+    await h.registry.register(parseIdentityId('558355'), { label: 'Support desk' });
+    await h.cycle();
+    h.simulator.world.setUnread('558355', 396001, 5, 19155);
+    h.advance(MIN);
+    const attributes: Record<string, string>[] = [];
+
+    await h.cycle({}, { publisher: { publishBatch: (batch) => (attributes.push(...batch.map((p) => Object.fromEntries(Object.entries(p.attributes).map(([k, v]) => [k, v.value])))), h.publisher.publishBatch(batch)) } });
+
+    const [alert] = h.publisher.alerts;
+    expect(alert).toMatchObject({ kind: 'new', identityId: 558355, label: 'Support desk', total: 5, conversations: [{ objectId: 396001, streamId: 19155, unread: 5 }] });
+    expect(alert?.texts.sms).toBe('CommBox: 5 unread in 1 conversation, waiting since 12:01 - Support desk');
+    expect(alert?.texts.subject).toBe('CommBox: 5 unread waiting for Support desk');
+    expect(attributes).toContainEqual({ eventType: 'unread.alert', alertKind: 'new', identityId: '558355', total: '5' });
+  });
+
+  test('quiet hours covering now hold the alert; turning them off sends one digest at the next poll', async () => {
+    h.simulator.world.addIdentity('21', [{ objectId: 1, streamId: 1, unread: 0 }]);
+    await h.register('21');
+    await setPolicy('21', { quietHours: '11:00-13:00' });
+    await h.cycle();
+    h.simulator.world.setUnread('21', 1, 3);
+    h.advance(MIN);
+    const quiet = await h.cycle();
+    h.simulator.world.setUnread('21', 1, 4);
+    h.advance(MIN);
+    await h.cycle();
+
+    await setPolicy('21', { quietHours: 'off' });
+    h.advance(MIN);
+    const after = await h.cycle();
+
+    expect(quiet).toMatchObject({ changed: 1, alertsSent: 0, alertsDeferred: 1 });
+    expect(after).toMatchObject({ changed: 0, alertsSent: 1 });
+    expect(h.publisher.alerts.map((a) => [a.kind, a.lastAlertTotal, a.total, a.changes])).toEqual([['digest', 0, 4, 2]]);
+  });
+
+  test('two overlapping cycles send a due alert once', async () => {
+    h.simulator.world.populate(20, { firstId: 5000 });
+    const ids = h.simulator.world.ids();
+    await h.register(...ids);
+    await h.cycle();
+    for (const id of ids) h.simulator.world.setUnread(id, 990_001, 1, 1);
+    h.advance(MIN);
+    await h.cycle();
+    for (const id of ids) h.simulator.world.setUnread(id, 990_001, 2, 1);
+    h.advance(MIN);
+    await h.cycle();
+    const before = h.publisher.alerts.length;
+    h.advance(15 * MIN);
+
+    const summaries = await Promise.all([h.cycle({}, { store: h.newStore() }), h.cycle({}, { store: h.newStore() })]);
+
+    const digests = h.publisher.alerts.slice(before);
+    expect(digests.map((a) => String(a.identityId)).sort()).toEqual([...ids].sort());
+    expect(new Set(digests.map((a) => a.eventId)).size).toBe(ids.length);
+    expect(summaries[0].alertsSent + summaries[1].alertsSent).toBe(ids.length);
+  });
+
+  test("an item in today's format (one pending change, no alert state) is sent, then polled with alerts", async () => {
+    h.simulator.world.addIdentity('558356', [{ objectId: 396001, streamId: 19155, unread: 3 }]);
+    await h.client.send(new PutItemCommand({ TableName: h.tableName, Item: WITH_PENDING_EVENT }));
+
+    const resend = await h.cycle();
+    h.simulator.world.setUnread('558356', 396001, 6);
+    h.advance(MIN);
+    const next = await h.cycle();
+
+    expect(resend).toMatchObject({ resent: 1, published: 1, polled: 0 });
+    expect(h.publisher.received.map((e) => e.eventId)).toEqual([PENDING_EVENT.eventId, expect.any(String)]);
+    expect(next).toMatchObject({ changed: 1, alertsSent: 1 });
+    expect(h.publisher.alerts).toMatchObject([{ kind: 'new', lastAlertTotal: 3, total: 6 }]);
   });
 });

@@ -83,7 +83,9 @@ test('only the endpoints that want the event get it: by event type and by identi
   simulator.world.setUnread('558355', 396001, 2);
   await cli(['poll'], env);
 
-  expect([all.received.length, other.received.length, alerts.received.length]).toEqual([1, 0, 0]);
+  // The rise above its baseline also owes a `new` alert (the default policy): it goes to the alerts endpoint only.
+  expect([all.received.length, other.received.length, alerts.received.length]).toEqual([1, 0, 1]);
+  expect(JSON.parse(alerts.received[0]!.body)).toMatchObject({ type: 'unread.alert', kind: 'new', identityId: 558355 });
 });
 
 test('a failing receiver does not change the poll (exit 0, event published); its delivery is kept and goes first when it is back', async () => {

@@ -11,8 +11,11 @@
  *   deduplicates on eventId keeps the first delivery of each id.
  *
  * The oracle below does not reuse the diff or the store under test, except `deriveEventId`,
- * whose determinism is itself what is being checked (same transition → same id).
+ * whose determinism is itself what is being checked (same transition → same id). The alert
+ * checks judge the alerts a deduplicating consumer keeps against the policy's rules and the
+ * stored snapshot chain, with their own arithmetic (UTC quiet hours, cooldown spacing, episodes).
  */
+import type { AlertPolicy } from '../../lambda/core/alert-policy';
 import { deriveEventId } from '../../lambda/core/event-builder';
 import type { IdentityId } from '../../lambda/core/identity-id';
 import type { UnreadState } from '../../lambda/core/model';
@@ -34,6 +37,10 @@ export const CHECKS = {
   observedChangesKept: 'a change served to a cycle that did not die is stored (by it or by an overlapping cycle)',
   quietStaySilent: 'an identity whose upstream never changed gets no event',
   finalMatchesUpstream: 'after the drain, every stored snapshot equals the upstream state, with nothing pending or failing',
+  alertsDeliveredOnce: 'every stored alert is delivered, each alert is decided (stored) once, and every delivered alert was stored',
+  alertRules: 'delivered alerts keep the policy: none inside quiet hours, one per cooldown (cleared aside), rises only, reminders within the maximum',
+  alertsReportStoredStates: "every delivered alert's total and conversations are those of a stored snapshot of its identity",
+  noAlertOwedAtTheEnd: 'after the drain, every identity still waiting has been told its current total (or more)',
 } as const;
 export type CheckName = keyof typeof CHECKS;
 
@@ -44,6 +51,8 @@ export interface SoakFacts {
   readonly upstream: ReadonlyMap<string, UnreadState>;
   /** Identities the test never changed upstream. */
   readonly quiet: ReadonlySet<string>;
+  /** The alert policy every identity had (the cycles' defaults; zone UTC). */
+  readonly alertPolicy: AlertPolicy;
 }
 
 export interface Verdict {
@@ -56,7 +65,23 @@ export interface Verdict {
     readonly claimsTakenOver: number;
     readonly servedPolls: number;
     readonly observedChangesAudited: number;
+    readonly alertsStored: number;
+    readonly alertsDelivered: number;
+    readonly alertRedeliveries: number;
+    readonly alertsByKind: Readonly<Record<string, number>>;
   };
+}
+
+interface WireAlert {
+  type: 'unread.alert';
+  kind: 'new' | 'digest' | 'reminder' | 'cleared';
+  eventId: string;
+  total: number;
+  lastAlertTotal: number;
+  changes: number;
+  waitingSince: string;
+  observedAt: string;
+  conversations: { objectId: unknown; unread: unknown }[];
 }
 
 interface WireEvent {
@@ -72,6 +97,7 @@ interface WireEvent {
 }
 
 type Change = Extract<LedgerEntry, { kind: 'change' }>;
+type AlertOnly = Extract<LedgerEntry, { kind: 'alert' }>;
 type Baseline = Extract<LedgerEntry, { kind: 'baseline' }>;
 type Claim = Extract<LedgerEntry, { kind: 'claim' }>;
 
@@ -81,11 +107,15 @@ export function checkHistory(history: SoakHistory, facts: SoakFacts): Verdict {
   const baselines = new Map<string, Baseline[]>();
   const changes = new Map<string, Change[]>();
   const claims: Claim[] = [];
+  const alertDecisions: AlertOnly[] = [];
   for (const entry of history.ledger) {
     if (entry.kind === 'baseline') push(baselines, entry.id, entry);
     if (entry.kind === 'change') push(changes, entry.id, entry);
     if (entry.kind === 'claim') claims.push(entry);
+    if (entry.kind === 'alert') alertDecisions.push(entry);
   }
+  const isAlert = (d: Delivery): boolean => (JSON.parse(d.payload) as { type?: unknown }).type === 'unread.alert';
+  const changeDeliveries = history.deliveries.filter((d) => !isAlert(d));
 
   for (const log of history.cycles.values()) {
     if (log.unexpectedError !== undefined) v.cyclesEndCleanly.push(`cycle ${log.cycle}: ${log.unexpectedError}`);
@@ -144,13 +174,13 @@ export function checkHistory(history: SoakHistory, facts: SoakFacts): Verdict {
     if (first.payload !== d.payload) v.identicalRedeliveries.push(`event ${d.eventId}: delivery #${d.seq} differs from delivery #${first.seq}`);
   }
   const storedEventIds = new Set([...changes.values()].flat().map((c) => c.event.eventId));
-  for (const eventId of firstById.keys()) {
-    if (!storedEventIds.has(eventId)) v.noPhantomEvents.push(`event ${eventId} was delivered but belongs to no stored transition`);
+  for (const d of changeDeliveries) {
+    if (!storedEventIds.has(d.eventId)) v.noPhantomEvents.push(`event ${d.eventId} was delivered but belongs to no stored transition`);
   }
 
   let transitionsChecked = 0;
   for (const [id, chain] of chains) {
-    const kept = [...firstById.values()].filter((d) => d.identityId === id).sort((a, b) => a.seq - b.seq);
+    const kept = [...firstById.values()].filter((d) => d.identityId === id && !isAlert(d)).sort((a, b) => a.seq - b.seq);
     const ordered = [...(changes.get(id) ?? [])].sort((a, b) => a.fromVersion - b.fromVersion);
     for (const change of ordered) {
       transitionsChecked += 1;
@@ -196,9 +226,13 @@ export function checkHistory(history: SoakHistory, facts: SoakFacts): Verdict {
     produced.set(key, (produced.get(key) ?? 0) + by);
   };
   for (const entry of history.ledger) {
-    if (entry.kind === 'change') {
-      push(claimers, entry.event.eventId, entry.cycle);
-      bump(entry.event.eventId, entry.claimUntil, 1);
+    if (entry.kind === 'change' || entry.kind === 'alert') {
+      // A change and its alert are stored (and so claimed) by the same write.
+      for (const eventId of [entry.kind === 'change' ? entry.event.eventId : undefined, entry.alert?.event.eventId]) {
+        if (eventId === undefined) continue;
+        push(claimers, eventId, entry.cycle);
+        bump(eventId, entry.claimUntil, 1);
+      }
     } else if (entry.kind === 'claim') {
       push(claimers, entry.eventId, entry.cycle);
       bump(entry.eventId, entry.until, 1);
@@ -217,9 +251,10 @@ export function checkHistory(history: SoakHistory, facts: SoakFacts): Verdict {
     if (!claimers.get(d.eventId)?.includes(d.cycle)) v.publishedUnderClaim.push(`event ${d.eventId}: delivered by cycle ${d.cycle}, which never held its claim`);
   }
 
-  // Liveness of the outbox: a released or expired claim is taken over in the round of the next
-  // cycle that sees it (by that cycle, or by an overlapping one that won the compare-and-set), and
-  // an event released by a cycle that ran alone is sent again in the very next round.
+  // Liveness of the outbox: released or expired claims are taken over in the round of the next
+  // cycle that sees them all free (by that cycle, or by an overlapping one that won the
+  // compare-and-set), and an entry released by a cycle that ran alone is sent again in the very
+  // next round. While one entry of an identity is still claimed, the identity waits (order).
   const claimRounds = new Map<string, Set<number>>();
   for (const claim of claims) {
     const round = history.cycles.get(claim.cycle)?.round;
@@ -236,13 +271,16 @@ export function checkHistory(history: SoakHistory, facts: SoakFacts): Verdict {
   for (const log of history.cycles.values()) {
     if (log.crashed || log.unexpectedError !== undefined) continue;
     for (const [id, loaded] of log.loaded) {
-      if (loaded.pendingEventId === undefined || loaded.pendingClaimUntil === undefined) continue;
-      const taken = claimRounds.get(loaded.pendingEventId)?.has(log.round) === true;
-      const releasedBy = releasedAlone.get(`${loaded.pendingEventId}@${log.round}`);
-      if (releasedBy !== undefined && !taken) {
-        v.resentByNextCycle.push(`identity ${id}: cycle ${releasedBy} released event ${loaded.pendingEventId}; cycle ${log.cycle}, the next to see it (claim until ${loaded.pendingClaimUntil}, now ${log.now}), did not send it again`);
-      } else if (loaded.pendingClaimUntil <= log.now && !taken) {
-        v.resentByNextCycle.push(`identity ${id}: cycle ${log.cycle} found event ${loaded.pendingEventId} free to take over (claim until ${loaded.pendingClaimUntil}, now ${log.now}) and nobody took it`);
+      const pending = loaded.pending ?? [];
+      const allFree = pending.every((p) => p.claimUntil <= log.now);
+      for (const p of pending) {
+        const taken = claimRounds.get(p.eventId)?.has(log.round) === true;
+        const releasedBy = releasedAlone.get(`${p.eventId}@${log.round}`);
+        if (releasedBy !== undefined && !taken) {
+          v.resentByNextCycle.push(`identity ${id}: cycle ${releasedBy} released event ${p.eventId}; cycle ${log.cycle}, the next to see it (claim until ${p.claimUntil}, now ${log.now}), did not send it again`);
+        } else if (allFree && !taken) {
+          v.resentByNextCycle.push(`identity ${id}: cycle ${log.cycle} found event ${p.eventId} free to take over (claim until ${p.claimUntil}, now ${log.now}) and nobody took it`);
+        }
       }
     }
   }
@@ -272,17 +310,21 @@ export function checkHistory(history: SoakHistory, facts: SoakFacts): Verdict {
     }
   }
 
-  // A live cycle never drops what it was served.
+  // A live cycle never drops what it was served, unless an overlapping cycle stored an alert
+  // decision on the same version first (its change is then refused, and stored by a later cycle).
   let audited = 0;
   const changedFrom = new Set([...changes.values()].flat().map((c) => `${c.id}@${c.fromVersion}`));
+  const decidedOn = new Set(alertDecisions.map((a) => `${a.id}@${a.version}@${history.cycles.get(a.cycle)?.round ?? -1}`));
   for (const s of history.served) {
     const log = history.cycles.get(s.cycle);
     const loaded = log?.loaded.get(s.id);
-    if (!log || !loaded || log.crashed || log.unexpectedError !== undefined || loaded.pendingEventId !== undefined) continue;
+    if (!log || !loaded || log.crashed || log.unexpectedError !== undefined || (loaded.pending?.length ?? 0) > 0) continue;
     audited += 1;
     if (loaded.version === undefined) {
       if (!baselines.has(s.id)) v.observedChangesKept.push(`identity ${s.id}: cycle ${s.cycle} was served its first state but no baseline was stored`);
-    } else if (loaded.state && !sameState(loaded.state, s.state) && !changedFrom.has(`${s.id}@${loaded.version}`)) {
+    } else if (
+      loaded.state && !sameState(loaded.state, s.state) && !changedFrom.has(`${s.id}@${loaded.version}`) && !decidedOn.has(`${s.id}@${loaded.version}@${log.round}`)
+    ) {
       v.observedChangesKept.push(`identity ${s.id}: cycle ${s.cycle} was served ${show(s.state)} over version ${loaded.version} ${show(loaded.state)}, and nothing was stored from that version`);
     }
   }
@@ -303,12 +345,14 @@ export function checkHistory(history: SoakHistory, facts: SoakFacts): Verdict {
     const problems = [
       !row.state || !sameState(row.state, upstream) ? `stores ${row.state ? show(row.state) : 'nothing'}, upstream has ${show(upstream)}` : '',
       row.version !== chain.length ? `is at version ${String(row.version)}, the chain has ${chain.length}` : '',
-      row.pendingEventId !== undefined ? `still has event ${row.pendingEventId} pending` : '',
+      (row.pending?.length ?? 0) > 0 ? `still has ${row.pending?.map((p) => p.eventId).join(', ')} pending` : '',
       row.failureStreak !== 0 ? `still has a failure streak of ${row.failureStreak}` : '',
       row.notFound ? 'is still marked not found' : '',
     ].filter((p) => p !== '');
     for (const problem of problems) v.finalMatchesUpstream.push(`identity ${id}: ${problem}`);
   }
+
+  const alertFigures = checkAlerts(history, facts, v, { baselines, changes, chains, alertDecisions, firstById, isAlert });
 
   return {
     violations: v,
@@ -320,8 +364,122 @@ export function checkHistory(history: SoakHistory, facts: SoakFacts): Verdict {
       claimsTakenOver: claims.length,
       servedPolls: history.served.length,
       observedChangesAudited: audited,
+      ...alertFigures,
     },
   };
+}
+
+const MINUTE = 60_000;
+const DAY = 24 * 60 * MINUTE;
+
+/** The alert checks: delivery (once each, nothing phantom), the policy's rules, and liveness at the end. */
+function checkAlerts(
+  history: SoakHistory,
+  facts: SoakFacts,
+  v: Record<CheckName, string[]>,
+  known: {
+    baselines: Map<string, Baseline[]>;
+    changes: Map<string, Change[]>;
+    chains: Map<string, UnreadState[]>;
+    alertDecisions: AlertOnly[];
+    firstById: Map<string, Delivery>;
+    isAlert: (d: Delivery) => boolean;
+  },
+): Pick<Verdict['figures'], 'alertsStored' | 'alertsDelivered' | 'alertRedeliveries' | 'alertsByKind'> {
+  const policy = facts.alertPolicy;
+  // Every alert the table accepted, by the write that stored it.
+  const storedAlerts = new Map<string, string[]>();
+  for (const entry of history.ledger) {
+    if ((entry.kind === 'change' || entry.kind === 'alert') && entry.alert) push(storedAlerts, entry.alert.event.eventId, `cycle ${entry.cycle}`);
+  }
+  for (const [eventId, writers] of storedAlerts) {
+    if (writers.length > 1) v.alertsDeliveredOnce.push(`alert ${eventId} was stored ${writers.length} times (${writers.join(', ')}): two decisions of one alert`);
+    if (!known.firstById.has(eventId)) v.alertsDeliveredOnce.push(`alert ${eventId}, stored by ${writers[0]}, was never delivered`);
+  }
+  const alertDeliveries = history.deliveries.filter(known.isAlert);
+  for (const d of alertDeliveries) {
+    if (!storedAlerts.has(d.eventId)) v.alertsDeliveredOnce.push(`alert ${d.eventId} was delivered but never stored`);
+  }
+
+  const kept = [...known.firstById.values()].filter(known.isAlert);
+  const byKind: Record<string, number> = {};
+  const perIdentity = new Map<string, WireAlert[]>();
+  for (const d of kept) {
+    const alert = JSON.parse(d.payload) as WireAlert;
+    byKind[alert.kind] = (byKind[alert.kind] ?? 0) + 1;
+    push(perIdentity, d.identityId, alert);
+  }
+
+  for (const [id, alerts] of perIdentity) {
+    alerts.sort((a, b) => Date.parse(a.observedAt) - Date.parse(b.observedAt));
+    let lastHeld: WireAlert | undefined;
+    const reminders = new Map<string, number>();
+    for (const alert of alerts) {
+      const at = Date.parse(alert.observedAt);
+      const where = `identity ${id}: ${alert.kind} ${alert.lastAlertTotal}->${alert.total} at ${alert.observedAt}`;
+      if (policy.quietHours && inQuietHoursUtc(at, policy.quietHours)) v.alertRules.push(`${where} is inside quiet hours`);
+      if (alert.kind !== 'cleared') {
+        if (lastHeld && at - Date.parse(lastHeld.observedAt) < policy.cooldown) {
+          v.alertRules.push(`${where} comes ${(at - Date.parse(lastHeld.observedAt)) / 1000} s after the ${lastHeld.kind} at ${lastHeld.observedAt}, within the cooldown`);
+        }
+        lastHeld = alert;
+        if (alert.total < policy.minUnread) v.alertRules.push(`${where} is below minUnread`);
+      }
+      if ((alert.kind === 'new' || alert.kind === 'digest') && alert.total <= alert.lastAlertTotal) v.alertRules.push(`${where} reports no rise`);
+      if (alert.kind === 'reminder') {
+        const count = (reminders.get(alert.waitingSince) ?? 0) + 1;
+        reminders.set(alert.waitingSince, count);
+        if (count > policy.maxReminders) v.alertRules.push(`${where} is reminder ${count} of its episode, over ${policy.maxReminders}`);
+        if (alert.total > alert.lastAlertTotal) v.alertRules.push(`${where} reminds of a rise instead of reporting it`);
+      }
+      if (alert.kind === 'cleared' && alert.total >= policy.minUnread) v.alertRules.push(`${where} clears an identity still waiting`);
+      const conversations = (alert.conversations ?? []).map((c) => `${String(c.objectId)}=${String(c.unread)}`).join(' ');
+      const matches = (known.chains.get(id) ?? []).some((s) => s.total === alert.total && s.conversations.map((c) => `${c.objectId}=${c.unread}`).join(' ') === conversations);
+      if (!matches) v.alertsReportStoredStates.push(`${where} reports {${conversations}}, which no stored snapshot of the identity holds`);
+    }
+  }
+
+  // Liveness: each identity's current waiting episode, read from the chain, and what it was told.
+  for (const [id, chain] of known.chains) {
+    const times = chainTimes(id, known.baselines, known.changes);
+    const last = chain.length - 1;
+    const final = chain[last];
+    if (!final || final.total < policy.minUnread) continue;
+    let start = last;
+    while (start > 0 && (chain[start - 1]?.total ?? 0) >= policy.minUnread) start -= 1;
+    const startedAt = times[start];
+    if (startedAt === undefined) continue;
+    const byBaseline = start === 0;
+    const heardBefore = byBaseline ? (chain[0]?.total ?? 0) : (chain[start - 1]?.total ?? 0);
+    const told = (perIdentity.get(id) ?? []).filter((a) => a.kind !== 'cleared' && Date.parse(a.waitingSince) === startedAt);
+    const heard = told.at(-1)?.total ?? heardBefore;
+    const owed = final.total > heard || (!byBaseline && told.length === 0);
+    if (owed) {
+      v.noAlertOwedAtTheEnd.push(
+        `identity ${id}: waiting since ${new Date(startedAt).toISOString()} (${byBaseline ? 'its baseline' : 'a rise'}) at ${final.total} unread, last told ${told.length > 0 ? heard : 'nothing'}`,
+      );
+    }
+  }
+
+  return {
+    alertsStored: storedAlerts.size,
+    alertsDelivered: kept.length,
+    alertRedeliveries: alertDeliveries.length - kept.length,
+    alertsByKind: byKind,
+  };
+}
+
+/** When each version of an identity's chain was stored: its baseline's time, then each change's observedAt. */
+function chainTimes(id: string, baselines: Map<string, Baseline[]>, changes: Map<string, Change[]>): (number | undefined)[] {
+  const times: (number | undefined)[] = [baselines.get(id)?.[0]?.at];
+  for (const c of changes.get(id) ?? []) times[c.fromVersion] = Date.parse(c.event.observedAt);
+  return times;
+}
+
+/** Quiet hours in UTC, by plain minute-of-day arithmetic (the soak's zone is UTC). */
+function inQuietHoursUtc(at: number, quiet: { start: number; end: number }): boolean {
+  const minute = Math.floor((((at % DAY) + DAY) % DAY) / MINUTE);
+  return quiet.start < quiet.end ? minute >= quiet.start && minute < quiet.end : minute >= quiet.start || minute < quiet.end;
 }
 
 /** The wire event against the transition it should describe; undefined when it matches. */

@@ -10,9 +10,12 @@
  * Recording sits below the crash layer, so a write that reached the table before the "process
  * died" is recorded, and one that never left is not.
  */
+import type { AlertNotice } from '../../lambda/core/alert-event';
 import type { IdentityId } from '../../lambda/core/identity-id';
 import type { UnreadChangedEvent, UnreadState } from '../../lambda/core/model';
+import type { OutboxEntry } from '../../lambda/core/outbox';
 import type {
+  AlertToSave,
   ChangeToSave,
   CycleInput,
   EventPublisher,
@@ -31,6 +34,7 @@ export const CRASH_STEPS = [
   'after-baseline',
   'before-save-change',
   'after-save-change',
+  'after-save-alert',
   'after-claim',
   'before-publish',
   'after-publish',
@@ -102,13 +106,12 @@ export class CycleContext {
 export interface LoadedView {
   readonly version?: number;
   readonly state?: UnreadState;
-  readonly pendingEventId?: string;
-  /** Until when the pending event's claim runs (0: released). */
-  readonly pendingClaimUntil?: number;
+  /** The outbox entries, in order, with until when each one's claim runs (0: released); absent when empty. */
+  readonly pending?: readonly { readonly eventId: string; readonly claimUntil: number }[];
 }
 
 export type LedgerEntry =
-  | { readonly kind: 'baseline'; readonly cycle: number; readonly id: string; readonly state: UnreadState }
+  | { readonly kind: 'baseline'; readonly cycle: number; readonly id: string; readonly state: UnreadState; readonly at: number }
   | {
       readonly kind: 'change';
       readonly cycle: number;
@@ -116,6 +119,17 @@ export type LedgerEntry =
       readonly fromVersion: number;
       readonly state: UnreadState;
       readonly event: UnreadChangedEvent;
+      /** The alert stored with the change, if its decision sent one. */
+      readonly alert?: AlertNotice;
+      readonly claimUntil: number;
+    }
+  | {
+      /** An alert decision stored without a change (time passed, or the policy changed). */
+      readonly kind: 'alert';
+      readonly cycle: number;
+      readonly id: string;
+      readonly version: number;
+      readonly alert?: AlertNotice;
       readonly claimUntil: number;
     }
   | { readonly kind: 'claim'; readonly cycle: number; readonly id: string; readonly eventId: string; readonly seen: number; readonly until: number; readonly now: number }
@@ -141,7 +155,15 @@ export interface Delivery {
 /** A read of the whole table. */
 export interface TableView {
   readonly afterCycle: number;
-  readonly identities: ReadonlyMap<string, LoadedView & { readonly failureStreak: number; readonly notFound: boolean }>;
+  readonly identities: ReadonlyMap<
+    string,
+    LoadedView & {
+      readonly failureStreak: number;
+      readonly notFound: boolean;
+      /** An alert is owed and held back (a deferred digest, a `cleared` not sent yet). */
+      readonly alertOwed?: boolean;
+    }
+  >;
 }
 
 export interface CycleLog {
@@ -181,7 +203,7 @@ export class RecordingStore implements SnapshotStore {
     for (const w of input.identities) {
       loaded.set(w.id, {
         ...(w.snapshot ? { version: w.snapshot.version, state: w.snapshot.state } : {}),
-        ...(w.pending ? { pendingEventId: w.pending.event.eventId, pendingClaimUntil: w.pending.claimUntil } : {}),
+        ...(w.outbox ? { pending: w.outbox.map((e) => ({ eventId: e.eventId, claimUntil: e.claimUntil })) } : {}),
       });
     }
     this.history.cycles.set(this.ctx.cycle, { cycle: this.ctx.cycle, round: this.ctx.round, now: this.ctx.now(), loaded });
@@ -192,9 +214,9 @@ export class RecordingStore implements SnapshotStore {
     return this.inner.loadIdentities(ids);
   }
 
-  async saveBaseline(id: IdentityId, state: UnreadState, observedAt: string): Promise<boolean> {
-    const done = await this.inner.saveBaseline(id, state, observedAt);
-    if (done) this.history.ledger.push({ kind: 'baseline', cycle: this.ctx.cycle, id, state });
+  async saveBaseline(id: IdentityId, state: UnreadState, observedAt: string, alertState: string): Promise<boolean> {
+    const done = await this.inner.saveBaseline(id, state, observedAt, alertState);
+    if (done) this.history.ledger.push({ kind: 'baseline', cycle: this.ctx.cycle, id, state, at: this.ctx.now() });
     return done;
   }
 
@@ -208,29 +230,48 @@ export class RecordingStore implements SnapshotStore {
         fromVersion: change.expectedVersion,
         state: change.state,
         event: change.event,
+        ...(change.alert.notice ? { alert: change.alert.notice } : {}),
         claimUntil: change.claimUntil,
       });
     }
     return done;
   }
 
-  async claimPending(id: IdentityId, eventId: string, seenClaimUntil: number, claimUntil: number): Promise<boolean> {
-    const done = await this.inner.claimPending(id, eventId, seenClaimUntil, claimUntil);
+  async saveAlert(update: AlertToSave): Promise<boolean> {
+    const done = await this.inner.saveAlert(update);
     if (done) {
-      this.history.ledger.push({ kind: 'claim', cycle: this.ctx.cycle, id, eventId, seen: seenClaimUntil, until: claimUntil, now: this.ctx.now() });
+      this.history.ledger.push({
+        kind: 'alert',
+        cycle: this.ctx.cycle,
+        id: update.id,
+        version: update.version,
+        ...(update.notice ? { alert: update.notice } : {}),
+        claimUntil: update.claimUntil,
+      });
+    }
+    return done;
+  }
+
+  /** One claim entry per outbox entry taken over (they are taken in one write). */
+  async claimPending(id: IdentityId, entries: readonly OutboxEntry[], claimUntil: number): Promise<boolean> {
+    const done = await this.inner.claimPending(id, entries, claimUntil);
+    if (done) {
+      for (const entry of entries) {
+        this.history.ledger.push({ kind: 'claim', cycle: this.ctx.cycle, id, eventId: entry.eventId, seen: entry.claimUntil, until: claimUntil, now: this.ctx.now() });
+      }
     }
     return done;
   }
 
   /** Recorded when sent: the port does not say whether its condition held. */
-  completePending(id: IdentityId, eventId: string): Promise<void> {
-    this.history.ledger.push({ kind: 'complete', cycle: this.ctx.cycle, id, eventId });
-    return this.inner.completePending(id, eventId);
+  completePending(id: IdentityId, entry: OutboxEntry): Promise<void> {
+    this.history.ledger.push({ kind: 'complete', cycle: this.ctx.cycle, id, eventId: entry.eventId });
+    return this.inner.completePending(id, entry);
   }
 
-  releasePending(id: IdentityId, eventId: string): Promise<void> {
-    this.history.ledger.push({ kind: 'release', cycle: this.ctx.cycle, id, eventId });
-    return this.inner.releasePending(id, eventId);
+  releasePending(id: IdentityId, entry: OutboxEntry): Promise<void> {
+    this.history.ledger.push({ kind: 'release', cycle: this.ctx.cycle, id, eventId: entry.eventId });
+    return this.inner.releasePending(id, entry);
   }
 
   recordFailure(id: IdentityId, streak: number): Promise<void> {
@@ -280,24 +321,29 @@ export class CrashingStore implements SnapshotStore {
     return this.step('-', () => this.inner.loadIdentities(ids));
   }
 
-  saveBaseline(id: IdentityId, state: UnreadState, observedAt: string): Promise<boolean> {
-    return this.step(id, () => this.inner.saveBaseline(id, state, observedAt), undefined, (done) => (done ? 'after-baseline' : undefined));
+  saveBaseline(id: IdentityId, state: UnreadState, observedAt: string, alertState: string): Promise<boolean> {
+    return this.step(id, () => this.inner.saveBaseline(id, state, observedAt, alertState), undefined, (done) => (done ? 'after-baseline' : undefined));
   }
 
   saveChange(change: ChangeToSave): Promise<boolean> {
     return this.step(change.id, () => this.inner.saveChange(change), 'before-save-change', (done) => (done ? 'after-save-change' : undefined));
   }
 
-  claimPending(id: IdentityId, eventId: string, seenClaimUntil: number, claimUntil: number): Promise<boolean> {
-    return this.step(id, () => this.inner.claimPending(id, eventId, seenClaimUntil, claimUntil), undefined, (done) => (done ? 'after-claim' : undefined));
+  /** Dies after an alert was stored and before it is published: only a crash after one that sends an alert counts. */
+  saveAlert(update: AlertToSave): Promise<boolean> {
+    return this.step(update.id, () => this.inner.saveAlert(update), undefined, (done) => (done && update.notice ? 'after-save-alert' : undefined));
   }
 
-  completePending(id: IdentityId, eventId: string): Promise<void> {
-    return this.step(id, () => this.inner.completePending(id, eventId), 'before-complete', () => 'after-complete');
+  claimPending(id: IdentityId, entries: readonly OutboxEntry[], claimUntil: number): Promise<boolean> {
+    return this.step(id, () => this.inner.claimPending(id, entries, claimUntil), undefined, (done) => (done ? 'after-claim' : undefined));
   }
 
-  releasePending(id: IdentityId, eventId: string): Promise<void> {
-    return this.step(id, () => this.inner.releasePending(id, eventId), 'before-release');
+  completePending(id: IdentityId, entry: OutboxEntry): Promise<void> {
+    return this.step(id, () => this.inner.completePending(id, entry), 'before-complete', () => 'after-complete');
+  }
+
+  releasePending(id: IdentityId, entry: OutboxEntry): Promise<void> {
+    return this.step(id, () => this.inner.releasePending(id, entry), 'before-release');
   }
 
   recordFailure(id: IdentityId, streak: number): Promise<void> {

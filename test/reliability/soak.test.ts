@@ -1,8 +1,9 @@
 /**
  * Model-checked soak: hundreds of real poll cycles on dynalite and the CommBox simulator while
  * the upstream changes, fails and times out, SNS refuses calls and entries, cycles are killed
- * between two of their steps, and cycles overlap. Afterwards `checkHistory` (soak-model.ts)
- * judges everything recorded against the guarantees of CONTRACT.md.
+ * between two of their steps, and cycles overlap. Every identity has an alert policy short
+ * enough to send every kind of alert within the run. Afterwards `checkHistory` (soak-model.ts)
+ * judges everything recorded against the guarantees of CONTRACT.md, for change events and alerts.
  *
  * Reproduce a run with its seed: SOAK_SEED=<seed> npx jest test/reliability/soak.test.ts
  * Its figures (faults injected, crashes, totals) print on a failure, or with SOAK_REPORT=1.
@@ -16,6 +17,7 @@ import { CommBoxObjectsSource } from '../../lambda/adapters/commbox/commbox-obje
 import { DynamoDbSnapshotStore } from '../../lambda/adapters/dynamodb-snapshot-store';
 import { StaticTokenProvider } from '../../lambda/adapters/token-provider';
 import { Secret } from '../../lambda/config';
+import { BUILT_IN_ALERT_DEFAULTS, type AlertPolicy } from '../../lambda/core/alert-policy';
 import { UpstreamError } from '../../lambda/core/errors';
 import { parseIdentityId } from '../../lambda/core/identity-id';
 import type { UnreadState } from '../../lambda/core/model';
@@ -54,7 +56,21 @@ const QUIET = 8;
 const LEASE_MS = 60_000;
 const CONCURRENCY = 8;
 const CLIENT_TIMEOUT_MS = 200;
-const MAX_DRAIN_CYCLES = 8;
+const MAX_DRAIN_CYCLES = 12;
+/**
+ * Every identity's alert policy: short enough that the run (about two hours of its clock, from
+ * 12:00 UTC) sees every kind of alert, and quiet hours it passes through.
+ */
+const ALERT_POLICY: AlertPolicy = {
+  ...BUILT_IN_ALERT_DEFAULTS,
+  minUnread: 2,
+  cooldown: 2 * 60_000,
+  quietHours: { start: 12 * 60 + 20, end: 12 * 60 + 40 },
+  timeZone: 'UTC',
+  remindAfter: 4 * 60_000,
+  maxReminders: 2,
+  notifyCleared: true,
+};
 
 const RANDOM_UPSTREAM_FAULTS: readonly SimulatedFault[] = [
   { status: 429, retryAfter: '1' },
@@ -78,7 +94,10 @@ interface SoakFigures {
   snsFaults: Record<string, number>;
   crashes: Record<string, number>;
   storeRequests: Record<string, number>;
-  totals: Pick<CycleSummary, 'polled' | 'changed' | 'published' | 'resent' | 'publishFailed' | 'conflicts' | 'failed' | 'notFound' | 'skipped'>;
+  totals: Pick<
+    CycleSummary,
+    'polled' | 'changed' | 'published' | 'alertsSent' | 'alertsDeferred' | 'alertsDropped' | 'resent' | 'publishFailed' | 'conflicts' | 'failed' | 'notFound' | 'skipped'
+  >;
   model?: Verdict['figures'];
   durationMs: number;
 }
@@ -136,12 +155,18 @@ describe(`the soak: ${CYCLES} cycles over ${IDENTITIES} identities with upstream
         crashBeforePendingCleared: figures.crashes['before-complete'] ?? 0,
         overlappingPairs: figures.overlappingPairs,
         leaseExpiries: figures.leaseExpiries,
+        crashAfterAlertStored: figures.crashes['after-save-alert'] ?? 0,
+        alertsDeferred: figures.totals.alertsDeferred,
+        alertsDropped: figures.totals.alertsDropped,
+        alertRedelivered: verdict.figures.alertRedeliveries,
+        ...Object.fromEntries(['new', 'digest', 'reminder', 'cleared'].map((kind) => [`alert ${kind}`, verdict.figures.alertsByKind[kind] ?? 0])),
       };
       const missing = Object.entries(injected).filter(([, count]) => count === 0).map(([kind]) => kind);
 
       expect({ seed: SEED, missing }).toEqual({ seed: SEED, missing: [] });
       expect(figures.cycles).toBeGreaterThanOrEqual(300);
       expect(verdict.figures.transitionsChecked).toBeGreaterThanOrEqual(200);
+      expect(verdict.figures.alertsDelivered).toBeGreaterThanOrEqual(100);
     }),
   );
 });
@@ -207,7 +232,9 @@ async function runSoak(seed: number): Promise<{ verdict: Verdict; figures: SoakF
     snsFaults: {},
     crashes: {},
     storeRequests: {},
-    totals: { polled: 0, changed: 0, published: 0, resent: 0, publishFailed: 0, conflicts: 0, failed: 0, notFound: 0, skipped: 0 },
+    totals: {
+      polled: 0, changed: 0, published: 0, alertsSent: 0, alertsDeferred: 0, alertsDropped: 0, resent: 0, publishFailed: 0, conflicts: 0, failed: 0, notFound: 0, skipped: 0,
+    },
     durationMs: 0,
   };
   let now = Date.parse('2026-11-26T12:00:00Z');
@@ -235,7 +262,7 @@ async function runSoak(seed: number): Promise<{ verdict: Verdict; figures: SoakF
       };
       let summary: CycleSummary | undefined;
       try {
-        summary = await runPollCycle({ source, store, publisher, clock, observer }, { concurrency: CONCURRENCY, claimLeaseMs: LEASE_MS });
+        summary = await runPollCycle({ source, store, publisher, clock, observer }, { concurrency: CONCURRENCY, claimLeaseMs: LEASE_MS, alertDefaults: ALERT_POLICY });
       } catch (error) {
         if (!ctx.crashed) unexpected.push(`cycle threw: ${String(error)}`);
       }
@@ -261,9 +288,10 @@ async function runSoak(seed: number): Promise<{ verdict: Verdict; figures: SoakF
             w.id,
             {
               ...(w.snapshot ? { version: w.snapshot.version, state: w.snapshot.state } : {}),
-              ...(w.pending ? { pendingEventId: w.pending.event.eventId } : {}),
+              ...(w.outbox ? { pending: w.outbox.map((e) => ({ eventId: e.eventId, claimUntil: e.claimUntil })) } : {}),
               failureStreak: w.failureStreak,
               notFound: w.notFound,
+              alertOwed: w.alert !== undefined && (w.alert.state.deferred || w.alert.state.clearedOwed),
             },
           ]),
         ),
@@ -324,14 +352,14 @@ async function runSoak(seed: number): Promise<{ verdict: Verdict; figures: SoakF
       final = await readTable(cycle);
       const settled =
         summary !== undefined && summary.changed === 0 && summary.resent === 0 && summary.failed === 0 &&
-        [...final.identities.values()].every((row) => row.pendingEventId === undefined && row.failureStreak === 0 && !row.notFound);
+        [...final.identities.values()].every((row) => (row.pending?.length ?? 0) === 0 && row.failureStreak === 0 && !row.notFound && !row.alertOwed);
       if (settled) break;
     }
 
     figures.upstreamFaults = simulator.stats.faultsInjected;
     figures.snsFaults = { ...sns.counts };
     const upstream = new Map<string, UnreadState>(ids.map((id) => [id, simulator.world.snapshot(id)]));
-    const verdict = checkHistory(history, { final: final as TableView, upstream, quiet: new Set(ids.slice(0, QUIET)) });
+    const verdict = checkHistory(history, { final: final as TableView, upstream, quiet: new Set(ids.slice(0, QUIET)), alertPolicy: ALERT_POLICY });
     figures.model = verdict.figures;
     figures.durationMs = Date.now() - started;
     return { verdict, figures };

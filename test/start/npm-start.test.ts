@@ -5,8 +5,8 @@ const root = join(__dirname, '..', '..');
 const tsx = join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs');
 
 /** What `npm start -s -- …` runs (npm's own banner is left out with -s). */
-function npmStart(args: string[]) {
-  return spawnSync(process.execPath, [tsx, 'bin/start-local.ts', ...args], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+function npmStart(args: string[], env: Record<string, string> = {}) {
+  return spawnSync(process.execPath, [tsx, 'bin/start-local.ts', ...args], { cwd: root, encoding: 'utf8', timeout: 60_000, env: { ...process.env, ...env } });
 }
 
 describe('npm start', () => {
@@ -19,16 +19,23 @@ describe('npm start', () => {
     expect(people).toContainEqual(expect.stringMatching(/● baseline {2}identity 558355 \(Support\): \d+ unread/));
     expect(people).toContainEqual(expect.stringMatching(/[▲▼] identity \d+ \(.+\): \d+ → \d+ unread \([+-]\d+\) {2}\[#\d+ \d+→\d+.*\] {2}([0-9a-f]{8}|\+\d+\.\d s after the message)$/));
     expect(people).toContainEqual(expect.stringMatching(/cycle 4: polled 5\/5/));
-    expect(people.at(-1)).toMatch(/^done: 4 cycle\(s\) in [\d.]+ s, 20 polls, 5 baselines, \d+ events published to stdout, 0 failed$/);
+    expect(people.at(-1)).toMatch(/^done: 4 cycle\(s\) in [\d.]+ s, 20 polls, 5 baselines, \d+ events and \d+ alerts to stdout, 0 failed$/);
   });
 
-  test('with --json, stdout holds only the events’ JSON, one per line (npm start -s -- --json | jq)', () => {
+  test('with --json, stdout holds only the JSON of the events and alerts, one per line (npm start -s -- --json | jq)', () => {
     const lines = run.stdout.trimEnd().split('\n');
     const events = lines.map((line) => JSON.parse(line) as { type: string; eventId: string });
+    const changes = events.filter((e) => e.type === 'unread.changed');
+    const alerts = events.filter((e) => e.type === 'unread.alert');
 
-    expect(events.length).toBeGreaterThan(0);
-    expect(events.every((e) => e.type === 'unread.changed')).toBe(true);
-    expect(people.filter((line) => /[▲▼] identity/.test(line))).toHaveLength(events.length);
+    expect(changes.length).toBeGreaterThan(0);
+    expect(changes.length + alerts.length).toBe(events.length);
+    expect(people.filter((line) => /[▲▼] identity/.test(line))).toHaveLength(changes.length);
+    expect(people.filter((line) => / ✉ /.test(line))).toHaveLength(alerts.length);
+  });
+
+  test('says which alert policy the demo runs', () => {
+    expect(people).toContainEqual(expect.stringMatching(/^alert policy: minUnread 1, cooldown 20s, quietHours off, /));
   });
 
   test('the simulator calls the re-poll endpoint as CommBox would: events arrive within seconds of the message', () => {
@@ -39,7 +46,7 @@ describe('npm start', () => {
   });
 
   test('says where the events went', () => {
-    expect(people).toContain('events are printed as JSON lines on stdout and sent nowhere else (no --topic-arn).');
+    expect(people).toContain('events and alerts are printed as JSON lines on stdout and sent nowhere else (no --topic-arn).');
   });
 
   test('every line for people fits 100 columns', () => {
@@ -61,12 +68,23 @@ describe('npm start', () => {
     expect(bad.stderr).toBe('npm start: error: --interval must be a positive number, got "soon"\n');
   });
 
-  test('a demo receiver is registered as a signed webhook: every event reaches it and it verifies the signature with standardwebhooks', () => {
+  test('a demo receiver is registered as a signed webhook: every event and alert reaches it and it verifies the signature with standardwebhooks', () => {
     const events = run.stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as { eventId: string });
-    const verified = people.flatMap((line) => /✓ webhook verified \(standardwebhooks\): unread\.changed identity \d+, webhook-id (\w{8})$/.exec(line)?.[1] ?? []);
+    const verified = people.flatMap((line) => /✓ webhook verified \(standardwebhooks\): unread\.(changed|alert) identity \d+, webhook-id (\w{8})$/.exec(line)?.[2] ?? []);
 
     expect(people).toContainEqual(expect.stringMatching(/^signed webhooks go to a demo receiver at http:\/\/127\.0\.0\.1:\d+\//));
     expect(verified.sort()).toEqual(events.map((e) => e.eventId.slice(0, 8)).sort());
     expect(people.filter((line) => /webhook refused|webhook attempt/.test(line))).toEqual([]);
+  });
+
+  test('shows alerts on lines of their own: a `new` at once, rises within the cooldown folded into a digest', () => {
+    // A cooldown of 1 s (ALERT_COOLDOWN overrides the demo's 20 s) and a poll every half second.
+    const fast = npmStart(['--interval', '0.5', '--cycles', '12'], { ALERT_COOLDOWN: '1s' });
+    const lines = fast.stderr.split('\n');
+
+    expect(fast.status).toBe(0);
+    expect(lines).toContainEqual(expect.stringMatching(/ ✉ new {6}\d+ \(.+\): \d+ unread in \d+ conversations?, waiting since \d\d:\d\d$/));
+    expect(lines).toContainEqual(expect.stringMatching(/ ✉ digest {3}\d+ \(.+\): \d+ -> \d+ unread .*since \d\d:\d\d, \d+ folded$/));
+    expect(lines).toContainEqual(expect.stringMatching(/^alert policy: minUnread 1, cooldown 1s, /));
   });
 });

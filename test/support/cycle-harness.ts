@@ -2,6 +2,7 @@ import { CommBoxObjectsSource } from '../../lambda/adapters/commbox/commbox-obje
 import { DynamoDbSnapshotStore } from '../../lambda/adapters/dynamodb-snapshot-store';
 import { StaticTokenProvider } from '../../lambda/adapters/token-provider';
 import { Secret } from '../../lambda/config';
+import { BUILT_IN_ALERT_DEFAULTS } from '../../lambda/core/alert-policy';
 import { parseIdentityId } from '../../lambda/core/identity-id';
 import { runPollCycle, type CycleObserver, type PollCycleOptions } from '../../lambda/core/poll-cycle';
 import type { EventPublisher } from '../../lambda/core/ports';
@@ -44,7 +45,7 @@ export async function cycleHarness(simulatorOptions: CommBoxSimulatorOptions = {
     cycle: (options: Partial<PollCycleOptions> = {}, deps: { publisher?: EventPublisher; store?: DynamoDbSnapshotStore; observer?: CycleObserver } = {}) =>
       runPollCycle(
         { source, store: deps.store ?? store, publisher: deps.publisher ?? publisher, clock: () => now, ...(deps.observer ? { observer: deps.observer } : {}) },
-        { concurrency: 4, claimLeaseMs: 60_000, ...options },
+        { concurrency: 4, claimLeaseMs: 60_000, alertDefaults: BUILT_IN_ALERT_DEFAULTS, ...options },
       ),
     close: async () => {
       await simulator.close();

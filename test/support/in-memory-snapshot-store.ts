@@ -1,7 +1,9 @@
+import { decodeAlertState } from '../../lambda/core/alert-state';
 import type { IdentityId } from '../../lambda/core/identity-id';
 import { parseIdentityId } from '../../lambda/core/identity-id';
-import type { PendingEvent, UnreadState, WatchedIdentity } from '../../lambda/core/model';
-import type { ChangeToSave, CycleInput, ScanSegment, SnapshotStore, TargetedInput } from '../../lambda/core/ports';
+import type { UnreadState, WatchedIdentity } from '../../lambda/core/model';
+import { entriesOfWrite, inOutboxOrder, type OutboxEntry } from '../../lambda/core/outbox';
+import type { AlertToSave, AlertUpdate, ChangeToSave, CycleInput, ScanSegment, SnapshotStore, TargetedInput } from '../../lambda/core/ports';
 
 /** One identity's item: what a Scan hands the cycle is all the item holds. */
 export type StoredIdentity = WatchedIdentity;
@@ -10,15 +12,16 @@ export type StoreOperation = keyof SnapshotStore;
 
 /**
  * The SnapshotStore port in memory, with the DynamoDB store's conditions: a baseline only where
- * none is stored, a change only on the version read and with no event pending, a claim only by
- * compare-and-set on the claim seen, outbox updates only for the pending event they name, and no
- * write to an identity that is not registered. `loadCycle` and `loadIdentities` hand out copies,
- * as a Scan and a BatchGetItem do, so the store can move on under a cycle that already read it.
+ * none is stored; a change or an alert decision only on the version and alert state read and
+ * with nothing pending; a claim only by compare-and-set on the claims seen; outbox updates only
+ * for the entry they name; and no write to an identity that is not registered. `loadCycle` and
+ * `loadIdentities` hand out copies, as a Scan and a BatchGetItem do, so the store can move on
+ * under a cycle that already read it.
  */
 export class InMemorySnapshotStore implements SnapshotStore {
   /** Calls per operation, refused writes included. */
   readonly calls: Record<StoreOperation, number> = {
-    loadCycle: 0, loadIdentities: 0, saveBaseline: 0, saveChange: 0, claimPending: 0, completePending: 0, releasePending: 0,
+    loadCycle: 0, loadIdentities: 0, saveBaseline: 0, saveChange: 0, saveAlert: 0, claimPending: 0, completePending: 0, releasePending: 0,
     recordFailure: 0, markNotFound: 0, clearFailures: 0, saveResumePoint: 0, recordCycleEnd: 0,
   };
   /** The writes to identities and resume points made, in order, refused ones included; cycle ends are in `cycleEnd`. */
@@ -31,7 +34,8 @@ export class InMemorySnapshotStore implements SnapshotStore {
   /** Registers an identity, optionally with what earlier cycles stored for it. */
   put(id: string, item: Partial<Omit<StoredIdentity, 'id'>> = {}): this {
     const identityId = parseIdentityId(id);
-    this.items.set(identityId, { failureStreak: 0, notFound: false, ...item, id: identityId });
+    const outbox = item.outbox ? inOutboxOrder(item.outbox) : undefined;
+    this.items.set(identityId, { failureStreak: 0, notFound: false, ...item, ...(outbox ? { outbox } : {}), id: identityId });
     return this;
   }
 
@@ -78,49 +82,75 @@ export class InMemorySnapshotStore implements SnapshotStore {
     });
   }
 
-  saveBaseline(id: IdentityId, state: UnreadState, observedAt: string): Promise<boolean> {
+  saveBaseline(id: IdentityId, state: UnreadState, observedAt: string, alertState: string): Promise<boolean> {
     return this.write(
       'saveBaseline',
       id,
       (item) => !item.snapshot,
-      (item) => ({ ...item, snapshot: { version: 1, state, changedAt: observedAt }, failureStreak: 0, notFound: false }),
+      (item) => ({ ...item, snapshot: { version: 1, state, changedAt: observedAt }, alert: stored(alertState), failureStreak: 0, notFound: false }),
     );
   }
 
   saveChange(change: ChangeToSave): Promise<boolean> {
+    const entries = entriesOfWrite(change.claimUntil, change.event, change.alert.notice);
     return this.write(
       'saveChange',
       change.id,
-      (item) => item.snapshot?.version === change.expectedVersion && !item.pending,
+      (item) => item.snapshot?.version === change.expectedVersion && nothingPending(item) && alertStateIs(item, change.alert),
       (item) => ({
         ...item,
         snapshot: { version: change.expectedVersion + 1, state: change.state, changedAt: change.event.observedAt },
-        pending: { event: change.event, claimUntil: change.claimUntil },
+        outbox: entries,
+        alert: stored(change.alert.next),
         failureStreak: 0,
         notFound: false,
       }),
     );
   }
 
-  claimPending(id: IdentityId, eventId: string, seenClaimUntil: number, claimUntil: number): Promise<boolean> {
+  saveAlert(update: AlertToSave): Promise<boolean> {
     return this.write(
-      'claimPending',
-      id,
-      (item) => item.pending?.event.eventId === eventId && item.pending.claimUntil === seenClaimUntil,
-      (item) => ({ ...item, pending: { event: (item.pending as PendingEvent).event, claimUntil } }),
+      'saveAlert',
+      update.id,
+      (item) => item.snapshot?.version === update.version && nothingPending(item) && alertStateIs(item, update),
+      (item) => ({
+        ...item,
+        ...(update.notice ? { outbox: entriesOfWrite(update.claimUntil, undefined, update.notice) } : {}),
+        alert: stored(update.next),
+      }),
     );
   }
 
-  async completePending(id: IdentityId, eventId: string): Promise<void> {
-    await this.write('completePending', id, (item) => item.pending?.event.eventId === eventId, ({ pending: _done, ...item }) => item);
+  claimPending(id: IdentityId, entries: readonly OutboxEntry[], claimUntil: number): Promise<boolean> {
+    return this.write(
+      'claimPending',
+      id,
+      (item) => entries.every((entry) => item.outbox?.find((e) => e.eventId === entry.eventId)?.claimUntil === entry.claimUntil),
+      (item) => ({
+        ...item,
+        outbox: (item.outbox ?? []).map((e) => (entries.some((entry) => entry.eventId === e.eventId) ? { ...e, claimUntil } : e)),
+      }),
+    );
   }
 
-  async releasePending(id: IdentityId, eventId: string): Promise<void> {
+  async completePending(id: IdentityId, entry: OutboxEntry): Promise<void> {
+    await this.write(
+      'completePending',
+      id,
+      (item) => item.outbox?.some((e) => e.eventId === entry.eventId) === true,
+      ({ outbox, ...item }) => {
+        const left = (outbox ?? []).filter((e) => e.eventId !== entry.eventId);
+        return left.length > 0 ? { ...item, outbox: left } : item;
+      },
+    );
+  }
+
+  async releasePending(id: IdentityId, entry: OutboxEntry): Promise<void> {
     await this.write(
       'releasePending',
       id,
-      (item) => item.pending?.event.eventId === eventId,
-      (item) => ({ ...item, pending: { event: (item.pending as PendingEvent).event, claimUntil: 0 } }),
+      (item) => item.outbox?.some((e) => e.eventId === entry.eventId) === true,
+      (item) => ({ ...item, outbox: (item.outbox ?? []).map((e) => (e.eventId === entry.eventId ? { ...e, claimUntil: 0 } : e)) }),
     );
   }
 
@@ -172,6 +202,18 @@ export class InMemorySnapshotStore implements SnapshotStore {
     if (index >= 0) this.interceptors.splice(index, 1)[0]?.action();
     return body();
   }
+}
+
+function nothingPending(item: StoredIdentity): boolean {
+  return (item.outbox ?? []).length === 0;
+}
+
+function alertStateIs(item: StoredIdentity, update: AlertUpdate): boolean {
+  return item.alert?.encoded === update.seen;
+}
+
+function stored(encoded: string): { state: ReturnType<typeof decodeAlertState>; encoded: string } {
+  return { state: decodeAlertState(encoded), encoded };
 }
 
 function segmentKey(segment?: ScanSegment): string {

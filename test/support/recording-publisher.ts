@@ -13,12 +13,30 @@ export interface ReceivedEvent {
   truncated?: boolean;
 }
 
+/** An `unread.alert` as a subscriber receives it. */
+export interface ReceivedAlert {
+  type: 'unread.alert';
+  kind: 'new' | 'digest' | 'reminder' | 'cleared';
+  eventId: string;
+  identityId: number;
+  label?: string;
+  total: number;
+  lastAlertTotal: number;
+  changes: number;
+  waitingSince: string;
+  conversations: { objectId: number; streamId: number; unread: number }[];
+  observedAt: string;
+}
+
 /**
- * An in-memory SNS stand-in: keeps what a subscriber would receive (the `default` JSON) and can
- * be told to refuse the next calls or entries.
+ * An in-memory SNS stand-in: keeps what a subscriber would receive (the `default` JSON), change
+ * events and alerts apart, and can be told to refuse the next calls.
  */
 export class RecordingPublisher implements EventPublisher {
+  /** `unread.changed` events. */
   readonly received: ReceivedEvent[] = [];
+  /** `unread.alert` events, with the texts people would read. */
+  readonly alerts: (ReceivedAlert & { readonly texts: { subject: string; email: string; sms: string } })[] = [];
   calls = 0;
   private failNextCalls = 0;
 
@@ -33,8 +51,10 @@ export class RecordingPublisher implements EventPublisher {
       return Promise.reject(new Error('InternalError: SNS is having a moment'));
     }
     for (const publication of batch) {
-      const message = JSON.parse(publication.message) as { default: string };
-      this.received.push(JSON.parse(message.default) as ReceivedEvent);
+      const message = JSON.parse(publication.message) as { default: string; email: string; sms: string };
+      const event = JSON.parse(message.default) as ReceivedEvent | ReceivedAlert;
+      if ('type' in event && event.type === 'unread.alert') this.alerts.push({ ...event, texts: { subject: publication.subject, email: message.email, sms: message.sms } });
+      else this.received.push(event as ReceivedEvent);
     }
     return Promise.resolve(batch.map((p) => ({ eventId: p.eventId, ok: true as const })));
   }

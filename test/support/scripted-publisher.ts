@@ -20,11 +20,17 @@ export class ScriptedPublisher implements EventPublisher {
   readonly delivered: DeliveredEvent[] = [];
   /** Publish calls, each with the event ids of its entries. */
   readonly calls: string[][] = [];
-  private readonly refusals: { identityId: string; reason: string }[] = [];
+  private readonly refusals: { identityId: string; reason: string; eventType?: string }[] = [];
   private readonly callFailures: Error[] = [];
 
   refuseNextEntry(identityId: string, reason = 'InternalError'): this {
     this.refusals.push({ identityId, reason });
+    return this;
+  }
+
+  /** Refuses the next entry of the identity that is an event of this type (`unread.alert`, `unread.changed`). */
+  refuseNextOfType(identityId: string, eventType: string, reason = 'InternalError'): this {
+    this.refusals.push({ identityId, reason, eventType });
     return this;
   }
 
@@ -39,7 +45,9 @@ export class ScriptedPublisher implements EventPublisher {
     const failure = this.callFailures.shift();
     if (failure) throw failure;
     return batch.map((publication): PublishResult => {
-      const refusal = this.refusals.find((r) => r.identityId === publication.identityId);
+      const refusal = this.refusals.find(
+        (r) => r.identityId === publication.identityId && (r.eventType === undefined || r.eventType === publication.attributes.eventType?.value),
+      );
       if (refusal) {
         this.refusals.splice(this.refusals.indexOf(refusal), 1);
         return { eventId: publication.eventId, ok: false, reason: refusal.reason };
