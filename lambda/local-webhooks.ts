@@ -41,6 +41,14 @@ export interface LocalDeliverySummary {
   readonly endpointsDisabled: number;
 }
 
+/**
+ * Deliveries some run of this process has queued and not yet settled or handed back. `serve` and
+ * `npm start` run cycles and re-polls at once, each with its own LocalWebhookDelivery: a run does
+ * not take from the backlog what another run of the process is still delivering or retrying, so a
+ * receiver is not sent one delivery twice by one process.
+ */
+const OWNED_IN_THIS_PROCESS = new Set<string>();
+
 /** Settled for good: nothing left to try, so the backlog entry goes. */
 const SETTLED: ReadonlySet<DeliveryResult> = new Set(['delivered', 'gone', 'disabled', 'dropped', 'duplicate', 'failed']);
 
@@ -60,6 +68,8 @@ export class LocalWebhookDelivery {
   private readonly dispatcher: WebhookDispatcher;
   private readonly counts = { delivered: 0, failedAttempts: 0, endpointsDisabled: 0 };
   private readonly unsettled = new Set<string>();
+  /** This run's part of OWNED_IN_THIS_PROCESS, handed back when the run ends. */
+  private readonly owned = new Set<string>();
   private active = true;
   private kept: DeliveryJob[] = [];
 
@@ -73,7 +83,7 @@ export class LocalWebhookDelivery {
       // Due after the window: it is in the backlog already, with its next attempt.
       onLate: (job) => this.unsettled.add(keyOf(job)),
     });
-    const backlogged = new BackloggedQueue(this.queue, stores.backlog);
+    const backlogged = new BackloggedQueue(this.queue, stores.backlog, (jobs) => this.own(jobs));
     const observer = options.observer;
     const counting: DispatchObserver = {
       ...observer,
@@ -112,7 +122,7 @@ export class LocalWebhookDelivery {
    */
   async start(): Promise<void> {
     try {
-      this.kept = await this.options.stores.backlog.list();
+      this.kept = (await this.options.stores.backlog.list()).filter((job) => !OWNED_IN_THIS_PROCESS.has(keyOf(job)));
     } catch (error) {
       if (error instanceof WebhooksTableMissingError) this.active = false;
     }
@@ -123,6 +133,7 @@ export class LocalWebhookDelivery {
     const kept = this.kept.splice(0);
     if (kept.length === 0) return;
     for (const job of kept) this.unsettled.add(keyOf(job));
+    this.own(kept);
     await this.queue.enqueue(kept.map((job) => ({ ...job, notBeforeMs: Math.min(job.notBeforeMs, this.clock()) })));
   }
 
@@ -169,6 +180,7 @@ export class LocalWebhookDelivery {
     this.queue.cutOff(this.clock() + (this.options.windowMs ?? IN_RUN_WINDOW_MS));
     await this.queue.idle();
     this.queue.close();
+    this.handBack();
     return { ...this.counts, kept: this.unsettled.size };
   }
 
@@ -176,6 +188,20 @@ export class LocalWebhookDelivery {
   abandon(): void {
     this.kept = [];
     this.queue.close();
+    this.handBack();
+  }
+
+  private own(jobs: readonly DeliveryJob[]): void {
+    for (const job of jobs) {
+      OWNED_IN_THIS_PROCESS.add(keyOf(job));
+      this.owned.add(keyOf(job));
+    }
+  }
+
+  /** What this run leaves in the backlog is free for the next run to take. */
+  private handBack(): void {
+    for (const key of this.owned) OWNED_IN_THIS_PROCESS.delete(key);
+    this.owned.clear();
   }
 
   private async consume(job: DeliveryJob): Promise<DeliveryStep> {
@@ -213,9 +239,12 @@ class BackloggedQueue implements WebhookDeliveryQueue {
   constructor(
     private readonly memory: InMemoryWebhookQueue,
     private readonly backlog: LocalDeliveryBacklog,
+    private readonly owned: (jobs: readonly DeliveryJob[]) => void,
   ) {}
 
   async enqueue(jobs: readonly DeliveryJob[]): Promise<EnqueueResult> {
+    // Owned before the backlog holds them, so a run starting meanwhile does not take them too.
+    this.owned(jobs);
     try {
       await this.backlog.put(jobs);
     } catch (error) {

@@ -156,3 +156,45 @@ test('a refused poll sends nothing: kept deliveries are only read at start, and 
   expect(first.sender.sent).toEqual([]);
   expect(first.stores.backlog.entries.size).toBe(1);
 });
+
+test('a run does not take from the backlog what another run of the same process is still retrying (serve: a cycle beside a re-poll)', async () => {
+  const clock = new ManualClock(T0);
+  const a = setup(clock);
+  a.sender.answer(URL_A, status(500), status(204));
+  await a.local.start();
+  await publish(a.publisher, changeEvent(1));
+  await clock.advance(0);
+  expect(a.sender.sentTo(URL_A)).toHaveLength(1);
+
+  // A second run of the process (another cycle) starts while the first waits for its 1 s retry.
+  const b = setup(clock, a.stores);
+  await b.local.start();
+  const bFinishing = b.local.finish();
+  await clock.advance(0);
+  await bFinishing;
+
+  expect(b.sender.sent).toEqual([]);
+  const aFinishing = a.local.finish();
+  await clock.advance(1_000);
+  expect(await aFinishing).toMatchObject({ delivered: 1, kept: 0 });
+  expect(a.sender.sentTo(URL_A)).toHaveLength(2);
+});
+
+test('what a finished run left in the backlog is taken by the next run of the same process', async () => {
+  const clock = new ManualClock(T0);
+  const a = setup(clock);
+  a.sender.answer(URL_A, status(500));
+  await a.local.start();
+  await publish(a.publisher, changeEvent(1));
+  const aFinishing = a.local.finish();
+  await clock.advance(20_000);
+  expect(await aFinishing).toMatchObject({ delivered: 0, kept: 1 });
+
+  const b = setup(clock, a.stores);
+  await b.local.start();
+  const bFinishing = b.local.finish();
+  await clock.advance(0);
+
+  expect(await bFinishing).toMatchObject({ delivered: 1, kept: 0 });
+  expect(b.sender.sentTo(URL_A)).toHaveLength(1);
+});

@@ -18,8 +18,10 @@ describe('npm start', () => {
     expect(run.status).toBe(0);
     expect(people).toContainEqual(expect.stringMatching(/● baseline {2}identity 558355 \(Support\): \d+ unread/));
     expect(people).toContainEqual(expect.stringMatching(/[▲▼] identity \d+ \(.+\): \d+ → \d+ unread \([+-]\d+\) {2}\[#\d+ \d+→\d+.*\] {2}([0-9a-f]{8}|\+\d+\.\d s after the message)$/));
-    expect(people).toContainEqual(expect.stringMatching(/cycle 4: polled 5\/5/));
-    expect(people.at(-1)).toMatch(/^done: 4 cycle\(s\) in [\d.]+ s, 20 polls, 5 baselines, \d+ events and \d+ alerts to stdout, 0 failed$/);
+    // An identity whose event a re-poll holds at that moment is skipped by the cycle (its claim), so
+    // not every cycle polls all five.
+    expect(people).toContainEqual(expect.stringMatching(/cycle 4: polled [1-5]\/5/));
+    expect(people.at(-1)).toMatch(/^done: 4 cycle\(s\) in [\d.]+ s, (1[0-9]|20) polls, 5 baselines, \d+ events and \d+ alerts to stdout, 0 failed$/);
   });
 
   test('with --json, stdout holds only the JSON of the events and alerts, one per line (npm start -s -- --json | jq)', () => {
