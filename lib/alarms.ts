@@ -8,7 +8,7 @@ import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRICS } from '../lambda/env-names';
-import type { CycleMetrics } from './cycle-metrics';
+import { countAlarm, type CycleMetrics } from './cycle-metrics';
 import { DeadLetterQueue } from './dead-letter-queue';
 import { isEmailAddress } from './event-subscriptions';
 import { TopicKey } from './topic-key';
@@ -113,13 +113,8 @@ export class Alarms extends Construct {
     const alarms: Record<string, cloudwatch.Alarm> = {};
     const period = Duration.minutes(5);
     const add = (alarmId: string, options: Omit<cloudwatch.AlarmProps, 'evaluationPeriods'> & { evaluationPeriods?: number }): void => {
-      const alarm = new cloudwatch.Alarm(this, alarmId, {
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        // No data means no invocation in the period, which is not itself a failure (NotPolling watches that).
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        ...options,
-      });
+      // No data means no invocation in the period, which is not itself a failure (NotPolling watches that).
+      const alarm = countAlarm(this, alarmId, options);
       alarm.addAlarmAction(new actions.SnsAction(this.topic));
       alarms[alarmId] = alarm;
     };

@@ -16,6 +16,7 @@ import { ENV, METRICS, TABLE_KEY } from '../lambda/env-names';
 import { REPOLL_ENV, REPOLL_METRICS } from '../lambda/repoll-config';
 import type { ApiTokenSecret } from './api-token-secret';
 import { CONTROL_TOWER } from './control-tower';
+import { countAlarm } from './cycle-metrics';
 import { DeadLetterQueue } from './dead-letter-queue';
 import { HouseNodejsFunction } from './house-nodejs-function';
 import { CLAIM_LEASE_MARGIN } from './poller';
@@ -243,12 +244,7 @@ export class RepollEndpoint extends Construct {
   addAlarms(topic: sns.ITopic): Readonly<Record<string, cloudwatch.Alarm>> {
     const period = Duration.minutes(5);
     const add = (alarmId: string, options: Omit<cloudwatch.AlarmProps, 'evaluationPeriods'> & { evaluationPeriods?: number }): void => {
-      const alarm = new cloudwatch.Alarm(this, alarmId, {
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        ...options,
-      });
+      const alarm = countAlarm(this, alarmId, options);
       alarm.addAlarmAction(new actions.SnsAction(topic));
       this.alarms[alarmId] = alarm;
     };

@@ -13,6 +13,7 @@ import { Construct } from 'constructs';
 import { WEBHOOK_EVENT_TYPES } from '../lambda/core/webhook-endpoint';
 import { ENV, METRICS, WEBHOOKS_TABLE } from '../lambda/env-names';
 import { WEBHOOK_ENV, WEBHOOK_METRICS } from '../lambda/webhook-config';
+import { countAlarm, serviceMetric } from './cycle-metrics';
 import { DeadLetterQueue } from './dead-letter-queue';
 import { HouseNodejsFunction } from './house-nodejs-function';
 
@@ -193,25 +194,13 @@ export class WebhookDispatcher extends Construct {
 
   /** One of the dispatcher's metrics, under the stack's `service` dimension; a sum over five minutes unless told otherwise. */
   metric(metricName: WebhookMetricName, options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
-    return new cloudwatch.Metric({
-      namespace: METRICS.namespace,
-      metricName,
-      dimensionsMap: { service: this.service },
-      statistic: cloudwatch.Stats.SUM,
-      period: Duration.minutes(5),
-      ...options,
-    });
+    return serviceMetric(this.service, metricName, options);
   }
 
   private makeAlarms(failureThreshold: number): Record<string, cloudwatch.Alarm> {
     const alarms: Record<string, cloudwatch.Alarm> = {};
     const add = (alarmId: string, props: Omit<cloudwatch.AlarmProps, 'evaluationPeriods' | 'comparisonOperator' | 'treatMissingData'>): void => {
-      alarms[alarmId] = new cloudwatch.Alarm(this, alarmId, {
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        ...props,
-      });
+      alarms[alarmId] = countAlarm(this, alarmId, props);
     };
     add('DispatcherErrors', {
       metric: this.fn.metricErrors({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),

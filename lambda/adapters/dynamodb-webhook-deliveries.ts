@@ -23,7 +23,7 @@ import {
 } from '../core/webhook-job';
 import type { DeliveryLog, DeliveryRecord, LocalDeliveryBacklog } from '../core/webhook-ports';
 import { WEBHOOKS_TABLE } from '../env-names';
-import { ENDPOINT_ATTR, ENDPOINT_EXISTS, endpointKey, guardTable, key, type Item } from './dynamodb-webhook-table';
+import { conditionalWrite, ENDPOINT_ATTR, ENDPOINT_EXISTS, endpointKey, guardTable, key, type Item } from './dynamodb-webhook-table';
 
 const LOG_ATTR = {
   eventId: 'eventId',
@@ -276,14 +276,8 @@ export class DynamoDbDeliveryLog implements DeliveryLog {
     }
   }
 
-  private async conditional(write: () => Promise<unknown>): Promise<boolean> {
-    try {
-      await this.guard(write);
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+  private conditional(write: () => Promise<unknown>): Promise<boolean> {
+    return conditionalWrite(this.tableName, write);
   }
 
   private guard<T>(call: () => Promise<T>): Promise<T> {

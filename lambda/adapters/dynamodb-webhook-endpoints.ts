@@ -14,7 +14,7 @@ import { MAX_IN_FLIGHT_PER_ENDPOINT } from '../core/webhook-job';
 import type { AttemptRecorded, DeliverySlots, NewWebhookEndpoint, WebhookEndpointStore } from '../core/webhook-ports';
 import { failureLimitReached, type AttemptVerdict } from '../core/webhook-retry-schedule';
 import { WEBHOOKS_TABLE } from '../env-names';
-import { decodeEndpoint, decodeHealth, ENDPOINT_ATTR as A, ENDPOINT_EXISTS, endpointKey, guardTable, type Item } from './dynamodb-webhook-table';
+import { conditionalWrite, decodeEndpoint, decodeHealth, ENDPOINT_ATTR as A, ENDPOINT_EXISTS, endpointKey, guardTable, type Item } from './dynamodb-webhook-table';
 
 export interface DynamoDbWebhookEndpointsOptions {
   /** Deliveries in flight to one endpoint at most. @default MAX_IN_FLIGHT_PER_ENDPOINT */
@@ -266,15 +266,8 @@ export class DynamoDbWebhookEndpoints implements WebhookEndpointStore, DeliveryS
     );
   }
 
-  /** True when the write happened, false when its condition failed. */
-  private async conditional(write: () => Promise<unknown>): Promise<boolean> {
-    try {
-      await this.guard(write);
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+  private conditional(write: () => Promise<unknown>): Promise<boolean> {
+    return conditionalWrite(this.tableName, write);
   }
 
   private guard<T>(call: () => Promise<T>): Promise<T> {

@@ -1,4 +1,4 @@
-import { ResourceNotFoundException, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, ResourceNotFoundException, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { TableSetup } from '../core/ports';
 import {
   isWebhookEventType,
@@ -82,6 +82,17 @@ export async function guardTable<T>(tableName: string, call: () => Promise<T>): 
     if (error instanceof ResourceNotFoundException) {
       throw new WebhooksTableMissingError(`table ${tableName} does not exist: run 'unread-notifier init' first`, { cause: error });
     }
+    throw error;
+  }
+}
+
+/** A conditional write on the webhooks table: true when it happened, false when its condition failed. */
+export async function conditionalWrite(tableName: string, write: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await guardTable(tableName, write);
+    return true;
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return false;
     throw error;
   }
 }
