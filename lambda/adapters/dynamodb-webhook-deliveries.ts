@@ -23,7 +23,7 @@ import {
 } from '../core/webhook-job';
 import type { DeliveryLog, DeliveryRecord, LocalDeliveryBacklog } from '../core/webhook-ports';
 import { WEBHOOKS_TABLE } from '../env-names';
-import { conditionalWrite, ENDPOINT_ATTR, ENDPOINT_EXISTS, endpointKey, guardTable, key, type Item } from './dynamodb-webhook-table';
+import { conditionalWrite, readPartition, ENDPOINT_ATTR, ENDPOINT_EXISTS, endpointKey, guardTable, key, type Item } from './dynamodb-webhook-table';
 
 const LOG_ATTR = {
   eventId: 'eventId',
@@ -414,26 +414,10 @@ export class DynamoDbDeliveryBacklog implements LocalDeliveryBacklog {
 
   async list(): Promise<DeliveryJob[]> {
     const entries: { job: DeliveryJob; queuedAt: number }[] = [];
-    let startKey: Item | undefined;
-    do {
-      const page = await guardTable(this.tableName, () =>
-        this.client.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            KeyConditionExpression: '#pk = :pk',
-            ExpressionAttributeNames: { '#pk': WEBHOOKS_TABLE.partitionKey },
-            ExpressionAttributeValues: { ':pk': { S: WEBHOOKS_TABLE.backlogPartition } },
-            ConsistentRead: true,
-            ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-          }),
-        ),
-      );
-      for (const item of page.Items ?? []) {
-        const job = decodeJob(item[BACKLOG_ATTR.job]?.S);
-        if (job !== undefined) entries.push({ job, queuedAt: Number(item[BACKLOG_ATTR.queuedAt]?.N ?? '0') });
-      }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    for (const item of await readPartition(this.client, this.tableName, WEBHOOKS_TABLE.backlogPartition)) {
+      const job = decodeJob(item[BACKLOG_ATTR.job]?.S);
+      if (job !== undefined) entries.push({ job, queuedAt: Number(item[BACKLOG_ATTR.queuedAt]?.N ?? '0') });
+    }
     return entries.sort((a, b) => a.queuedAt - b.queuedAt || a.job.logKey.localeCompare(b.job.logKey)).map((e) => e.job);
   }
 

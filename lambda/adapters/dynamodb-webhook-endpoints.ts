@@ -3,7 +3,6 @@ import {
   DeleteItemCommand,
   GetItemCommand,
   PutItemCommand,
-  QueryCommand,
   UpdateItemCommand,
   type DynamoDBClient,
   type UpdateItemCommandInput,
@@ -14,7 +13,7 @@ import { MAX_IN_FLIGHT_PER_ENDPOINT } from '../core/webhook-job';
 import type { AttemptRecorded, DeliverySlots, NewWebhookEndpoint, WebhookEndpointStore } from '../core/webhook-ports';
 import { failureLimitReached, type AttemptVerdict } from '../core/webhook-retry-schedule';
 import { WEBHOOKS_TABLE } from '../env-names';
-import { conditionalWrite, decodeEndpoint, decodeHealth, ENDPOINT_ATTR as A, ENDPOINT_EXISTS, endpointKey, guardTable, type Item } from './dynamodb-webhook-table';
+import { conditionalWrite, readPartition, decodeEndpoint, decodeHealth, ENDPOINT_ATTR as A, ENDPOINT_EXISTS, endpointKey, guardTable, type Item } from './dynamodb-webhook-table';
 
 export interface DynamoDbWebhookEndpointsOptions {
   /** Deliveries in flight to one endpoint at most. @default MAX_IN_FLIGHT_PER_ENDPOINT */
@@ -50,29 +49,13 @@ export class DynamoDbWebhookEndpoints implements WebhookEndpointStore, DeliveryS
 
   async list(): Promise<WebhookEndpoint[]> {
     const endpoints: WebhookEndpoint[] = [];
-    let startKey: Item | undefined;
-    do {
-      const page = await this.guard(() =>
-        this.client.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            KeyConditionExpression: '#pk = :pk',
-            ExpressionAttributeNames: { '#pk': WEBHOOKS_TABLE.partitionKey },
-            ExpressionAttributeValues: { ':pk': { S: WEBHOOKS_TABLE.endpointPartition } },
-            ConsistentRead: true,
-            ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-          }),
-        ),
-      );
-      for (const item of page.Items ?? []) {
-        try {
-          endpoints.push(decodeEndpoint(item));
-        } catch (error) {
-          this.options.onMalformed?.(item[WEBHOOKS_TABLE.sortKey]?.S ?? '', error as Error);
-        }
+    for (const item of await readPartition(this.client, this.tableName, WEBHOOKS_TABLE.endpointPartition)) {
+      try {
+        endpoints.push(decodeEndpoint(item));
+      } catch (error) {
+        this.options.onMalformed?.(item[WEBHOOKS_TABLE.sortKey]?.S ?? '', error as Error);
       }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    }
     return endpoints;
   }
 

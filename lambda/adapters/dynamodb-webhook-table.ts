@@ -1,4 +1,4 @@
-import { ConditionalCheckFailedException, ResourceNotFoundException, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, QueryCommand, ResourceNotFoundException, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { TableSetup } from '../core/ports';
 import {
   isWebhookEventType,
@@ -84,6 +84,29 @@ export async function guardTable<T>(tableName: string, call: () => Promise<T>): 
     }
     throw error;
   }
+}
+
+/** Every item of one partition of the webhooks table (strongly consistent), page by page. */
+export async function readPartition(client: DynamoDBClient, tableName: string, partition: string): Promise<Item[]> {
+  const items: Item[] = [];
+  let startKey: Item | undefined;
+  do {
+    const page = await guardTable(tableName, () =>
+      client.send(
+        new QueryCommand({
+          TableName: tableName,
+          KeyConditionExpression: '#pk = :pk',
+          ExpressionAttributeNames: { '#pk': WEBHOOKS_TABLE.partitionKey },
+          ExpressionAttributeValues: { ':pk': { S: partition } },
+          ConsistentRead: true,
+          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+        }),
+      ),
+    );
+    items.push(...(page.Items ?? []));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return items;
 }
 
 /** A conditional write on the webhooks table: true when it happened, false when its condition failed. */
