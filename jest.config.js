@@ -7,4 +7,7 @@ module.exports = {
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testTimeout: 30000,
+  // Most test files wait on dynalite, the simulator or a child process: two workers keep both cores
+  // of a CI machine busy (jest's default is one fewer than the cores, so one here).
+  maxWorkers: 2,
 };
