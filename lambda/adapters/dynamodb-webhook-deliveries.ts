@@ -350,34 +350,16 @@ function decodeLogged(id: WebhookEndpointId, item: Item): LoggedDelivery | undef
 
 /** Deletes every item of one partition, 25 keys per BatchWriteItem, retrying what is left unprocessed. */
 export async function deletePartition(client: DynamoDBClient, tableName: string, partition: string): Promise<number> {
-  let deleted = 0;
-  let startKey: Item | undefined;
-  do {
-    const page = await guardTable(tableName, () =>
-      client.send(
-        new QueryCommand({
-          TableName: tableName,
-          KeyConditionExpression: '#pk = :pk',
-          ExpressionAttributeNames: { '#pk': WEBHOOKS_TABLE.partitionKey, '#sk': WEBHOOKS_TABLE.sortKey },
-          ExpressionAttributeValues: { ':pk': { S: partition } },
-          ProjectionExpression: '#pk, #sk',
-          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-        }),
-      ),
-    );
-    const keys = page.Items ?? [];
-    for (let i = 0; i < keys.length; i += 25) {
-      let requests: WriteRequest[] = keys.slice(i, i + 25).map((k) => ({ DeleteRequest: { Key: k } }));
-      for (let round = 0; requests.length > 0 && round < 5; round += 1) {
-        const { UnprocessedItems } = await client.send(new BatchWriteItemCommand({ RequestItems: { [tableName]: requests } }));
-        requests = UnprocessedItems?.[tableName] ?? [];
-      }
-      if (requests.length > 0) throw new Error(`table ${tableName}: ${requests.length} log entries could not be deleted; run the command again`);
-      deleted += Math.min(25, keys.length - i);
+  const keys = await readPartition(client, tableName, partition, { keysOnly: true });
+  for (let i = 0; i < keys.length; i += 25) {
+    let requests: WriteRequest[] = keys.slice(i, i + 25).map((k) => ({ DeleteRequest: { Key: k } }));
+    for (let round = 0; requests.length > 0 && round < 5; round += 1) {
+      const { UnprocessedItems } = await client.send(new BatchWriteItemCommand({ RequestItems: { [tableName]: requests } }));
+      requests = UnprocessedItems?.[tableName] ?? [];
     }
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
-  return deleted;
+    if (requests.length > 0) throw new Error(`table ${tableName}: ${requests.length} log entries could not be deleted; run the command again`);
+  }
+  return keys.length;
 }
 
 const BACKLOG_ATTR = { job: 'job', queuedAt: 'queuedAt' } as const;

@@ -86,8 +86,8 @@ export async function guardTable<T>(tableName: string, call: () => Promise<T>): 
   }
 }
 
-/** Every item of one partition of the webhooks table (strongly consistent), page by page. */
-export async function readPartition(client: DynamoDBClient, tableName: string, partition: string): Promise<Item[]> {
+/** Every item of one partition of the webhooks table (strongly consistent), page by page; with `keysOnly` just their keys. */
+export async function readPartition(client: DynamoDBClient, tableName: string, partition: string, options: { keysOnly?: boolean } = {}): Promise<Item[]> {
   const items: Item[] = [];
   let startKey: Item | undefined;
   do {
@@ -96,9 +96,10 @@ export async function readPartition(client: DynamoDBClient, tableName: string, p
         new QueryCommand({
           TableName: tableName,
           KeyConditionExpression: '#pk = :pk',
-          ExpressionAttributeNames: { '#pk': WEBHOOKS_TABLE.partitionKey },
+          ExpressionAttributeNames: { '#pk': WEBHOOKS_TABLE.partitionKey, ...(options.keysOnly ? { '#sk': WEBHOOKS_TABLE.sortKey } : {}) },
           ExpressionAttributeValues: { ':pk': { S: partition } },
           ConsistentRead: true,
+          ...(options.keysOnly ? { ProjectionExpression: '#pk, #sk' } : {}),
           ...(startKey ? { ExclusiveStartKey: startKey } : {}),
         }),
       ),
