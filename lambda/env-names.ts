@@ -68,6 +68,8 @@ export const TABLE_KEY = {
   bookkeepingPrefix: BOOKKEEPING_PREFIX,
   resumeKeyPrefix: `${BOOKKEEPING_PREFIX}resume#`,
   cycleKeyPrefix: `${BOOKKEEPING_PREFIX}cycle#`,
+  /** The one item of open runs (`run-receipt.ts`): a run's entries are pending while its id is in it. */
+  runsKey: `${BOOKKEEPING_PREFIX}runs`,
 } as const;
 
 /**

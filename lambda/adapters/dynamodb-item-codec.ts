@@ -66,13 +66,18 @@ export const ATTR = {
   outbox: 'outbox',
   /** Of a `#cycle#...` item: when that cycle ran to its end (ISO 8601). */
   endedAt: 'endedAt',
+  /** Of a `#cycle#...` item: when the segment's last clean cycle started (epoch ms). */
+  cleanSince: 'cleanSince',
+  /** Of the `#runs` item: the ids of the runs open now (a string set; absent when none). */
+  openRuns: 'open',
 } as const;
 
 /** The attributes of one outbox entry's map. */
-export const OUTBOX_FIELD = { kind: 'kind', seq: 'seq', body: 'body', claimUntil: 'claimUntil' } as const;
+export const OUTBOX_FIELD = { kind: 'kind', seq: 'seq', body: 'body', claimUntil: 'claimUntil', run: 'run' } as const;
 
 export const RESUME_KEY_PREFIX = TABLE_KEY.resumeKeyPrefix;
 export const CYCLE_KEY_PREFIX = TABLE_KEY.cycleKeyPrefix;
+export const RUNS_KEY = TABLE_KEY.runsKey;
 
 /** The bookkeeping key of the whole table (`all`) or of one parallel-scan segment (`1/4`) under `prefix`. */
 export function segmentKey(prefix: string, segment?: { readonly segment: number; readonly totalSegments: number }): string {
@@ -134,6 +139,7 @@ export function encodeOutboxEntry(entry: OutboxEntry): AttributeValue {
       [OUTBOX_FIELD.seq]: { N: String(entry.seq) },
       [OUTBOX_FIELD.body]: { S: JSON.stringify(body) },
       [OUTBOX_FIELD.claimUntil]: { N: String(entry.claimUntil) },
+      ...(entry.run !== undefined ? { [OUTBOX_FIELD.run]: { S: entry.run } } : {}),
     },
   };
 }
@@ -218,6 +224,19 @@ export function decodeRecord(item: Item): IdentityRecord {
 const CYCLE_SEGMENT = /^(\d{1,7})\/(\d{1,7})$/;
 
 /** A `#cycle#...` bookkeeping item; throws MalformedItemError. */
+/** The open runs of the `#runs` item (absent item or attribute: none). */
+export function decodeOpenRuns(item: Item | undefined): Set<string> {
+  const value = item?.[ATTR.openRuns];
+  if (value === undefined) return new Set();
+  if (value.SS === undefined) throw new MalformedItemError(`${ATTR.openRuns} is not a string set`);
+  return new Set(value.SS);
+}
+
+/** When the segment's last clean cycle started, from its `#cycle#...` item; undefined when none is on record. */
+export function decodeCleanSince(item: Item | undefined): number | undefined {
+  return item ? numberAttr(item, ATTR.cleanSince) : undefined;
+}
+
 export function decodeCycleEnd(item: Item): CycleEnd {
   const which = itemKey(item).slice(CYCLE_KEY_PREFIX.length);
   const endedAt = timeAttr(item, ATTR.endedAt);
@@ -286,16 +305,18 @@ function decodeOutboxEntry(eventId: string, value: AttributeValue, id: IdentityI
   const kind = stringAttr(fields, OUTBOX_FIELD.kind, where);
   const seq = numberAttr(fields, OUTBOX_FIELD.seq, where) ?? 0;
   const claimUntil = numberAttr(fields, OUTBOX_FIELD.claimUntil, where) ?? 0;
+  const run = stringAttr(fields, OUTBOX_FIELD.run, where);
+  const tag = run !== undefined ? { run } : {};
   const body = parseJson(stringAttr(fields, OUTBOX_FIELD.body, where), `${where} ${OUTBOX_FIELD.body}`);
   if (kind === 'change') {
     const event = asEvent(body, `${where} ${OUTBOX_FIELD.body}`);
     checkBelongs(event.identityId, event.eventId, id, eventId, where);
-    return { kind, eventId, seq, claimUntil, event } satisfies ChangeEntry;
+    return { kind, eventId, seq, claimUntil, ...tag, event } satisfies ChangeEntry;
   }
   if (kind === 'alert') {
     const notice = asAlertNotice(body, `${where} ${OUTBOX_FIELD.body}`);
     checkBelongs(notice.event.identityId, notice.event.eventId, id, eventId, where);
-    return { kind, eventId, seq, claimUntil, notice } satisfies AlertEntry;
+    return { kind, eventId, seq, claimUntil, ...tag, notice } satisfies AlertEntry;
   }
   // A kind this version cannot publish: loud, not skipped (skipping would hold the identity's outbox for ever).
   throw new MalformedItemError(`${where} has a kind this version does not know`);

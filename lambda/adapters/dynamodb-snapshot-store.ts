@@ -10,12 +10,15 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { IdentityId } from '../core/identity-id';
 import type { UnreadState, WatchedIdentity } from '../core/model';
-import { entriesOfWrite, type OutboxEntry } from '../core/outbox';
-import type { AlertToSave, AlertUpdate, ChangeToSave, CycleInput, ScanSegment, SnapshotStore, TargetedInput } from '../core/ports';
+import { canCarryRun, entriesOfWrite, pendingOf, type OutboxEntry } from '../core/outbox';
+import type { AlertToSave, AlertUpdate, ChangeToSave, CycleInput, OutboxWrite, ScanSegment, SnapshotStore, TargetedInput } from '../core/ports';
+import { prunableRuns } from '../core/run-receipt';
 import { batchGetItems } from './dynamodb-batch-get';
 import {
   ATTR,
   CYCLE_KEY_PREFIX,
+  decodeCleanSince,
+  decodeOpenRuns,
   decodeOrReport,
   decodeResumeFrom,
   decodeWatched,
@@ -24,6 +27,7 @@ import {
   type MalformedItemError,
   OUTBOX_FIELD,
   RESUME_KEY_PREFIX,
+  RUNS_KEY,
   segmentKey,
   stateValues,
 } from './dynamodb-item-codec';
@@ -60,8 +64,74 @@ export class DynamoDbSnapshotStore implements SnapshotStore {
   ) {}
 
   async loadCycle(segment?: ScanSegment): Promise<CycleInput> {
-    const [identities, resumeFrom] = await Promise.all([this.scanWatched(segment), this.readResumePoint(segment)]);
+    const [scanned, resumeFrom] = await Promise.all([this.scanWatched(segment), this.readResumePoint(segment)]);
+    const identities = await this.withoutDelivered(scanned);
     return { identities, ...(resumeFrom ? { resumeFrom } : {}) };
+  }
+
+  /**
+   * Sets aside the entries of closed runs (published; kept until the item's next write). The open
+   * runs are read after the entries: a run opens before it writes its first one, so an entry read
+   * whose run is not open by then was published.
+   */
+  private async withoutDelivered(identities: WatchedIdentity[]): Promise<WatchedIdentity[]> {
+    if (!identities.some((w) => w.outbox?.some((entry) => entry.run !== undefined))) return identities;
+    const open = await this.readOpenRuns();
+    return identities.map((watched) => {
+      if (!watched.outbox) return watched;
+      const { outbox, ...rest } = watched;
+      const { pending, delivered } = pendingOf(outbox, open);
+      return { ...rest, ...(pending.length > 0 ? { outbox: pending } : {}), ...(delivered > 0 ? { delivered } : {}) };
+    });
+  }
+
+  private async readOpenRuns(): Promise<Set<string>> {
+    this.requests.GetItem += 1;
+    const { Item } = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: keyOf(RUNS_KEY), ConsistentRead: true }));
+    return decodeOpenRuns(Item);
+  }
+
+  async openRun(run: string): Promise<readonly string[]> {
+    this.requests.UpdateItem += 1;
+    const { Attributes } = await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: keyOf(RUNS_KEY),
+        UpdateExpression: 'ADD #open :run',
+        ExpressionAttributeNames: { '#open': ATTR.openRuns },
+        ExpressionAttributeValues: { ':run': { SS: [run] } },
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    );
+    return [...decodeOpenRuns(Attributes)];
+  }
+
+  async closeRun(run: string): Promise<void> {
+    await this.removeOpenRuns([run]);
+  }
+
+  async pruneRuns(candidates: readonly string[], totalSegments: number | undefined): Promise<void> {
+    if (candidates.length === 0) return;
+    const keys =
+      totalSegments === undefined
+        ? [segmentKey(CYCLE_KEY_PREFIX)]
+        : Array.from({ length: totalSegments }, (_, segment) => segmentKey(CYCLE_KEY_PREFIX, { segment, totalSegments }));
+    const items = await batchGetItems(this.client, this.tableName, keys, { onRequest: () => (this.requests.BatchGetItem += 1) });
+    const prunable = prunableRuns(candidates, keys.map((key) => decodeCleanSince(items.get(key))));
+    if (prunable.length > 0) await this.removeOpenRuns(prunable);
+  }
+
+  private async removeOpenRuns(runs: readonly string[]): Promise<void> {
+    this.requests.UpdateItem += 1;
+    await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: keyOf(RUNS_KEY),
+        UpdateExpression: 'DELETE #open :runs',
+        ExpressionAttributeNames: { '#open': ATTR.openRuns },
+        ExpressionAttributeValues: { ':runs': { SS: [...runs] } },
+      }),
+    );
   }
 
   /** BatchGetItem by key, strongly consistent; an unreadable item is reported and left out (it is neither polled nor "not registered"). */
@@ -81,7 +151,7 @@ export class DynamoDbSnapshotStore implements SnapshotStore {
       const watched = decodeOrReport(item, decodeWatched, this.options.onMalformedItem);
       if (watched) identities.push(watched);
     }
-    return { identities, unregistered };
+    return { identities: await this.withoutDelivered(identities), unregistered };
   }
 
   private scanWatched(segment?: ScanSegment): Promise<WatchedIdentity[]> {
@@ -117,11 +187,11 @@ export class DynamoDbSnapshotStore implements SnapshotStore {
 
   /** Snapshot, change event, alert state and alert in one write: on the version and alert state read, with nothing pending. */
   saveChange(change: ChangeToSave): Promise<boolean> {
-    const entries = entriesOfWrite(change.claimUntil, change.event, change.alert.notice);
+    const entries = entriesOfWrite(change.claimUntil, change.event, change.alert.notice, change.run);
     return this.update(change.id, {
       UpdateExpression:
         'SET #v = :next, #total = :total, #convs = :convs, #changed = :changedAt, #alert = :alert, #ob = :outbox, #fail = :zero REMOVE #notFound',
-      ConditionExpression: `#v = :expected AND ${NOTHING_PENDING} AND ${alertStateIs(change.alert)}`,
+      ConditionExpression: `#v = :expected AND ${onlyDelivered(change)} AND ${alertStateIs(change.alert)}`,
       ExpressionAttributeNames: names('version', 'total', 'conversations', 'changedAt', 'alertState', 'outbox', 'pendingId', 'failureStreak', 'notFound'),
       ExpressionAttributeValues: {
         ...stateValues(change.state),
@@ -130,6 +200,7 @@ export class DynamoDbSnapshotStore implements SnapshotStore {
         ':expected': { N: String(change.expectedVersion) },
         ':next': { N: String(change.expectedVersion + 1) },
         ':outbox': encodeOutbox(entries),
+        ...deliveredValues(change),
         ':zero': { N: '0' },
       },
     });
@@ -137,18 +208,21 @@ export class DynamoDbSnapshotStore implements SnapshotStore {
 
   /** An alert decision alone: on the version and alert state read, with nothing pending; the alert (if any) becomes the outbox. */
   saveAlert(update: AlertToSave): Promise<boolean> {
-    const outbox: Record<string, AttributeValue> = update.notice ? { ':outbox': encodeOutbox(entriesOfWrite(update.claimUntil, undefined, update.notice)) } : {};
+    const outbox: Record<string, AttributeValue> = update.notice
+      ? { ':outbox': encodeOutbox(entriesOfWrite(update.claimUntil, undefined, update.notice, update.run)) }
+      : {};
     return this.update(update.id, {
       UpdateExpression: `SET #alert = :alert${update.notice ? ', #ob = :outbox' : ''}`,
-      ConditionExpression: `#v = :version AND ${alertStateIs(update)} AND ${NOTHING_PENDING}`,
+      ConditionExpression: `#v = :version AND ${alertStateIs(update)} AND ${onlyDelivered(update)}`,
       ExpressionAttributeNames: names('version', 'alertState', 'outbox', 'pendingId'),
-      ExpressionAttributeValues: { ...alertValues(update), ...outbox, ':version': { N: String(update.version) }, ':zero': { N: '0' } },
+      ExpressionAttributeValues: { ...alertValues(update), ...outbox, ':version': { N: String(update.version) }, ...deliveredValues(update) },
     });
   }
 
   /** One write for all the entries: each claim is a compare-and-set on the claim seen. */
-  claimPending(id: IdentityId, entries: readonly OutboxEntry[], claimUntil: number): Promise<boolean> {
+  claimPending(id: IdentityId, entries: readonly OutboxEntry[], claimUntil: number, run?: string): Promise<boolean> {
     const sets: string[] = [];
+    const removes: string[] = [];
     const conditions: string[] = [];
     // DynamoDB refuses names and values an expression does not use: only those of these entries.
     const entryNames: Record<string, string> = {};
@@ -161,14 +235,21 @@ export class DynamoDbSnapshotStore implements SnapshotStore {
         sets.push('#claim = :claim');
         conditions.push(`#pid = :pid${i} AND (#claim = :seen${i} OR attribute_not_exists(#claim))`);
       } else {
-        Object.assign(entryNames, names('outbox'), { [`#e${i}`]: entry.eventId, '#eclaim': OUTBOX_FIELD.claimUntil });
+        Object.assign(entryNames, names('outbox'), { [`#e${i}`]: entry.eventId, '#eclaim': OUTBOX_FIELD.claimUntil, '#erun': OUTBOX_FIELD.run });
         sets.push(`#ob.#e${i}.#eclaim = :claim`);
+        // The claimer answers for the entry now: its run's receipt, or a completion of its own.
+        if (run !== undefined && canCarryRun(entry)) {
+          values[':run'] = { S: run };
+          sets.push(`#ob.#e${i}.#erun = :run`);
+        } else {
+          removes.push(`#ob.#e${i}.#erun`);
+        }
         conditions.push(`#ob.#e${i}.#eclaim = :seen${i}`);
       }
     });
     if (sets.length === 0) return Promise.resolve(true);
     return this.update(id, {
-      UpdateExpression: `SET ${sets.join(', ')}`,
+      UpdateExpression: `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`,
       ConditionExpression: conditions.join(' AND '),
       ExpressionAttributeNames: entryNames,
       ExpressionAttributeValues: values,
@@ -203,9 +284,10 @@ export class DynamoDbSnapshotStore implements SnapshotStore {
       return;
     }
     await this.update(id, {
-      UpdateExpression: 'SET #ob.#e.#eclaim = :zero',
+      // Untied from its run: the run's receipt must not publish what the publisher refused.
+      UpdateExpression: 'SET #ob.#e.#eclaim = :zero REMOVE #ob.#e.#erun',
       ConditionExpression: 'attribute_exists(#ob.#e)',
-      ExpressionAttributeNames: { ...names('outbox'), '#e': entry.eventId, '#eclaim': OUTBOX_FIELD.claimUntil },
+      ExpressionAttributeNames: { ...names('outbox'), '#e': entry.eventId, '#eclaim': OUTBOX_FIELD.claimUntil, '#erun': OUTBOX_FIELD.run },
       ExpressionAttributeValues: { ':zero': { N: '0' } },
     });
   }
@@ -250,10 +332,17 @@ export class DynamoDbSnapshotStore implements SnapshotStore {
     );
   }
 
-  async recordCycleEnd(segment: ScanSegment | undefined, endedAt: string): Promise<void> {
-    this.requests.PutItem += 1;
+  async recordCycleEnd(segment: ScanSegment | undefined, endedAt: string, cleanSince?: number): Promise<void> {
+    // An update, not a put: a cycle that was not clean keeps the last clean one's start.
+    this.requests.UpdateItem += 1;
     await this.client.send(
-      new PutItemCommand({ TableName: this.tableName, Item: { ...keyOf(segmentKey(CYCLE_KEY_PREFIX, segment)), [ATTR.endedAt]: { S: endedAt } } }),
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: keyOf(segmentKey(CYCLE_KEY_PREFIX, segment)),
+        UpdateExpression: `SET #ended = :ended${cleanSince !== undefined ? ', #clean = :clean' : ''}`,
+        ExpressionAttributeNames: { '#ended': ATTR.endedAt, ...(cleanSince !== undefined ? { '#clean': ATTR.cleanSince } : {}) },
+        ExpressionAttributeValues: { ':ended': { S: endedAt }, ...(cleanSince !== undefined ? { ':clean': { N: String(cleanSince) } } : {}) },
+      }),
     );
   }
 
@@ -274,8 +363,19 @@ export class DynamoDbSnapshotStore implements SnapshotStore {
   }
 }
 
-/** Nothing pending: no change in the legacy slot, and an outbox that is absent or empty (completed entries leave `{}`). */
-const NOTHING_PENDING = '(attribute_not_exists(#pid) AND (attribute_not_exists(#ob) OR size(#ob) = :zero))';
+/**
+ * Nothing pending: no change in the legacy slot, and an outbox that is absent, empty (completed
+ * entries leave `{}`) or holds just the entries of closed runs read (`delivered`). Entries are
+ * only added with a new version or alert state, which the same condition checks, so the count
+ * says they are the very entries read.
+ */
+function onlyDelivered(write: OutboxWrite): string {
+  return write.delivered ? '(attribute_not_exists(#pid) AND size(#ob) = :delivered)' : '(attribute_not_exists(#pid) AND (attribute_not_exists(#ob) OR size(#ob) = :zero))';
+}
+
+function deliveredValues(write: OutboxWrite): Record<string, AttributeValue> {
+  return write.delivered ? { ':delivered': { N: String(write.delivered) } } : { ':zero': { N: '0' } };
+}
 
 /** The alert state is still the one the decision started from. */
 function alertStateIs(update: AlertUpdate): string {
@@ -293,7 +393,7 @@ function resumeKey(segment?: ScanSegment): string {
 const PLACEHOLDER: Record<keyof typeof ATTR, string> = {
   id: '#id', label: '#label', registeredAt: '#reg', version: '#v', total: '#total', conversations: '#convs',
   pendingEvent: '#pe', pendingId: '#pid', claimUntil: '#claim', failureStreak: '#fail', notFound: '#notFound', changedAt: '#changed',
-  resumeFrom: '#resume', endedAt: '#ended', alertPolicy: '#policy', alertState: '#alert', outbox: '#ob',
+  resumeFrom: '#resume', endedAt: '#ended', alertPolicy: '#policy', alertState: '#alert', outbox: '#ob', cleanSince: '#clean', openRuns: '#open',
 };
 
 function names(...keys: (keyof typeof ATTR)[]): Record<string, string> {

@@ -73,6 +73,11 @@ export interface WatchedIdentity {
   readonly snapshot?: Snapshot;
   /** Events stored and not yet accepted by the publisher, in publishing order; absent when none. */
   readonly outbox?: readonly OutboxEntry[];
+  /**
+   * Entries beside `outbox` that a closed run already published: kept until the item's next write
+   * replaces the outbox, whose condition counts them. Absent when none.
+   */
+  readonly delivered?: number;
   /** The identity's own alert policy values; the stack-wide defaults fill in the rest. Absent when none. */
   readonly alertPolicy?: AlertPolicyOverrides;
   /** Absent until the first alert decision (a baseline, or the first change after alerts existed). */

@@ -19,6 +19,11 @@ interface EntryBase {
   readonly seq: number;
   /** Epoch ms until which the cycle that wrote or claimed it owns its publication (0: released). */
   readonly claimUntil: number;
+  /**
+   * The run that wrote or claimed it and answers for it with one receipt (closing the run) instead
+   * of a write per published entry; absent when the entry is completed on its own (`completePending`).
+   */
+  readonly run?: string;
 }
 
 export interface ChangeEntry extends EntryBase {
@@ -40,23 +45,39 @@ export interface AlertEntry extends EntryBase {
 /** The event an entry publishes, for logs and observers. */
 export type OutboxEvent = UnreadChangedEvent | UnreadAlertEvent;
 
-export function changeEntry(event: UnreadChangedEvent, seq: number, claimUntil: number): ChangeEntry {
-  return { kind: 'change', eventId: event.eventId, seq, claimUntil, event };
+export function changeEntry(event: UnreadChangedEvent, seq: number, claimUntil: number, run?: string): ChangeEntry {
+  return { kind: 'change', eventId: event.eventId, seq, claimUntil, ...(run ? { run } : {}), event };
 }
 
-export function alertEntry(notice: AlertNotice, seq: number, claimUntil: number): AlertEntry {
-  return { kind: 'alert', eventId: notice.event.eventId, seq, claimUntil, notice };
+export function alertEntry(notice: AlertNotice, seq: number, claimUntil: number, run?: string): AlertEntry {
+  return { kind: 'alert', eventId: notice.event.eventId, seq, claimUntil, ...(run ? { run } : {}), notice };
 }
 
 /**
  * The entries one write adds to an empty outbox: the change (if any), then its alert (if any).
  * The store writes them and the cycle queues them, so both number them here.
  */
-export function entriesOfWrite(claimUntil: number, change: UnreadChangedEvent | undefined, notice: AlertNotice | undefined): OutboxEntry[] {
+export function entriesOfWrite(claimUntil: number, change: UnreadChangedEvent | undefined, notice: AlertNotice | undefined, run?: string): OutboxEntry[] {
   const entries: OutboxEntry[] = [];
-  if (change) entries.push(changeEntry(change, entries.length + 1, claimUntil));
-  if (notice) entries.push(alertEntry(notice, entries.length + 1, claimUntil));
+  if (change) entries.push(changeEntry(change, entries.length + 1, claimUntil, run));
+  if (notice) entries.push(alertEntry(notice, entries.length + 1, claimUntil, run));
   return entries;
+}
+
+/** The legacy pending slot (an item from before the outbox) has no room for a run: it is completed on its own. */
+export function canCarryRun(entry: OutboxEntry): boolean {
+  return !(entry.kind === 'change' && entry.legacySlot);
+}
+
+/**
+ * The outbox as a cycle sees it: an entry whose run has closed was published by that run (a run
+ * closes only when every entry it answers for was accepted, or released and so untagged) and is
+ * only kept until the item's next write replaces the outbox. Every other entry is pending. `open`
+ * must be read after the entries were: a run is open before it writes its first entry.
+ */
+export function pendingOf(entries: readonly OutboxEntry[], open: ReadonlySet<string>): { pending: OutboxEntry[]; delivered: number } {
+  const pending = entries.filter((entry) => entry.run === undefined || open.has(entry.run));
+  return { pending, delivered: entries.length - pending.length };
 }
 
 export function eventOf(entry: OutboxEntry): OutboxEvent {

@@ -8,10 +8,11 @@ import { CycleAbortedWithSummary, stopsTheCycle, UnregisteredIdentitiesError } f
 import { buildEvent } from './event-builder';
 import { compareDecimalIds, type IdentityId } from './identity-id';
 import type { Snapshot, UnreadChangedEvent, UnreadState, WatchedIdentity } from './model';
-import { entriesOfWrite, eventOf, inOutboxOrder, publicationOf, type OutboxEntry, type OutboxEvent } from './outbox';
+import { canCarryRun, entriesOfWrite, eventOf, inOutboxOrder, publicationOf, type OutboxEntry, type OutboxEvent } from './outbox';
 import type { CycleInput, EventPublisher, PublishResult, ScanSegment, SnapshotStore, UnreadSource } from './ports';
 import { fit } from './publication';
 import { PublishQueue } from './publish-queue';
+import { MAX_OPEN_RUNS, runSettledBy } from './run-receipt';
 import { runPool } from './worker-pool';
 
 export interface PollCycleDeps {
@@ -39,6 +40,17 @@ export interface PollCycleOptions {
    * environment, `parseAlertDefaults`). Each identity's own values win.
    */
   readonly alertDefaults: AlertPolicy;
+  /**
+   * This run's receipt (`run-receipt.ts`): a cycle over the table or a segment whose runs end by a
+   * deadline confirms its publications by closing the run, one write instead of one per entry.
+   * Absent (and for a targeted poll): each published entry is completed on its own.
+   */
+  readonly receipt?: RunReceipt;
+}
+
+export interface RunReceipt {
+  /** `formatRunId(deadline + claim lease, random)`: unique, and says when its last claim runs out. */
+  readonly run: string;
 }
 
 /** What an alert decision held back or gave up, as a stored decision reports it. */
@@ -78,6 +90,11 @@ export interface CycleObserver {
   outboxUpdateFailed?(id: IdentityId, error: unknown): void;
   resumePointFailed?(error: unknown): void;
   cycleEndFailed?(error: unknown): void;
+  /**
+   * The run could not be opened or closed, or too many runs are open: entries are completed one by
+   * one (opening), or sent again once their claims expire (closing). Never a lost event.
+   */
+  receiptFailed?(stage: 'open' | 'close' | 'backlog' | 'prune', detail: unknown): void;
   progress?(done: number, total: number): void;
 }
 
@@ -112,6 +129,8 @@ export interface CycleSummary {
   /** Identities not started: the deadline came first, or another cycle owns their pending events. */
   skipped: number;
   publishRequests: number;
+  /** Entries this run's receipt published (closing the run), each without a write of its own. */
+  receipted: number;
   /** Set when the deadline stopped the cycle; the next cycle of the segment starts here. */
   resumeFrom?: IdentityId;
 }
@@ -150,7 +169,7 @@ class PollCycle {
   private readonly summary: CycleSummary = {
     identities: 0, polled: 0, changed: 0, published: 0, failed: 0, notFound: 0, durationMs: 0,
     baselines: 0, alertsSent: 0, alertsDeferred: 0, alertsDropped: 0, resent: 0, pollFailed: 0, publishFailed: 0, conflicts: 0,
-    skipped: 0, publishRequests: 0,
+    skipped: 0, publishRequests: 0, receipted: 0,
   };
   /** Events and alerts go out in batches while identities are still polled; results come back to `settle`. */
   private readonly queue: PublishQueue<OutboxEntry>;
@@ -161,6 +180,16 @@ class PollCycle {
   /** The first 401 or unreadable token: no identity starts after it and the cycle aborts. */
   private stopCause: unknown;
   private done = 0;
+  /** The run id entries are tagged with once the run is open; undefined: each entry is completed on its own. */
+  private receiptRun?: Promise<string | undefined>;
+  /** Open runs as this run found them when it opened (for pruning the dead ones). */
+  private openRuns: readonly string[] = [];
+  /**
+   * A write whose outcome is unknown (it threw) may have stored an entry tagged with this run that
+   * was never queued, or left one tagged after a refused publish: then the run must not close.
+   */
+  private receiptUnsafe = false;
+  private receiptEntries = 0;
 
   constructor(
     private readonly deps: PollCycleDeps,
@@ -179,6 +208,7 @@ class PollCycle {
     const started = await runPool(ordered, this.options.concurrency, (watched) => this.processIdentity(watched), () => this.mayStartMore());
     // Events already stored are published even when the cycle stops: nothing waits for a lease.
     await this.queue.drain();
+    await this.closeRun();
     this.summary.publishRequests = this.queue.requests;
     this.summary.skipped += ordered.length - started;
     if (this.stopCause !== undefined) throw this.abort(`cycle aborted: ${describe(this.stopCause)}`, this.stopCause);
@@ -187,7 +217,71 @@ class PollCycle {
     if (this.options.only) return this.summary;
     await this.saveResumePoint(ordered[started]?.id, input.resumeFrom);
     await this.recordCycleEnd();
+    await this.pruneDeadRuns();
     return this.summary;
+  }
+
+  /**
+   * The run id to tag this run's entries with, opening the run before its first entry is stored.
+   * Undefined (entries completed one by one) for a targeted poll, without a receipt, when the run
+   * could not be opened, or when too many dead runs are open.
+   */
+  private runTag(): Promise<string | undefined> {
+    const receipt = this.options.receipt;
+    if (!receipt || this.options.only) return Promise.resolve(undefined);
+    this.receiptRun ??= this.deps.store.openRun(receipt.run).then(
+      async (open) => {
+        this.openRuns = open;
+        if (open.length <= MAX_OPEN_RUNS) return receipt.run;
+        this.deps.observer?.receiptFailed?.('backlog', open.length);
+        await this.deps.store.closeRun(receipt.run).catch(() => undefined);
+        return undefined;
+      },
+      (error: unknown) => {
+        this.deps.observer?.receiptFailed?.('open', error);
+        return undefined;
+      },
+    );
+    return this.receiptRun;
+  }
+
+  /** The receipt: once every entry of the run was accepted (or released), one write publishes them all. */
+  private async closeRun(): Promise<void> {
+    const run = await this.receiptRun;
+    if (run === undefined) return;
+    // Left open, its entries are sent again once their claims expire (same event ids): late, never lost.
+    if (this.receiptUnsafe) return;
+    try {
+      await this.deps.store.closeRun(run);
+      this.summary.receipted = this.receiptEntries;
+    } catch (error) {
+      this.deps.observer?.receiptFailed?.('close', error);
+    }
+  }
+
+  /**
+   * Runs that died stay open; one no entry can still carry (see `run-receipt.ts`) is removed.
+   * Only a run that saw an open run past its last claim tries, so most runs read nothing for it.
+   */
+  private async pruneDeadRuns(): Promise<void> {
+    const now = this.deps.clock();
+    const candidates = this.openRuns.filter((run) => (runSettledBy(run) ?? Infinity) < now);
+    if (candidates.length === 0) return;
+    try {
+      await this.deps.store.pruneRuns(candidates, this.options.segment?.totalSegments);
+    } catch (error) {
+      this.deps.observer?.receiptFailed?.('prune', error);
+    }
+  }
+
+  /** A write that may store or keep an entry tagged with this run: when it throws, the run may not close. */
+  private async tagged<T>(write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } catch (error) {
+      this.receiptUnsafe = true;
+      throw error;
+    }
   }
 
   private async load(): Promise<CycleInput> {
@@ -231,13 +325,15 @@ class PollCycle {
       return;
     }
     const claimUntil = now + this.options.claimLeaseMs;
-    if (!(await this.deps.store.claimPending(watched.id, outbox, claimUntil))) {
+    const run = await this.runTag();
+    if (!(await this.tagged(() => this.deps.store.claimPending(watched.id, outbox, claimUntil, run)))) {
       this.summary.conflicts += 1;
       return;
     }
     for (const entry of inOutboxOrder(outbox)) {
       this.summary.resent += 1;
-      this.queue.add({ ...entry, claimUntil }, publicationOf(entry));
+      const { run: _previous, ...untagged } = entry;
+      this.queue.add({ ...untagged, claimUntil, ...(run && canCarryRun(entry) ? { run } : {}) }, publicationOf(entry));
     }
   }
 
@@ -301,21 +397,26 @@ class PollCycle {
     if (!decision.alert && next === stored.encoded) return;
     const notice = this.noticeOf(watched, decision, policy);
     const claimUntil = now + this.options.claimLeaseMs;
-    const saved = await this.deps.store.saveAlert({
-      id: watched.id,
-      version: snapshot.version,
-      seen: stored.encoded,
-      next,
-      ...(notice ? { notice: notice.notice } : {}),
-      claimUntil,
-    });
+    const run = notice ? await this.runTag() : undefined;
+    const saved = await this.tagged(() =>
+      this.deps.store.saveAlert({
+        id: watched.id,
+        version: snapshot.version,
+        seen: stored.encoded,
+        next,
+        ...(notice ? { notice: notice.notice } : {}),
+        claimUntil,
+        ...(watched.delivered ? { delivered: watched.delivered } : {}),
+        ...(run ? { run } : {}),
+      }),
+    );
     if (!saved) {
       // An overlapping cycle decided (or stored a change) first; it sends what is owed.
       this.summary.conflicts += 1;
       return;
     }
     this.reportDecision(watched, decision, notice?.notice);
-    const [entry] = entriesOfWrite(claimUntil, undefined, notice?.notice);
+    const [entry] = entriesOfWrite(claimUntil, undefined, notice?.notice, run);
     if (entry && notice) this.queue.add(entry, notice.publication);
   }
 
@@ -339,18 +440,23 @@ class PollCycle {
     const decision = decideAlert({ policy, ...(watched.alert ? { state: watched.alert.state } : {}), previous: snapshot.state, next: state, now, isBaseline: false });
     const notice = this.noticeOf(watched, decision, policy);
     const claimUntil = now + this.options.claimLeaseMs;
-    const stored = await this.deps.store.saveChange({
-      id: watched.id,
-      expectedVersion: snapshot.version,
-      state,
-      event,
-      claimUntil,
-      alert: {
-        ...(watched.alert ? { seen: watched.alert.encoded } : {}),
-        next: encodeAlertState(decision.state),
-        ...(notice ? { notice: notice.notice } : {}),
-      },
-    });
+    const run = await this.runTag();
+    const stored = await this.tagged(() =>
+      this.deps.store.saveChange({
+        id: watched.id,
+        expectedVersion: snapshot.version,
+        state,
+        event,
+        claimUntil,
+        alert: {
+          ...(watched.alert ? { seen: watched.alert.encoded } : {}),
+          next: encodeAlertState(decision.state),
+          ...(notice ? { notice: notice.notice } : {}),
+        },
+        ...(watched.delivered ? { delivered: watched.delivered } : {}),
+        ...(run ? { run } : {}),
+      }),
+    );
     if (!stored) {
       // An overlapping cycle stored this change (or a later one, or an alert) first and publishes it.
       this.summary.conflicts += 1;
@@ -359,7 +465,7 @@ class PollCycle {
     this.summary.changed += 1;
     this.deps.observer?.eventStored?.(event);
     this.reportDecision(watched, decision, notice?.notice);
-    const [change, alert] = entriesOfWrite(claimUntil, event, notice?.notice);
+    const [change, alert] = entriesOfWrite(claimUntil, event, notice?.notice, run);
     if (change) this.queue.add(change, publication);
     if (alert && notice) this.queue.add(alert, notice.publication);
   }
@@ -410,7 +516,9 @@ class PollCycle {
           this.summary.alertsSent += 1;
           this.deps.observer?.alertPublished?.(entry.notice);
         }
-        await this.deps.store.completePending(event.identityId, entry);
+        // An entry of this run is published by the run's receipt, not by a write of its own.
+        if (entry.run !== undefined) this.receiptEntries += 1;
+        else await this.deps.store.completePending(event.identityId, entry);
       } else {
         this.summary.publishFailed += 1;
         // Its identity is left undone this cycle: the change or alert is stored, but nobody has heard of it yet.
@@ -420,7 +528,7 @@ class PollCycle {
           this.summary.failed += 1;
         }
         this.deps.observer?.publishFailed?.(event, result.reason);
-        await this.deps.store.releasePending(event.identityId, entry);
+        await this.tagged(() => this.deps.store.releasePending(event.identityId, entry));
       }
     } catch (error) {
       // The entry stays pending under its claim; a later cycle sends it again with the same id.
@@ -442,7 +550,8 @@ class PollCycle {
   /** One bookkeeping write per cycle, so `identities show` can say when the table was last polled through. */
   private async recordCycleEnd(): Promise<void> {
     try {
-      await this.deps.store.recordCycleEnd(this.options.segment, new Date(this.deps.clock()).toISOString());
+      const clean = this.summary.skipped === 0 && this.summary.failed === 0;
+      await this.deps.store.recordCycleEnd(this.options.segment, new Date(this.deps.clock()).toISOString(), clean ? this.startedAt : undefined);
     } catch (error) {
       this.deps.observer?.cycleEndFailed?.(error);
     }

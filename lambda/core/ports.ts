@@ -47,7 +47,18 @@ export interface AlertUpdate {
   readonly notice?: AlertNotice;
 }
 
-export interface ChangeToSave {
+/** What a write that replaces the outbox knows of it. */
+export interface OutboxWrite {
+  /**
+   * The published entries the outbox held as read (`WatchedIdentity.delivered`): the write replaces
+   * them and is refused when the outbox holds anything else. @default 0
+   */
+  readonly delivered?: number;
+  /** The run whose receipt answers for the entries written; absent: each is completed on its own. */
+  readonly run?: string;
+}
+
+export interface ChangeToSave extends OutboxWrite {
   readonly id: IdentityId;
   readonly expectedVersion: number;
   readonly state: UnreadState;
@@ -59,7 +70,7 @@ export interface ChangeToSave {
 }
 
 /** An alert decision when only time passed (or the policy changed): no new snapshot. */
-export interface AlertToSave extends AlertUpdate {
+export interface AlertToSave extends AlertUpdate, OutboxWrite {
   readonly id: IdentityId;
   /** The snapshot version the decision was made on; the write is refused if a change was stored meanwhile. */
   readonly version: number;
@@ -90,20 +101,40 @@ export interface SnapshotStore {
   saveAlert(update: AlertToSave): Promise<boolean>;
   /**
    * Takes over outbox entries whose claims have expired, in one write: a compare-and-set on the
-   * claim seen of every one of them.
+   * claim seen of every one of them. With `run`, that run's receipt answers for them from now on;
+   * without, each is completed on its own.
    */
-  claimPending(id: IdentityId, entries: readonly OutboxEntry[], claimUntil: number): Promise<boolean>;
+  claimPending(id: IdentityId, entries: readonly OutboxEntry[], claimUntil: number, run?: string): Promise<boolean>;
   /** The publisher accepted the entry: drop it from the outbox (the others stay). */
   completePending(id: IdentityId, entry: OutboxEntry): Promise<void>;
-  /** The publisher refused the entry: keep it pending and let the next cycle take it at once. */
+  /** The publisher refused the entry: keep it pending, untie it from its run, and let the next cycle take it at once. */
   releasePending(id: IdentityId, entry: OutboxEntry): Promise<void>;
+  /**
+   * Marks a run open, before it writes its first entry: its entries are pending while it is.
+   * Answers the runs open now, this one included (runs that died stay open until pruned).
+   */
+  openRun(run: string): Promise<readonly string[]>;
+  /**
+   * The run's receipt: every entry it answers for was accepted by the publisher (or released), so
+   * they are all published at once, in one write, instead of one `completePending` each.
+   */
+  closeRun(run: string): Promise<void>;
+  /**
+   * Removes those of `candidates` (open runs past their last claim) that every segment of the
+   * layout (`totalSegments`, undefined: the whole table) has run a clean cycle since.
+   */
+  pruneRuns(candidates: readonly string[], totalSegments: number | undefined): Promise<void>;
   recordFailure(id: IdentityId, streak: number): Promise<void>;
   markNotFound(id: IdentityId): Promise<void>;
   /** A good poll after failures or a 404: reset the streak and the not-found mark. */
   clearFailures(id: IdentityId): Promise<void>;
   saveResumePoint(segment: ScanSegment | undefined, resumeFrom: IdentityId | undefined): Promise<void>;
-  /** A cycle over the table (or one segment of it) ran to its end: one bookkeeping write per cycle. */
-  recordCycleEnd(segment: ScanSegment | undefined, endedAt: string): Promise<void>;
+  /**
+   * A cycle over the table (or one segment of it) ran to its end: one bookkeeping write per cycle.
+   * `cleanSince`: when it started, if it was clean (no identity skipped or failed); a cycle that
+   * was not keeps the last clean one's time.
+   */
+  recordCycleEnd(segment: ScanSegment | undefined, endedAt: string, cleanSince?: number): Promise<void>;
 }
 
 /** `stack`: a table with the stack's protections (in AWS); `plain`: the key schema only (a local run). */

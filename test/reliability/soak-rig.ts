@@ -41,6 +41,8 @@ export const CRASH_STEPS = [
   'before-complete',
   'after-complete',
   'before-release',
+  'before-close-run',
+  'after-close-run',
 ] as const;
 export type CrashStep = (typeof CRASH_STEPS)[number];
 
@@ -253,8 +255,8 @@ export class RecordingStore implements SnapshotStore {
   }
 
   /** One claim entry per outbox entry taken over (they are taken in one write). */
-  async claimPending(id: IdentityId, entries: readonly OutboxEntry[], claimUntil: number): Promise<boolean> {
-    const done = await this.inner.claimPending(id, entries, claimUntil);
+  async claimPending(id: IdentityId, entries: readonly OutboxEntry[], claimUntil: number, run?: string): Promise<boolean> {
+    const done = await this.inner.claimPending(id, entries, claimUntil, run);
     if (done) {
       for (const entry of entries) {
         this.history.ledger.push({ kind: 'claim', cycle: this.ctx.cycle, id, eventId: entry.eventId, seen: entry.claimUntil, until: claimUntil, now: this.ctx.now() });
@@ -290,8 +292,20 @@ export class RecordingStore implements SnapshotStore {
     return this.inner.saveResumePoint(segment, resumeFrom);
   }
 
-  recordCycleEnd(segment: ScanSegment | undefined, endedAt: string): Promise<void> {
-    return this.inner.recordCycleEnd(segment, endedAt);
+  recordCycleEnd(segment: ScanSegment | undefined, endedAt: string, cleanSince?: number): Promise<void> {
+    return this.inner.recordCycleEnd(segment, endedAt, cleanSince);
+  }
+
+  openRun(run: string): Promise<readonly string[]> {
+    return this.inner.openRun(run);
+  }
+
+  closeRun(run: string): Promise<void> {
+    return this.inner.closeRun(run);
+  }
+
+  pruneRuns(candidates: readonly string[], totalSegments: number | undefined): Promise<void> {
+    return this.inner.pruneRuns(candidates, totalSegments);
   }
 }
 
@@ -334,8 +348,8 @@ export class CrashingStore implements SnapshotStore {
     return this.step(update.id, () => this.inner.saveAlert(update), undefined, (done) => (done && update.notice ? 'after-save-alert' : undefined));
   }
 
-  claimPending(id: IdentityId, entries: readonly OutboxEntry[], claimUntil: number): Promise<boolean> {
-    return this.step(id, () => this.inner.claimPending(id, entries, claimUntil), undefined, (done) => (done ? 'after-claim' : undefined));
+  claimPending(id: IdentityId, entries: readonly OutboxEntry[], claimUntil: number, run?: string): Promise<boolean> {
+    return this.step(id, () => this.inner.claimPending(id, entries, claimUntil, run), undefined, (done) => (done ? 'after-claim' : undefined));
   }
 
   completePending(id: IdentityId, entry: OutboxEntry): Promise<void> {
@@ -362,8 +376,21 @@ export class CrashingStore implements SnapshotStore {
     return this.step('-', () => this.inner.saveResumePoint(segment, resumeFrom));
   }
 
-  recordCycleEnd(segment: ScanSegment | undefined, endedAt: string): Promise<void> {
-    return this.step('-', () => this.inner.recordCycleEnd(segment, endedAt));
+  recordCycleEnd(segment: ScanSegment | undefined, endedAt: string, cleanSince?: number): Promise<void> {
+    return this.step('-', () => this.inner.recordCycleEnd(segment, endedAt, cleanSince));
+  }
+
+  openRun(run: string): Promise<readonly string[]> {
+    return this.step('-', () => this.inner.openRun(run));
+  }
+
+  /** Dies just before the receipt (every entry of the run stays pending) or just after it. */
+  closeRun(run: string): Promise<void> {
+    return this.step('-', () => this.inner.closeRun(run), 'before-close-run', () => 'after-close-run');
+  }
+
+  pruneRuns(candidates: readonly string[], totalSegments: number | undefined): Promise<void> {
+    return this.step('-', () => this.inner.pruneRuns(candidates, totalSegments));
   }
 }
 

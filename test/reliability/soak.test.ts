@@ -22,6 +22,7 @@ import { UpstreamError } from '../../lambda/core/errors';
 import { parseIdentityId } from '../../lambda/core/identity-id';
 import type { UnreadState } from '../../lambda/core/model';
 import { runPollCycle, type CycleObserver, type CycleSummary } from '../../lambda/core/poll-cycle';
+import { formatRunId } from '../../lambda/core/run-receipt';
 import { startCommBoxSimulator, type CommBoxSimulator, type SimulatedFault } from '../../local/commbox-simulator';
 import { hashSeed, mulberry32, pick, randomInt, type Random } from '../../local/seeded-random';
 import { createTestTable } from '../support/dynalite';
@@ -54,6 +55,8 @@ const IDENTITIES = 50;
 /** Of the identities, these are never changed upstream: they must never get an event. */
 const QUIET = 8;
 const LEASE_MS = 60_000;
+/** How long a soak cycle could still write after it started (the clock moves only between rounds): its run id says so. */
+const RUN_BOUND_MS = 60_000;
 const CONCURRENCY = 8;
 const CLIENT_TIMEOUT_MS = 200;
 const MAX_DRAIN_CYCLES = 12;
@@ -152,7 +155,9 @@ describe(`the soak: ${CYCLES} cycles over ${IDENTITIES} identities with upstream
         snsEntryRefused: figures.snsFaults.entryRefused ?? 0,
         crashAfterSnapshotWrite: figures.crashes['after-save-change'] ?? 0,
         crashAfterPublish: figures.crashes['after-publish'] ?? 0,
-        crashBeforePendingCleared: figures.crashes['before-complete'] ?? 0,
+        // Before an entry is completed on its own, or before the run's receipt completes them all.
+        crashBeforePendingCleared: (figures.crashes['before-complete'] ?? 0) + (figures.crashes['before-close-run'] ?? 0),
+        crashAfterReceipt: figures.crashes['after-close-run'] ?? 0,
         overlappingPairs: figures.overlappingPairs,
         leaseExpiries: figures.leaseExpiries,
         crashAfterAlertStored: figures.crashes['after-save-alert'] ?? 0,
@@ -262,7 +267,12 @@ async function runSoak(seed: number): Promise<{ verdict: Verdict; figures: SoakF
       };
       let summary: CycleSummary | undefined;
       try {
-        summary = await runPollCycle({ source, store, publisher, clock, observer }, { concurrency: CONCURRENCY, claimLeaseMs: LEASE_MS, alertDefaults: ALERT_POLICY });
+        // Two cycles in three confirm their publications by receipt, the third entry by entry: both paths, overlapping.
+        const receipt = cycle % 3 === 0 ? {} : { receipt: { run: formatRunId(clock() + RUN_BOUND_MS + LEASE_MS, `c${cycle}`) } };
+        summary = await runPollCycle(
+          { source, store, publisher, clock, observer },
+          { concurrency: CONCURRENCY, claimLeaseMs: LEASE_MS, alertDefaults: ALERT_POLICY, ...receipt },
+        );
       } catch (error) {
         if (!ctx.crashed) unexpected.push(`cycle threw: ${String(error)}`);
       }

@@ -2,8 +2,9 @@ import { decodeAlertState } from '../../lambda/core/alert-state';
 import type { IdentityId } from '../../lambda/core/identity-id';
 import { parseIdentityId } from '../../lambda/core/identity-id';
 import type { UnreadState, WatchedIdentity } from '../../lambda/core/model';
-import { entriesOfWrite, inOutboxOrder, type OutboxEntry } from '../../lambda/core/outbox';
-import type { AlertToSave, AlertUpdate, ChangeToSave, CycleInput, ScanSegment, SnapshotStore, TargetedInput } from '../../lambda/core/ports';
+import { canCarryRun, entriesOfWrite, inOutboxOrder, pendingOf, type OutboxEntry } from '../../lambda/core/outbox';
+import type { AlertToSave, AlertUpdate, ChangeToSave, CycleInput, OutboxWrite, ScanSegment, SnapshotStore, TargetedInput } from '../../lambda/core/ports';
+import { prunableRuns } from '../../lambda/core/run-receipt';
 
 /** One identity's item: what a Scan hands the cycle is all the item holds. */
 export type StoredIdentity = WatchedIdentity;
@@ -22,13 +23,16 @@ export class InMemorySnapshotStore implements SnapshotStore {
   /** Calls per operation, refused writes included. */
   readonly calls: Record<StoreOperation, number> = {
     loadCycle: 0, loadIdentities: 0, saveBaseline: 0, saveChange: 0, saveAlert: 0, claimPending: 0, completePending: 0, releasePending: 0,
-    recordFailure: 0, markNotFound: 0, clearFailures: 0, saveResumePoint: 0, recordCycleEnd: 0,
+    recordFailure: 0, markNotFound: 0, clearFailures: 0, saveResumePoint: 0, recordCycleEnd: 0, openRun: 0, closeRun: 0, pruneRuns: 0,
   };
+  /** Runs open now (`run-receipt.ts`): their entries are pending; a closed run's entries are delivered. */
+  readonly openRuns = new Set<string>();
   /** The writes to identities and resume points made, in order, refused ones included; cycle ends are in `cycleEnd`. */
   readonly writes: StoreOperation[] = [];
   private readonly items = new Map<IdentityId, StoredIdentity>();
   private readonly resumePoints = new Map<string, IdentityId>();
   private readonly cycleEnds = new Map<string, string>();
+  private readonly cleanSince = new Map<string, number>();
   private readonly interceptors: { operation: StoreOperation; action: () => void }[] = [];
 
   /** Registers an identity, optionally with what earlier cycles stored for it. */
@@ -66,7 +70,7 @@ export class InMemorySnapshotStore implements SnapshotStore {
       const ids = [...this.items.keys()];
       const identities = ids
         .filter((_, index) => !segment || index % segment.totalSegments === segment.segment)
-        .map((id) => structuredClone(this.items.get(id) as StoredIdentity));
+        .map((id) => this.asRead(this.items.get(id) as StoredIdentity));
       const resumeFrom = this.resumePoint(segment);
       return { identities, ...(resumeFrom !== undefined ? { resumeFrom } : {}) };
     });
@@ -76,9 +80,45 @@ export class InMemorySnapshotStore implements SnapshotStore {
     return this.run('loadIdentities', () => {
       const unique = [...new Set(ids)];
       return {
-        identities: unique.filter((id) => this.items.has(id)).map((id) => structuredClone(this.items.get(id) as StoredIdentity)),
+        identities: unique.filter((id) => this.items.has(id)).map((id) => this.asRead(this.items.get(id) as StoredIdentity)),
         unregistered: unique.filter((id) => !this.items.has(id)),
       };
+    });
+  }
+
+  /** A copy as a cycle reads it: the entries of closed runs set aside as `delivered`. */
+  private asRead(item: StoredIdentity): StoredIdentity {
+    const { outbox, delivered: _stored, ...rest } = structuredClone(item);
+    if (!outbox) return rest;
+    const { pending, delivered } = pendingOf(outbox, this.openRuns);
+    return { ...rest, ...(pending.length > 0 ? { outbox: pending } : {}), ...(delivered > 0 ? { delivered } : {}) };
+  }
+
+  /** Entries of closed runs: published, kept until the item's next write. */
+  deliveredEntries(id: string): OutboxEntry[] {
+    return (this.get(id)?.outbox ?? []).filter((e) => e.run !== undefined && !this.openRuns.has(e.run));
+  }
+
+  /** Entries still to be published. */
+  pendingEntries(id: string): OutboxEntry[] {
+    return pendingOf(this.get(id)?.outbox ?? [], this.openRuns).pending;
+  }
+
+  openRun(run: string): Promise<readonly string[]> {
+    return this.run('openRun', () => {
+      this.openRuns.add(run);
+      return [...this.openRuns];
+    });
+  }
+
+  closeRun(run: string): Promise<void> {
+    return this.run('closeRun', () => void this.openRuns.delete(run));
+  }
+
+  pruneRuns(candidates: readonly string[], totalSegments: number | undefined): Promise<void> {
+    return this.run('pruneRuns', () => {
+      const segments = totalSegments === undefined ? [undefined] : Array.from({ length: totalSegments }, (_, segment) => ({ segment, totalSegments }));
+      for (const run of prunableRuns(candidates, segments.map((segment) => this.cleanSince.get(segmentKey(segment))))) this.openRuns.delete(run);
     });
   }
 
@@ -92,11 +132,11 @@ export class InMemorySnapshotStore implements SnapshotStore {
   }
 
   saveChange(change: ChangeToSave): Promise<boolean> {
-    const entries = entriesOfWrite(change.claimUntil, change.event, change.alert.notice);
+    const entries = entriesOfWrite(change.claimUntil, change.event, change.alert.notice, change.run);
     return this.write(
       'saveChange',
       change.id,
-      (item) => item.snapshot?.version === change.expectedVersion && nothingPending(item) && alertStateIs(item, change.alert),
+      (item) => item.snapshot?.version === change.expectedVersion && onlyDelivered(item, change) && alertStateIs(item, change.alert),
       (item) => ({
         ...item,
         snapshot: { version: change.expectedVersion + 1, state: change.state, changedAt: change.event.observedAt },
@@ -112,23 +152,23 @@ export class InMemorySnapshotStore implements SnapshotStore {
     return this.write(
       'saveAlert',
       update.id,
-      (item) => item.snapshot?.version === update.version && nothingPending(item) && alertStateIs(item, update),
+      (item) => item.snapshot?.version === update.version && onlyDelivered(item, update) && alertStateIs(item, update),
       (item) => ({
         ...item,
-        ...(update.notice ? { outbox: entriesOfWrite(update.claimUntil, undefined, update.notice) } : {}),
+        ...(update.notice ? { outbox: entriesOfWrite(update.claimUntil, undefined, update.notice, update.run) } : {}),
         alert: stored(update.next),
       }),
     );
   }
 
-  claimPending(id: IdentityId, entries: readonly OutboxEntry[], claimUntil: number): Promise<boolean> {
+  claimPending(id: IdentityId, entries: readonly OutboxEntry[], claimUntil: number, run?: string): Promise<boolean> {
     return this.write(
       'claimPending',
       id,
       (item) => entries.every((entry) => item.outbox?.find((e) => e.eventId === entry.eventId)?.claimUntil === entry.claimUntil),
       (item) => ({
         ...item,
-        outbox: (item.outbox ?? []).map((e) => (entries.some((entry) => entry.eventId === e.eventId) ? { ...e, claimUntil } : e)),
+        outbox: (item.outbox ?? []).map((e) => (entries.some((entry) => entry.eventId === e.eventId) ? retagged({ ...e, claimUntil }, run) : e)),
       }),
     );
   }
@@ -150,7 +190,7 @@ export class InMemorySnapshotStore implements SnapshotStore {
       'releasePending',
       id,
       (item) => item.outbox?.some((e) => e.eventId === entry.eventId) === true,
-      (item) => ({ ...item, outbox: (item.outbox ?? []).map((e) => (e.eventId === entry.eventId ? { ...e, claimUntil: 0 } : e)) }),
+      (item) => ({ ...item, outbox: (item.outbox ?? []).map((e) => (e.eventId === entry.eventId ? retagged({ ...e, claimUntil: 0 }, undefined) : e)) }),
     );
   }
 
@@ -174,8 +214,16 @@ export class InMemorySnapshotStore implements SnapshotStore {
     });
   }
 
-  recordCycleEnd(segment: ScanSegment | undefined, endedAt: string): Promise<void> {
-    return this.run('recordCycleEnd', () => void this.cycleEnds.set(segmentKey(segment), endedAt));
+  recordCycleEnd(segment: ScanSegment | undefined, endedAt: string, cleanSince?: number): Promise<void> {
+    return this.run('recordCycleEnd', () => {
+      this.cycleEnds.set(segmentKey(segment), endedAt);
+      if (cleanSince !== undefined) this.cleanSince.set(segmentKey(segment), cleanSince);
+    });
+  }
+
+  /** When the segment's last clean cycle started, if one is on record. */
+  lastCleanCycle(segment?: ScanSegment): number | undefined {
+    return this.cleanSince.get(segmentKey(segment));
   }
 
   /** A conditional update of a registered identity's item; false when the condition does not hold. */
@@ -204,8 +252,14 @@ export class InMemorySnapshotStore implements SnapshotStore {
   }
 }
 
-function nothingPending(item: StoredIdentity): boolean {
-  return (item.outbox ?? []).length === 0;
+/** The outbox holds just the entries of closed runs the writer read (DynamoDB: its size, on the version and alert state read). */
+function onlyDelivered(item: StoredIdentity, write: OutboxWrite): boolean {
+  return (item.outbox ?? []).length === (write.delivered ?? 0);
+}
+
+function retagged(entry: OutboxEntry, run: string | undefined): OutboxEntry {
+  const { run: _previous, ...untagged } = entry;
+  return run !== undefined && canCarryRun(entry) ? { ...untagged, run } : untagged;
 }
 
 function alertStateIs(item: StoredIdentity, update: AlertUpdate): boolean {

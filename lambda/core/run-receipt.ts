@@ -1,0 +1,46 @@
+/**
+ * Run receipts: how a scheduled cycle confirms its publications with one write instead of one
+ * per published entry.
+ *
+ * A run is marked open before it stores its first entry, and tags every entry it stores or takes
+ * over with its id. When the publisher has accepted every one of them (a refused one is released,
+ * which unties it from the run), the run closes: that single write publishes them all. An entry
+ * whose run is closed is delivered and stays in its item only until the item's next write; an
+ * entry whose run is open is pending, and is taken over by a later cycle once its claim expires,
+ * as before. A run that dies stays open, so nothing it stored can be taken for delivered.
+ *
+ * A dead run's id is removed once no entry can still carry it: its id says when its last claim
+ * ran out at the latest (`settledBy`: the run's deadline plus the claim lease), and after that
+ * every cycle of the entry's segment takes the entry over. So when every segment has run a clean
+ * cycle (nothing skipped, nothing failed) that started after `settledBy`, no entry carries the id.
+ */
+
+/** Past this many open runs (runs that died and are not yet pruned), a run confirms each entry on its own instead. */
+export const MAX_OPEN_RUNS = 100;
+
+/** `<settledBy in base 36>.<random>`: sortable by nothing, parseable for pruning, short (about 20 bytes). */
+export function formatRunId(settledBy: number, random: string): string {
+  return `${Math.ceil(settledBy).toString(36)}.${random}`;
+}
+
+/** When the run's claims ran out at the latest (epoch ms); undefined for an id this version did not write. */
+export function runSettledBy(run: string): number | undefined {
+  const match = /^([0-9a-z]+)\.[0-9a-zA-Z_-]+$/.exec(run);
+  if (!match) return undefined;
+  const value = parseInt(match[1] as string, 36);
+  return Number.isSafeInteger(value) ? value : undefined;
+}
+
+/**
+ * The open runs no entry can carry any more: settled before every segment's last clean cycle
+ * began. `cleanSince` has one value per segment of the current layout, undefined for a segment
+ * without a clean cycle on record (then nothing is pruned). An id this version cannot read is kept.
+ */
+export function prunableRuns(open: Iterable<string>, cleanSince: readonly (number | undefined)[]): string[] {
+  if (cleanSince.length === 0 || cleanSince.some((t) => t === undefined)) return [];
+  const oldestClean = Math.min(...(cleanSince as number[]));
+  return [...open].filter((run) => {
+    const settledBy = runSettledBy(run);
+    return settledBy !== undefined && settledBy < oldestClean;
+  });
+}
