@@ -23,6 +23,7 @@ import { ensureWebhooksTable } from '../lambda/adapters/dynamodb-webhook-table';
 import { describeOutcome } from '../lambda/adapters/sqs-webhook-queue';
 import { createPublisher, createSource, createTokenProvider, createWebhookSender, createWebhookStores } from '../lambda/composition';
 import { ConfigError, loadConfig, parseTopicArn } from '../lambda/config';
+import { lastWriteOfBoundedRun, newRunReceipt } from '../lambda/invocation';
 import type { AlertNotice } from '../lambda/core/alert-event';
 import { describeAlertPolicy, resolveAlertPolicy, type AlertPolicy } from '../lambda/core/alert-policy';
 import { alertHeadline } from '../lambda/core/alert-text';
@@ -42,6 +43,8 @@ import { startDemoWebhookReceiver, type DemoWebhookReceiver } from '../local/dem
 import { startEmbeddedDynamoDb } from '../local/embedded-dynamodb';
 import { startServe, type ServeRun } from './cli/serve';
 
+/** How long the demo's cycle owns the events it stored. */
+const DEMO_CLAIM_LEASE_MS = 60_000;
 const LABELS = ['Support', 'Sales', 'Billing', 'VIP desk', 'Night shift', 'Returns', 'Partners', 'Onboarding'];
 /** Every line for people fits a terminal this wide. */
 export const COLUMNS = 100;
@@ -335,6 +338,7 @@ async function main(): Promise<void> {
         })
       : undefined;
     await webhooks?.start();
+    const cycleStartedAt = Date.now();
     const summary = await runPollCycle(
       {
         source,
@@ -355,7 +359,14 @@ async function main(): Promise<void> {
             say(fit(`${time()}  ! ${event.type === 'unread.alert' ? 'alert' : 'event'} ${event.eventId.slice(0, 8)} not published (${reason}); it stays pending`)),
         },
       },
-      { concurrency: 8, claimLeaseMs: 60_000, alertDefaults: config.alertDefaults },
+      {
+        concurrency: 8,
+        claimLeaseMs: DEMO_CLAIM_LEASE_MS,
+        alertDefaults: config.alertDefaults,
+        // As `poll` does: no identity starts after half the lease, so the run's receipt can say when its claims end.
+        shouldStartMore: () => Date.now() - cycleStartedAt < DEMO_CLAIM_LEASE_MS / 2,
+        receipt: newRunReceipt(lastWriteOfBoundedRun(cycleStartedAt, DEMO_CLAIM_LEASE_MS / 2, config), { claimLeaseMs: DEMO_CLAIM_LEASE_MS }),
+      },
     );
     for (const line of heldLines) say(line);
     const delivered = await webhooks?.finish();

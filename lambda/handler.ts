@@ -11,7 +11,7 @@ import { CycleAbortedWithSummary } from './core/errors';
 import { runPollCycle, type CycleSummary } from './core/poll-cycle';
 import { CycleTelemetry, errorSummary } from './cycle-telemetry';
 import { METRICS } from './env-names';
-import { deadlineMarginMs, parseInvocation } from './invocation';
+import { deadlineMarginMs, newRunReceipt, parseInvocation } from './invocation';
 
 // Built once per execution environment: config fails fast at init, clients keep their connections.
 const config = loadConfig(process.env);
@@ -48,6 +48,8 @@ export const handler = async (event: unknown, context: Context): Promise<CycleSu
         alertDefaults: config.alertDefaults,
         ...(segment ? { segment } : {}),
         shouldStartMore: () => context.getRemainingTimeInMillis() > DEADLINE_MARGIN_MS,
+        // Nothing is written after the function's deadline: the run's claims end a lease later.
+        receipt: newRunReceipt(Date.now() + context.getRemainingTimeInMillis(), config),
       },
     );
     logger.info('cycle finished', { segment, ...summary });

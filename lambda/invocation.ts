@@ -1,6 +1,9 @@
 import { longestFetchMs } from './adapters/commbox/commbox-objects-source';
 import type { Config } from './config';
+import { randomBytes } from 'node:crypto';
+import type { RunReceipt } from './core/poll-cycle';
 import type { ScanSegment } from './core/ports';
+import { formatRunId } from './core/run-receipt';
 
 export class InvalidInvocationError extends Error {
   override readonly name = 'InvalidInvocationError';
@@ -40,4 +43,18 @@ export const OUTBOX_ROOM_MS = 3_000;
  */
 export function deadlineMarginMs(config: Pick<Config, 'maxAttempts' | 'requestTimeoutMs'>): number {
   return longestFetchMs({ maxAttempts: config.maxAttempts, timeoutMs: config.requestTimeoutMs }) + OUTBOX_ROOM_MS;
+}
+
+/**
+ * A run's receipt id (`core/run-receipt.ts`), saying when its last claim runs out at the latest:
+ * the moment after which the run writes nothing (a Lambda's deadline, or when a local run stops
+ * starting identities plus its slowest identity), plus the claim lease.
+ */
+export function newRunReceipt(lastWriteBy: number, config: Pick<Config, 'claimLeaseMs'>): RunReceipt {
+  return { run: formatRunId(lastWriteBy + config.claimLeaseMs, randomBytes(6).toString('base64url')) };
+}
+
+/** For a run that starts no identity after `startWindowMs`: when its last write is done at the latest. */
+export function lastWriteOfBoundedRun(startedAt: number, startWindowMs: number, config: Pick<Config, 'maxAttempts' | 'requestTimeoutMs'>): number {
+  return startedAt + startWindowMs + deadlineMarginMs(config);
 }

@@ -141,12 +141,13 @@ export class Poller extends Construct {
       resourceArns: [props.table.tableArn],
       conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${TABLE_KEY.resumeKeyPrefix}*`] } },
     });
-    // ... and puts one cycle-end item per shard when its cycle ends (`identities show` reads them).
+    // ... and reads the open runs (its receipts) and the shards' cycle-end items (when a dead run
+    // may be pruned); it updates both with the table-wide UpdateItem above.
     iam.Grant.addToPrincipal({
       grantee: this.fn,
-      actions: ['dynamodb:PutItem'],
+      actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem'],
       resourceArns: [props.table.tableArn],
-      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${TABLE_KEY.cycleKeyPrefix}*`] } },
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [TABLE_KEY.runsKey, `${TABLE_KEY.cycleKeyPrefix}*`] } },
     });
     props.topic.grantPublish(this.fn);
     if (props.topic.masterKey) {

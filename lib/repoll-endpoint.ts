@@ -215,6 +215,13 @@ export class RepollEndpoint extends Construct {
     );
     // Reads identity items by key (GetItem, BatchGetItem) and writes them conditionally (UpdateItem); no scan, no resume point.
     grantOnIdentityItems(this.consumer, props.table, ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem']);
+    // ... and reads the open runs: an entry of a closed run was published and is not sent again.
+    iam.Grant.addToPrincipal({
+      grantee: this.consumer,
+      actions: ['dynamodb:GetItem'],
+      resourceArns: [props.table.tableArn],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [TABLE_KEY.runsKey] } },
+    });
     props.topic.grantPublish(this.consumer);
     if (props.topic.masterKey) {
       Validations.of(this.consumer.role ?? this.consumer).acknowledge({

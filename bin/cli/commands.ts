@@ -9,7 +9,7 @@ import type { IdentityId } from '../../lambda/core/identity-id';
 import { noIdentityCouldBePolled, runPollCycle, type CycleSummary } from '../../lambda/core/poll-cycle';
 import type { ScanSegment } from '../../lambda/core/ports';
 import { webhooksTableNameOf } from '../../lambda/env-names';
-import { parseSegment } from '../../lambda/invocation';
+import { lastWriteOfBoundedRun, newRunReceipt, parseSegment } from '../../lambda/invocation';
 import { notRegistered, parseId } from './identities-commands';
 import { UsageError, type CliIo } from './io';
 import { createPollWebhooks, reportLocalDeliveries } from './webhooks-commands';
@@ -123,6 +123,7 @@ export async function pollCommand(config: Config, io: CliIo, flags: PollFlags): 
       // Events are stored with a claim of CLAIM_LEASE_SECONDS: stop starting identities at half
       // of it, so every claim is still held when its batch goes out; the next poll resumes here.
       shouldStartMore: () => Date.now() - startedAt < config.claimLeaseMs / 2,
+      receipt: newRunReceipt(lastWriteOfBoundedRun(startedAt, config.claimLeaseMs / 2, config), config),
     },
   );
   let summary: CycleSummary;

@@ -17,6 +17,7 @@ import { RepollSecretError } from '../../lambda/core/repoll-auth';
 import type { RepollMessage, RepollSecretSource } from '../../lambda/core/repoll-ports';
 import { runRepollBatch, type RepollBatchResult } from '../../lambda/core/repoll-run';
 import { LocalWebhookDelivery } from '../../lambda/local-webhooks';
+import { lastWriteOfBoundedRun, newRunReceipt } from '../../lambda/invocation';
 import { REPOLL_ENV, repollWindowMs } from '../../lambda/repoll-config';
 import { fixedRepollSecrets, type RepollHttpResponse } from '../../lambda/repoll-endpoint';
 import { CoalescingRepollMarker } from '../../local/coalescing-repoll-marker';
@@ -169,6 +170,7 @@ export async function startServe(options: ServeOptions): Promise<ServeHandle> {
           alertDefaults: config.alertDefaults,
           // Stopping, or half the claim lease gone (as `poll` does): no identity starts; those started finish.
           shouldStartMore: () => mayStart() && clock() - startedAt < config.claimLeaseMs / 2,
+          receipt: newRunReceipt(lastWriteOfBoundedRun(startedAt, config.claimLeaseMs / 2, config), config),
         },
       ),
     ).then(

@@ -69,6 +69,13 @@ export function canCarryRun(entry: OutboxEntry): boolean {
   return !(entry.kind === 'change' && entry.legacySlot);
 }
 
+/** The entry as the run answering for it now holds it: tagged with `run`, or untagged (completed on its own). */
+export function withRun<T extends OutboxEntry>(entry: T, run: string | undefined): T {
+  const copy: T = { ...entry };
+  delete (copy as { run?: string }).run;
+  return run !== undefined && canCarryRun(entry) ? { ...copy, run } : copy;
+}
+
 /**
  * The outbox as a cycle sees it: an entry whose run has closed was published by that run (a run
  * closes only when every entry it answers for was accepted, or released and so untagged) and is

@@ -8,7 +8,7 @@ import { CycleAbortedWithSummary, stopsTheCycle, UnregisteredIdentitiesError } f
 import { buildEvent } from './event-builder';
 import { compareDecimalIds, type IdentityId } from './identity-id';
 import type { Snapshot, UnreadChangedEvent, UnreadState, WatchedIdentity } from './model';
-import { canCarryRun, entriesOfWrite, eventOf, inOutboxOrder, publicationOf, type OutboxEntry, type OutboxEvent } from './outbox';
+import { entriesOfWrite, eventOf, inOutboxOrder, publicationOf, type OutboxEntry, type OutboxEvent, withRun } from './outbox';
 import type { CycleInput, EventPublisher, PublishResult, ScanSegment, SnapshotStore, UnreadSource } from './ports';
 import { fit } from './publication';
 import { PublishQueue } from './publish-queue';
@@ -332,8 +332,7 @@ class PollCycle {
     }
     for (const entry of inOutboxOrder(outbox)) {
       this.summary.resent += 1;
-      const { run: _previous, ...untagged } = entry;
-      this.queue.add({ ...untagged, claimUntil, ...(run && canCarryRun(entry) ? { run } : {}) }, publicationOf(entry));
+      this.queue.add(withRun({ ...entry, claimUntil }, run), publicationOf(entry));
     }
   }
 

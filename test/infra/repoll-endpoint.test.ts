@@ -166,11 +166,12 @@ describe('the consumer', () => {
     expect(loadConfig(env).claimLeaseMs).toBe((REPOLL_CONSUMER_TIMEOUT.toSeconds() + 60) * 1000);
   });
 
-  test('IAM: GetItem, BatchGetItem and UpdateItem on identity items only (no scan, no resume point), publish, read the token, consume its queue', () => {
+  test('IAM: GetItem, BatchGetItem and UpdateItem on identity items only (no scan, no resume point), GetItem on the open runs, publish, read the token, consume its queue', () => {
     const statements = statementsOf(defaults, consumerFn(defaults)[1]);
     expect(actionsOf(statements)).toEqual(
       [
         'dynamodb:BatchGetItem',
+        'dynamodb:GetItem',
         'dynamodb:GetItem',
         'dynamodb:UpdateItem',
         'kms:Decrypt',
@@ -192,6 +193,12 @@ describe('the consumer', () => {
       Action: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'],
       Resource: { 'Fn::GetAtt': [table(defaults), 'Arn'] },
       Condition: { 'ForAllValues:StringNotLike': { 'dynamodb:LeadingKeys': ['#*'] } },
+    });
+    expect(statements).toContainEqual({
+      Effect: 'Allow',
+      Action: 'dynamodb:GetItem',
+      Resource: { 'Fn::GetAtt': [table(defaults), 'Arn'] },
+      Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['#runs'] } },
     });
     for (const s of statements) expect([s.Resource].flat()).not.toContain('*');
   });

@@ -340,7 +340,8 @@ describe('IAM: least privilege', () => {
         'dynamodb:DeleteItem',
         'dynamodb:GetItem',
         'dynamodb:PutItem',
-        'dynamodb:PutItem',
+        'dynamodb:BatchGetItem',
+        'dynamodb:GetItem',
         'kms:Decrypt',
         'kms:GenerateDataKey*',
         'logs:CreateLogStream',
@@ -356,7 +357,7 @@ describe('IAM: least privilege', () => {
     expect(statements.every((s) => s.Effect === 'Allow')).toBe(true);
   });
 
-  test('scan and conditional update on this table; item reads and writes only on the resume-point keys, puts only on the cycle-end keys', () => {
+  test('scan and conditional update on this table; item reads and writes only on the resume-point keys, reads only on the runs and cycle-end keys', () => {
     const table = registryTableOf(defaults);
     const { statements } = poller(defaults);
     expect(statements).toContainEqual({
@@ -372,9 +373,9 @@ describe('IAM: least privilege', () => {
     });
     expect(statements).toContainEqual({
       Effect: 'Allow',
-      Action: 'dynamodb:PutItem',
+      Action: ['dynamodb:BatchGetItem', 'dynamodb:GetItem'],
       Resource: { 'Fn::GetAtt': [table, 'Arn'] },
-      Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${CYCLE_KEY_PREFIX}*`] } },
+      Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [TABLE_KEY.runsKey, `${CYCLE_KEY_PREFIX}*`] } },
     });
     expect(CYCLE_KEY_PREFIX).toBe(TABLE_KEY.cycleKeyPrefix);
   });

@@ -2,7 +2,7 @@ import { decodeAlertState } from '../../lambda/core/alert-state';
 import type { IdentityId } from '../../lambda/core/identity-id';
 import { parseIdentityId } from '../../lambda/core/identity-id';
 import type { UnreadState, WatchedIdentity } from '../../lambda/core/model';
-import { canCarryRun, entriesOfWrite, inOutboxOrder, pendingOf, type OutboxEntry } from '../../lambda/core/outbox';
+import { entriesOfWrite, inOutboxOrder, pendingOf, type OutboxEntry, withRun } from '../../lambda/core/outbox';
 import type { AlertToSave, AlertUpdate, ChangeToSave, CycleInput, OutboxWrite, ScanSegment, SnapshotStore, TargetedInput } from '../../lambda/core/ports';
 import { prunableRuns } from '../../lambda/core/run-receipt';
 
@@ -88,7 +88,8 @@ export class InMemorySnapshotStore implements SnapshotStore {
 
   /** A copy as a cycle reads it: the entries of closed runs set aside as `delivered`. */
   private asRead(item: StoredIdentity): StoredIdentity {
-    const { outbox, delivered: _stored, ...rest } = structuredClone(item);
+    const { outbox, ...rest } = structuredClone(item);
+    delete rest.delivered;
     if (!outbox) return rest;
     const { pending, delivered } = pendingOf(outbox, this.openRuns);
     return { ...rest, ...(pending.length > 0 ? { outbox: pending } : {}), ...(delivered > 0 ? { delivered } : {}) };
@@ -258,8 +259,7 @@ function onlyDelivered(item: StoredIdentity, write: OutboxWrite): boolean {
 }
 
 function retagged(entry: OutboxEntry, run: string | undefined): OutboxEntry {
-  const { run: _previous, ...untagged } = entry;
-  return run !== undefined && canCarryRun(entry) ? { ...untagged, run } : untagged;
+  return withRun(entry, run);
 }
 
 function alertStateIs(item: StoredIdentity, update: AlertUpdate): boolean {
