@@ -5,7 +5,7 @@ import { BatchWriteItemCommand, DynamoDBClient, type AttributeValue, type WriteR
 import { CommBoxObjectsSource, type SourceStatsSnapshot } from '../lambda/adapters/commbox/commbox-objects-source';
 import { DynamoDbIdentityRegistry } from '../lambda/adapters/dynamodb-identity-registry';
 import { DynamoDbSnapshotStore, type OperationCounts } from '../lambda/adapters/dynamodb-snapshot-store';
-import { ATTR } from '../lambda/adapters/dynamodb-item-codec';
+import { ATTR, isBookkeepingKey } from '../lambda/adapters/dynamodb-item-codec';
 import { StaticTokenProvider } from '../lambda/adapters/token-provider';
 import { DEFAULTS, Secret } from '../lambda/config';
 import { newRunReceipt } from '../lambda/invocation';
@@ -144,7 +144,8 @@ export function recordCapacity(client: DynamoDBClient, onWrite: (key: string) =>
       const input = args.input as { Key?: Record<string, { S?: string }>; ReturnConsumedCapacity?: string };
       const key = input.Key?.identityId?.S;
       const write = context.commandName !== undefined && WRITES.has(context.commandName);
-      if (write && key !== undefined) onWrite(key);
+      // Identity items only: the run's receipt and the cycle end are bookkeeping, counted in `units`.
+      if (write && key !== undefined && !isBookkeepingKey(key)) onWrite(key);
       input.ReturnConsumedCapacity = 'TOTAL';
       const result = await next(args);
       const output = result.output as { ConsumedCapacity?: { CapacityUnits?: number }; Items?: Record<string, AttributeValue>[] };
