@@ -49,6 +49,17 @@ export class CycleTelemetry implements CycleObserver {
     this.logger.warn('could not store when the cycle ended', { error: errorSummary(error) });
   }
 
+  /** Late deliveries at worst (`CycleObserver.receiptFailed`): a warning, with what it costs. */
+  receiptFailed(stage: 'open' | 'close' | 'backlog' | 'prune', detail: unknown): void {
+    const meaning = {
+      open: 'could not open the run; its events are completed one by one',
+      close: 'could not close the run; its events are sent again once their claims expire',
+      backlog: 'too many runs left open by functions that died; events are completed one by one until they are pruned',
+      prune: 'could not prune runs left open by functions that died',
+    }[stage];
+    this.logger.warn(meaning, stage === 'backlog' ? { openRuns: detail } : { error: errorSummary(detail) });
+  }
+
   /** One error line saying what stopped the cycle: a refused token, an unreadable one, or something else. */
   cycleAborted(error: unknown): void {
     const cause = error instanceof CycleAbortedError ? error.cause : undefined;

@@ -107,6 +107,12 @@ export async function pollCommand(config: Config, io: CliIo, flags: PollFlags): 
           io.stderr.write(`warning: ${event.type === 'unread.alert' ? 'alert' : 'event'} ${event.eventId} not published (${reason}); it stays pending\n`),
         resumePointFailed: (error) => io.stderr.write(`warning: could not store where the cycle stopped (${(error as Error).message})\n`),
         cycleEndFailed: (error) => io.stderr.write(`warning: could not store when the cycle ended (${(error as Error).message})\n`),
+        receiptFailed: (stage, detail) =>
+          io.stderr.write(
+            stage === 'backlog'
+              ? `warning: ${String(detail)} runs left open by polls that died; events are completed one by one until they are pruned\n`
+              : `warning: could not ${stage} this poll's run (${(detail as Error).message}); ${stage === 'close' ? 'its events are sent again once their claims expire' : 'nothing is lost'}\n`,
+          ),
         progress: (done, total) => {
           if (Date.now() - lastProgress < PROGRESS_EVERY_MS) return;
           lastProgress = Date.now();

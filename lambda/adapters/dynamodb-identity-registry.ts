@@ -11,6 +11,7 @@ import {
 import { setTimeout as delay } from 'node:timers/promises';
 import { compareDecimalIds, type IdentityId } from '../core/identity-id';
 import type { BrokenRegistration, CycleEnd, IdentityRecord, Registration, RegistrationFields } from '../core/model';
+import { pendingOf } from '../core/outbox';
 import type { IdentityRegistry, TableSetup } from '../core/ports';
 import { TABLE_KEY } from '../env-names';
 import { batchGetItems } from './dynamodb-batch-get';
@@ -18,6 +19,7 @@ import {
   ATTR,
   CYCLE_KEY_PREFIX,
   decodeCycleEnd,
+  decodeOpenRuns,
   decodeOrReport,
   decodeRecord,
   decodeRegistration,
@@ -25,6 +27,7 @@ import {
   keyOf,
   mergeAlertPolicy,
   registrationAttributes,
+  RUNS_KEY,
   type Item,
 } from './dynamodb-item-codec';
 import { scanIdentities } from './dynamodb-scan';
@@ -180,7 +183,14 @@ export class DynamoDbIdentityRegistry implements IdentityRegistry {
 
   async get(id: IdentityId): Promise<IdentityRecord | undefined> {
     const { Item } = await this.guard(() => this.client.send(new GetItemCommand({ TableName: this.tableName, Key: keyOf(id), ConsistentRead: true })));
-    return Item ? decodeRecord(Item) : undefined;
+    if (!Item) return undefined;
+    const record = decodeRecord(Item);
+    if (!record.outbox?.some((entry) => entry.run !== undefined)) return record;
+    // Entries of closed runs were published (`run-receipt.ts`): read after the item, as a cycle does.
+    const runs = await this.guard(() => this.client.send(new GetItemCommand({ TableName: this.tableName, Key: keyOf(RUNS_KEY), ConsistentRead: true })));
+    const { outbox, ...rest } = record;
+    const { pending, delivered } = pendingOf(outbox, decodeOpenRuns(runs.Item));
+    return { ...rest, ...(pending.length > 0 ? { outbox: pending } : {}), ...(delivered > 0 ? { delivered } : {}) };
   }
 
   /** Every registration in id order; an item that cannot be decoded is listed as broken, not dropped. */

@@ -165,6 +165,22 @@ describe('entries and their run', () => {
   });
 });
 
+describe('the registry shows what is still pending', () => {
+  it('an entry a closed run published is not among the pending events `identities show` lists', async () => {
+    const { store, registry, changedBy } = await setup();
+    await store.openRun(RUN);
+    await changedBy('558355', RUN);
+    const whileOpen = await registry.get(id('558355'));
+    await store.closeRun(RUN);
+
+    const afterClose = await registry.get(id('558355'));
+
+    expect(whileOpen?.outbox).toHaveLength(1);
+    expect(afterClose?.outbox).toBeUndefined();
+    expect(afterClose).toMatchObject({ delivered: 1 });
+  });
+});
+
 describe('cycle ends and pruning', () => {
   it('a cycle end keeps the last clean cycle’s start when it was not clean itself', async () => {
     const { store, raw } = await setup();

@@ -117,7 +117,9 @@ describe('a run with a receipt', () => {
     // An overlapping cycle stores its own change between this cycle's read and its write.
     h.store.before('saveChange', () => {
       const item = h.store.get(ID);
-      h.store.put(ID, { ...item, outbox: [...(item?.outbox ?? []), { ...(item?.outbox?.[0] as never), eventId: 'overlap', run: 'open.x' }] });
+      const [published] = item?.outbox ?? [];
+      if (!item || !published) throw new Error('fixture: the published entry is not there');
+      h.store.put(ID, { ...item, outbox: [published, { ...published, eventId: 'overlap', run: 'open.x' }] });
       h.store.openRuns.add('open.x');
     });
 
