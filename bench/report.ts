@@ -445,7 +445,7 @@ export function formatMeasurements(summary: Summary, markdown = false): string {
   const t = summary.targets;
   const mark = (target: Target): string => (target.met === null ? '' : target.met ? 'met' : 'MISSED');
   const add = (label: string, value: string, target?: Target): void => void rows.push([label, value, target?.target ?? '', target ? mark(target) : '']);
-  add('identities × cycles', `${thousands(summary.identities)} × ${summary.measuredCycles} measured, after a baseline cycle of ${thousands(summary.baselineCycleMs ?? 0)} ms`);
+  add('identities × cycles', `${thousands(summary.identities)} × ${summary.measuredCycles} measured, after a baseline cycle of ${thousands(summary.baselineCycleMs ?? 0)} ms and a warm-up cycle that changed every identity`);
   add('upstream (simulated)', `L = ${summary.latencyMs} ± ${summary.jitterMs} ms, C = ${summary.concurrency}${summary.rateLimit ? `, R = ${summary.rateLimit}/s` : ''}, ${summary.changeFraction * 100} % of identities changed per cycle`);
   add('cycle duration, median', `${thousands(summary.cycleMs)} ms [${summary.cycleMsRuns.map(thousands).join(', ')}], registry read ${thousands(summary.loadMs)} ms`);
   add('floor max(N·L/C, N/R)', `${thousands(summary.floorMs)} ms`);

@@ -31,7 +31,11 @@ export interface ScenarioSpec extends UpstreamShape {
 }
 
 export interface CycleRecord {
-  readonly kind: 'baseline' | 'measured';
+  /**
+   * `warmup`: every identity changes once after the baseline, so each item holds its last
+   * published event (a closed run's, kept until its next change), as in the steady state.
+   */
+  readonly kind: 'baseline' | 'warmup' | 'measured';
   /** Identities the simulator changed before this cycle. */
   readonly changedUpstream: number;
   readonly measurement: CycleMeasurement;
@@ -71,8 +75,9 @@ const NAIVE_FIRST_ID = 5_000_001n;
 
 /**
  * One scenario: a simulator with `identities`, a table with them registered, the poller in its
- * process; a baseline cycle, then `cycles` measured ones, each after the simulator changed
- * `changeFraction` of the identities; then, if asked, the naive reference on the same upstream.
+ * process; a baseline cycle, a warm-up cycle after every identity changed once (the steady state:
+ * each item holds its last published event), then `cycles` measured ones, each after the simulator
+ * changed `changeFraction` of the identities; then, if asked, the naive reference on the same upstream.
  */
 export async function runScenario(topology: Topology, spec: ScenarioSpec, log: (line: string) => void = () => {}): Promise<ScenarioResult> {
   const setupStarted = performance.now();
@@ -94,12 +99,12 @@ export async function runScenario(topology: Topology, spec: ScenarioSpec, log: (
     const setupMs = performance.now() - setupStarted;
 
     const cycles: CycleRecord[] = [];
-    for (let i = 0; i <= spec.cycles; i += 1) {
-      const kind = i === 0 ? 'baseline' : 'measured';
-      const changed = kind === 'baseline' ? [] : await upstream.service.tick(spec.changeFraction);
+    const kinds: CycleRecord['kind'][] = ['baseline', ...(spec.changeFraction > 0 ? ['warmup' as const] : []), ...Array<'measured'>(spec.cycles).fill('measured')];
+    for (const [i, kind] of kinds.entries()) {
+      const changed = kind === 'baseline' ? [] : await upstream.service.tick(kind === 'warmup' ? 1 : spec.changeFraction);
       await upstream.service.resetStats();
       const [simCpu, dbCpu] = [await upstream.service.cpuMs(), await topology.dynamoDb.cpuMs()];
-      if (spec.profileFile && i === 1) await poller.service.startProfile();
+      if (spec.profileFile && kind === 'measured' && cycles.at(-1)?.kind !== 'measured') await poller.service.startProfile();
       const measurement = await poller.service.cycle(changed);
       const simulatorCpuMs = topology.kind === 'processes' ? (await upstream.service.cpuMs()) - simCpu : 0;
       const dynamoDbCpuMs = topology.kind === 'processes' ? (await topology.dynamoDb.cpuMs()) - dbCpu : 0;

@@ -1,6 +1,7 @@
 import { PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { CycleAbortedError } from '../../lambda/core/errors';
 import { parseIdentityId } from '../../lambda/core/identity-id';
+import { formatRunId } from '../../lambda/core/run-receipt';
 import { PENDING_EVENT, WITH_PENDING_EVENT } from '../adapters/dynamodb-today-items';
 import { cycleHarness, type CycleHarness } from '../support/cycle-harness';
 
@@ -377,5 +378,39 @@ describe('alerts on dynalite and the CommBox simulator', () => {
     expect(h.publisher.received.map((e) => e.eventId)).toEqual([PENDING_EVENT.eventId, expect.any(String)]);
     expect(next).toMatchObject({ changed: 1, alertsSent: 1 });
     expect(h.publisher.alerts).toMatchObject([{ kind: 'new', lastAlertTotal: 3, total: 6 }]);
+  });
+});
+
+describe('what a minute costs in writes, with run receipts and the built-in alert policy', () => {
+  const RUN_BOUND_MS = 120_000;
+  const withReceipt = (n: number) => ({ receipt: { run: formatRunId(h.clock() + RUN_BOUND_MS, `w${n}`) } });
+
+  test('a change costs one item write, with its alert or without; each run two bookkeeping writes and the cycle end one', async () => {
+    const ids = h.simulator.world.populate(200, { firstId: 3000, maxConversations: 2 });
+    await h.register(...ids);
+    await h.cycle(withReceipt(0));
+    let run = 0;
+    const counted = { changes: 0, alerts: 0, updates: 0, cycles: 0 };
+    for (let minute = 0; minute < 5; minute += 1) {
+      h.advance(60_000);
+      h.simulator.world.tick(0.1);
+      const before = h.store.requests.UpdateItem;
+      const summary = await h.cycle(withReceipt((run += 1)));
+      counted.changes += summary.changed;
+      counted.alerts += summary.alertsSent;
+      counted.updates += h.store.requests.UpdateItem - before;
+      counted.cycles += 1;
+      expect(summary).toMatchObject({ receipted: summary.published + summary.alertsSent, resent: 0 });
+    }
+
+    // Identity writes: the changes, plus the time-only alert decisions (a digest or reminder that
+    // came due with no change); none completes an entry. Bookkeeping: open, close, cycle end.
+    const decisionsWithoutChange = counted.updates - counted.changes - 3 * counted.cycles;
+    if (process.env.TIMINGS === '1') process.stdout.write(`writes: ${JSON.stringify({ ...counted, decisionsWithoutChange })}\n`);
+    expect(counted.changes).toBeGreaterThan(50);
+    expect(counted.alerts).toBeGreaterThan(10);
+    expect(decisionsWithoutChange).toBeGreaterThanOrEqual(0);
+    expect(decisionsWithoutChange).toBeLessThanOrEqual(counted.alerts);
+    expect(h.store.requests.PutItem + h.store.requests.DeleteItem).toBe(0);
   });
 });
