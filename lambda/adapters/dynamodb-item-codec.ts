@@ -196,9 +196,16 @@ export function decodeOrReport<T>(
 }
 
 /** Turns a scanned item into the domain value the cycle needs; throws MalformedItemError. */
-export function decodeWatched(item: Item): WatchedIdentity {
-  return decodeIdentityItem(item).watched;
+/**
+ * `published`: told each entry's run and claim before its body is read; an entry it answers true
+ * for is only counted (`delivered`), never decoded: a scan of items that each keep their last
+ * published event decodes none of them.
+ */
+export function decodeWatched(item: Item, published?: PublishedTest): WatchedIdentity {
+  return decodeIdentityItem(item, published).watched;
 }
+
+export type PublishedTest = (entry: { readonly run?: string; readonly claimUntil: number }) => boolean;
 
 /** Turns a scanned item into what `identities list` shows; throws MalformedItemError. */
 export function decodeRegistration(item: Item): ReadableRegistration {
@@ -223,7 +230,6 @@ export function decodeRecord(item: Item): IdentityRecord {
 
 const CYCLE_SEGMENT = /^(\d{1,7})\/(\d{1,7})$/;
 
-/** A `#cycle#...` bookkeeping item; throws MalformedItemError. */
 /** The open runs of the `#runs` item (absent item or attribute: none). */
 export function decodeOpenRuns(item: Item | undefined): Set<string> {
   const value = item?.[ATTR.openRuns];
@@ -237,6 +243,7 @@ export function decodeCleanSince(item: Item | undefined): number | undefined {
   return item ? numberAttr(item, ATTR.cleanSince) : undefined;
 }
 
+/** A `#cycle#...` bookkeeping item; throws MalformedItemError. */
 export function decodeCycleEnd(item: Item): CycleEnd {
   const which = itemKey(item).slice(CYCLE_KEY_PREFIX.length);
   const endedAt = timeAttr(item, ATTR.endedAt);
@@ -258,7 +265,7 @@ export function decodeResumeFrom(item: Item): IdentityId | undefined {
  * Every known attribute is checked, whichever of them the caller needs, so an item the cycle
  * skips is exactly an item `identities list` shows as broken.
  */
-function decodeIdentityItem(item: Item): { watched: WatchedIdentity; registeredAt: string | undefined; total: number | undefined } {
+function decodeIdentityItem(item: Item, published?: PublishedTest): { watched: WatchedIdentity; registeredAt: string | undefined; total: number | undefined } {
   const raw = stringAttr(item, ATTR.id);
   if (raw === undefined || !isIdentityId(raw)) throw new MalformedItemError(`${ATTR.id} is not an identity id`);
   const id = raw;
@@ -267,7 +274,7 @@ function decodeIdentityItem(item: Item): { watched: WatchedIdentity; registeredA
   const version = numberAttr(item, ATTR.version);
   const total = numberAttr(item, ATTR.total);
   const conversations = decodeConversations(stringAttr(item, ATTR.conversations) ?? '');
-  const outbox = decodeOutbox(item, id);
+  const { entries: outbox, delivered } = decodeOutbox(item, id, published);
   const failureStreak = numberAttr(item, ATTR.failureStreak) ?? 0;
   const notFound = boolAttr(item, ATTR.notFound) ?? false;
   const alertPolicy = decodeAlertPolicy(item);
@@ -280,6 +287,7 @@ function decodeIdentityItem(item: Item): { watched: WatchedIdentity; registeredA
       ? { snapshot: { version, state: normalizeState(total ?? 0, conversations), ...(changedAt !== undefined ? { changedAt } : {}) } }
       : {}),
     ...(outbox.length > 0 ? { outbox } : {}),
+    ...(delivered > 0 ? { delivered } : {}),
     ...(alertPolicy ? { alertPolicy } : {}),
     ...(alert ? { alert } : {}),
     failureStreak,
@@ -289,13 +297,23 @@ function decodeIdentityItem(item: Item): { watched: WatchedIdentity; registeredA
 }
 
 /** The outbox in publishing order: the legacy pending slot (an item written before the outbox) first, then the map's entries. */
-function decodeOutbox(item: Item, id: IdentityId): OutboxEntry[] {
+function decodeOutbox(item: Item, id: IdentityId, published?: PublishedTest): { entries: OutboxEntry[]; delivered: number } {
   const legacy = decodeLegacyPending(item, id);
   const value = item[ATTR.outbox];
-  if (value === undefined) return legacy ? [legacy] : [];
+  if (value === undefined) return { entries: legacy ? [legacy] : [], delivered: 0 };
   if (value.M === undefined) throw new MalformedItemError(`${ATTR.outbox} is not a map`);
-  const entries = Object.entries(value.M).map(([eventId, entry]) => decodeOutboxEntry(eventId, entry, id));
-  return inOutboxOrder(legacy ? [legacy, ...entries] : entries);
+  const entries: OutboxEntry[] = [];
+  let delivered = 0;
+  for (const [eventId, entry] of Object.entries(value.M)) {
+    if (published && entry.M && published({ ...runOf(entry.M), claimUntil: numberAttr(entry.M, OUTBOX_FIELD.claimUntil, `${ATTR.outbox} entry`) ?? 0 })) delivered += 1;
+    else entries.push(decodeOutboxEntry(eventId, entry, id));
+  }
+  return { entries: inOutboxOrder(legacy ? [legacy, ...entries] : entries), delivered };
+}
+
+function runOf(fields: Item): { run?: string } {
+  const run = stringAttr(fields, OUTBOX_FIELD.run, `${ATTR.outbox} entry`);
+  return run !== undefined ? { run } : {};
 }
 
 function decodeOutboxEntry(eventId: string, value: AttributeValue, id: IdentityId): OutboxEntry {

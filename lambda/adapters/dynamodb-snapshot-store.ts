@@ -12,7 +12,7 @@ import type { IdentityId } from '../core/identity-id';
 import type { UnreadState, WatchedIdentity } from '../core/model';
 import { canCarryRun, entriesOfWrite, pendingOf, type OutboxEntry } from '../core/outbox';
 import type { AlertToSave, AlertUpdate, ChangeToSave, CycleInput, OutboxWrite, ScanSegment, SnapshotStore, TargetedInput } from '../core/ports';
-import { prunableRuns } from '../core/run-receipt';
+import { prunableRuns, publishedBefore } from '../core/run-receipt';
 import { batchGetItems } from './dynamodb-batch-get';
 import {
   ATTR,
@@ -25,6 +25,7 @@ import {
   encodeOutbox,
   keyOf,
   type MalformedItemError,
+  type PublishedTest,
   OUTBOX_FIELD,
   RESUME_KEY_PREFIX,
   RUNS_KEY,
@@ -63,8 +64,11 @@ export class DynamoDbSnapshotStore implements SnapshotStore {
     private readonly options: DynamoDbStoreOptions = {},
   ) {}
 
-  async loadCycle(segment?: ScanSegment): Promise<CycleInput> {
-    const [scanned, resumeFrom] = await Promise.all([this.scanWatched(segment), this.readResumePoint(segment)]);
+  async loadCycle(segment?: ScanSegment, now?: number): Promise<CycleInput> {
+    // Read before the scan, the open runs let it count, undecoded, the entries of runs closed by then.
+    const openBefore = now === undefined ? undefined : await this.readOpenRuns();
+    const published: PublishedTest | undefined = openBefore && now !== undefined ? (entry) => publishedBefore(entry, openBefore, now) : undefined;
+    const [scanned, resumeFrom] = await Promise.all([this.scanWatched(segment, published), this.readResumePoint(segment)]);
     const identities = await this.withoutDelivered(scanned);
     return { identities, ...(resumeFrom ? { resumeFrom } : {}) };
   }
@@ -79,9 +83,9 @@ export class DynamoDbSnapshotStore implements SnapshotStore {
     const open = await this.readOpenRuns();
     return identities.map((watched) => {
       if (!watched.outbox) return watched;
-      const { outbox, ...rest } = watched;
+      const { outbox, delivered: counted = 0, ...rest } = watched;
       const { pending, delivered } = pendingOf(outbox, open);
-      return { ...rest, ...(pending.length > 0 ? { outbox: pending } : {}), ...(delivered > 0 ? { delivered } : {}) };
+      return { ...rest, ...(pending.length > 0 ? { outbox: pending } : {}), ...(counted + delivered > 0 ? { delivered: counted + delivered } : {}) };
     });
   }
 
@@ -154,9 +158,9 @@ export class DynamoDbSnapshotStore implements SnapshotStore {
     return { identities: await this.withoutDelivered(identities), unregistered };
   }
 
-  private scanWatched(segment?: ScanSegment): Promise<WatchedIdentity[]> {
+  private scanWatched(segment?: ScanSegment, published?: PublishedTest): Promise<WatchedIdentity[]> {
     return scanIdentities(this.client, this.tableName, {
-      decode: decodeWatched,
+      decode: (item) => decodeWatched(item, published),
       ...(this.options.onMalformedItem ? { onMalformed: this.options.onMalformedItem } : {}),
       onPage: () => (this.requests.Scan += 1),
       ...(segment ? { segment } : {}),

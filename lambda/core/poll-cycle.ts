@@ -288,7 +288,7 @@ class PollCycle {
     const only = this.options.only;
     let input: CycleInput & { unregistered?: readonly IdentityId[] };
     try {
-      input = only ? await this.deps.store.loadIdentities(only.ids) : await this.deps.store.loadCycle(this.options.segment);
+      input = only ? await this.deps.store.loadIdentities(only.ids) : await this.deps.store.loadCycle(this.options.segment, this.deps.clock());
     } catch (error) {
       throw this.abort(`cannot read the registry: ${describe(error)}`, error);
     }

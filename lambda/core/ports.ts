@@ -83,7 +83,11 @@ export interface AlertToSave extends AlertUpdate, OutboxWrite {
  * cycle got there first; nothing else may be inferred from false.
  */
 export interface SnapshotStore {
-  loadCycle(segment?: ScanSegment): Promise<CycleInput>;
+  /**
+   * `now`: the cycle's clock as it starts loading. The store may then count, without decoding,
+   * the entries it can tell were published before it looked (`publishedBefore`).
+   */
+  loadCycle(segment?: ScanSegment, now?: number): Promise<CycleInput>;
   /** Reads just these identities by key (strongly consistent), for a targeted poll; no resume point. */
   loadIdentities(ids: readonly IdentityId[]): Promise<TargetedInput>;
   /**

@@ -18,17 +18,27 @@
 /** Past this many open runs (runs that died and are not yet pruned), a run confirms each entry on its own instead. */
 export const MAX_OPEN_RUNS = 100;
 
-/** `<settledBy in base 36>.<random>`: sortable by nothing, parseable for pruning, short (about 20 bytes). */
+/** `<settledBy in base 36>.<random>`: unique, about 20 bytes, and saying when its last claim runs out at the latest. */
 export function formatRunId(settledBy: number, random: string): string {
   return `${Math.ceil(settledBy).toString(36)}.${random}`;
 }
 
 /** When the run's claims ran out at the latest (epoch ms); undefined for an id this version did not write. */
 export function runSettledBy(run: string): number | undefined {
-  const match = /^([0-9a-z]+)\.[0-9a-zA-Z_-]+$/.exec(run);
+  const match = /^([0-9a-z]{1,11})\.[0-9a-zA-Z_-]+$/.exec(run);
   if (!match) return undefined;
   const value = parseInt(match[1] as string, 36);
   return Number.isSafeInteger(value) ? value : undefined;
+}
+
+/**
+ * Whether an entry is known to be published from a read of the open runs made at `readAt` or
+ * later, without reading anything else of it: its claim had run out by `readAt`, so it was
+ * written (or claimed) before the read, when its run was already open; and that run was not open
+ * at the read, so it had closed. Anything else is decoded and judged on a read made after it.
+ */
+export function publishedBefore(entry: { readonly run?: string; readonly claimUntil: number }, open: ReadonlySet<string>, readAt: number): boolean {
+  return entry.run !== undefined && entry.claimUntil <= readAt && !open.has(entry.run);
 }
 
 /**

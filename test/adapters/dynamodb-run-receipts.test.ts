@@ -3,7 +3,7 @@
  * run's tag on the entries it answers for, the entries of closed runs set aside on read, and the
  * change write that replaces them (and only them).
  */
-import { GetItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { DynamoDbSnapshotStore } from '../../lambda/adapters/dynamodb-snapshot-store';
 import { decodeAlertState, encodeAlertState, INITIAL_ALERT_STATE } from '../../lambda/core/alert-state';
 import { diffUnread } from '../../lambda/core/diff';
@@ -215,5 +215,53 @@ describe('cycle ends and pruning', () => {
     await store.pruneRuns(['from-a-later-version'], undefined);
 
     expect((await raw(TABLE_KEY.runsKey))?.open).toEqual({ SS: ['from-a-later-version'] });
+  });
+});
+
+describe('a scan that knows the time', () => {
+  it('counts, without decoding, an entry whose claim ran out before the read and whose run was closed then', async () => {
+    const { store, changedBy, client, tableName } = await setup();
+    await store.openRun(RUN);
+    const change = await changedBy('558355', RUN, 100);
+    await store.closeRun(RUN);
+    // A body no decoder would accept: it is never read.
+    await client.send(
+      new UpdateItemCommand({
+        TableName: tableName,
+        Key: { identityId: { S: '558355' } },
+        UpdateExpression: 'SET outbox.#e.body = :broken',
+        ExpressionAttributeNames: { '#e': change.eventId },
+        ExpressionAttributeValues: { ':broken': { S: '{not json' } },
+      }),
+    );
+
+    const { identities } = await store.loadCycle(undefined, 101);
+
+    expect(identities[0]).toMatchObject({ delivered: 1 });
+    expect(identities[0]?.outbox).toBeUndefined();
+  });
+
+  it('decodes an entry whose claim still runs, and judges it on the open runs read after the scan', async () => {
+    const { store, changedBy } = await setup();
+    await store.openRun(RUN);
+    await changedBy('558355', RUN, 5_000);
+
+    const whileOpen = (await store.loadCycle(undefined, 101)).identities[0];
+    await store.closeRun(RUN);
+    const afterClose = (await store.loadCycle(undefined, 101)).identities[0];
+
+    expect(whileOpen?.outbox).toMatchObject([{ run: RUN, claimUntil: 5_000 }]);
+    expect(afterClose).toMatchObject({ delivered: 1 });
+  });
+
+  it('decodes an entry of a run open at the read, even with its claim run out (a run that died)', async () => {
+    const { store, changedBy } = await setup();
+    await store.openRun(RUN);
+    await changedBy('558355', RUN, 100);
+
+    const { identities } = await store.loadCycle(undefined, 101);
+
+    expect(identities[0]?.outbox).toMatchObject([{ run: RUN, claimUntil: 100 }]);
+    expect(identities[0]?.delivered).toBeUndefined();
   });
 });

@@ -199,8 +199,8 @@ export class RecordingStore implements SnapshotStore {
     private readonly ctx: CycleContext,
   ) {}
 
-  async loadCycle(segment?: ScanSegment): Promise<CycleInput> {
-    const input = await this.inner.loadCycle(segment);
+  async loadCycle(segment?: ScanSegment, now?: number): Promise<CycleInput> {
+    const input = await this.inner.loadCycle(segment, now);
     const loaded = new Map<string, LoadedView>();
     for (const w of input.identities) {
       loaded.set(w.id, {
@@ -327,8 +327,8 @@ export class CrashingStore implements SnapshotStore {
     return result;
   }
 
-  loadCycle(segment?: ScanSegment): Promise<CycleInput> {
-    return this.step('-', () => this.inner.loadCycle(segment));
+  loadCycle(segment?: ScanSegment, now?: number): Promise<CycleInput> {
+    return this.step('-', () => this.inner.loadCycle(segment, now));
   }
 
   loadIdentities(ids: readonly IdentityId[]): Promise<TargetedInput> {
