@@ -102,6 +102,8 @@ export function eventLoopDelay(): () => EventLoopDelay {
 export interface MemoryUsage {
   /** Peak resident set size of this process so far. */
   readonly maxRssMb: number;
+  /** The largest resident set size sampled since `resetSampledPeak` (every 50 ms). */
+  readonly sampledPeakMb: number;
   readonly rssMb: number;
   readonly heapUsedMb: number;
 }
@@ -344,7 +346,22 @@ export class BenchPoller {
 export function memoryUsage(): MemoryUsage {
   const mb = (bytes: number): number => Math.round((bytes / 2 ** 20) * 10) / 10;
   const memory = process.memoryUsage();
-  return { maxRssMb: mb(process.resourceUsage().maxRSS * 1024), rssMb: mb(memory.rss), heapUsedMb: mb(memory.heapUsed) };
+  sampledPeak = Math.max(sampledPeak, memory.rss);
+  return { maxRssMb: mb(process.resourceUsage().maxRSS * 1024), sampledPeakMb: mb(sampledPeak), rssMb: mb(memory.rss), heapUsedMb: mb(memory.heapUsed) };
+}
+
+/**
+ * The process's own peak (maxRSS) cannot be reset, and the warm-up cycle, in which every
+ * identity changes at once, sets it: the measured cycles' peak is sampled instead.
+ */
+let sampledPeak = 0;
+let sampler: NodeJS.Timeout | undefined;
+
+export function resetSampledPeak(): void {
+  sampledPeak = process.memoryUsage.rss();
+  sampler ??= setInterval(() => {
+    sampledPeak = Math.max(sampledPeak, process.memoryUsage.rss());
+  }, 50).unref();
 }
 
 /**

@@ -104,7 +104,10 @@ export async function runScenario(topology: Topology, spec: ScenarioSpec, log: (
       const changed = kind === 'baseline' ? [] : await upstream.service.tick(kind === 'warmup' ? 1 : spec.changeFraction);
       await upstream.service.resetStats();
       const [simCpu, dbCpu] = [await upstream.service.cpuMs(), await topology.dynamoDb.cpuMs()];
-      if (spec.profileFile && kind === 'measured' && cycles.at(-1)?.kind !== 'measured') await poller.service.startProfile();
+      if (kind === 'measured' && cycles.at(-1)?.kind !== 'measured') {
+        await poller.service.resetPeak();
+        if (spec.profileFile) await poller.service.startProfile();
+      }
       const measurement = await poller.service.cycle(changed);
       const simulatorCpuMs = topology.kind === 'processes' ? (await upstream.service.cpuMs()) - simCpu : 0;
       const dynamoDbCpuMs = topology.kind === 'processes' ? (await topology.dynamoDb.cpuMs()) - dbCpu : 0;

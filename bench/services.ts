@@ -4,7 +4,7 @@ import path from 'node:path';
 import { startCommBoxSimulator, type CommBoxSimulator, type CommBoxSimulatorOptions, type SimulatorStats } from '../local/commbox-simulator';
 import { startEmbeddedDynamoDb, type EmbeddedDynamoDb } from '../local/embedded-dynamodb';
 import { compareClients, type ClientMeasurement, type CompareClientsOptions } from './http-clients';
-import { BenchPoller, eventLoopDelay, memoryUsage, type EventLoopDelay, type CycleMeasurement, type MemoryUsage, type PollerConfig } from './poller';
+import { BenchPoller, eventLoopDelay, memoryUsage, resetSampledPeak, type EventLoopDelay, type CycleMeasurement, type MemoryUsage, type PollerConfig } from './poller';
 
 /**
  * The three parts of a benchmark run, each as a service with async methods only, so the same
@@ -111,6 +111,11 @@ export function pollerService() {
     },
     memory(): Promise<MemoryUsage> {
       return Promise.resolve(memoryUsage());
+    },
+    /** From now on `sampledPeakMb` is the peak of what follows (the measured cycles). */
+    resetPeak(): Promise<void> {
+      resetSampledPeak();
+      return Promise.resolve();
     },
     /** CPU per request of the HTTP clients, on the same upstream (see http-clients.ts). */
     compareClients(options: CompareClientsOptions): Promise<ClientMeasurement[]> {

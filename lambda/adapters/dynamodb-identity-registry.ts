@@ -190,7 +190,7 @@ export class DynamoDbIdentityRegistry implements IdentityRegistry {
     const runs = await this.guard(() => this.client.send(new GetItemCommand({ TableName: this.tableName, Key: keyOf(RUNS_KEY), ConsistentRead: true })));
     const { outbox, ...rest } = record;
     const { pending, delivered } = pendingOf(outbox, decodeOpenRuns(runs.Item));
-    return { ...rest, ...(pending.length > 0 ? { outbox: pending } : {}), ...(delivered > 0 ? { delivered } : {}) };
+    return { ...rest, ...(pending.length > 0 ? { outbox: pending } : {}), ...(delivered.length > 0 ? { delivered } : {}) };
   }
 
   /** Every registration in id order; an item that cannot be decoded is listed as broken, not dropped. */

@@ -19,7 +19,7 @@ import {
   type UnreadState,
   type WatchedIdentity,
 } from '../core/model';
-import { inOutboxOrder, type AlertEntry, type ChangeEntry, type OutboxEntry } from '../core/outbox';
+import { inOutboxOrder, type AlertEntry, type ChangeEntry, type KeptEntry, type OutboxEntry } from '../core/outbox';
 import { TABLE_KEY } from '../env-names';
 
 /**
@@ -287,7 +287,7 @@ function decodeIdentityItem(item: Item, published?: PublishedTest): { watched: W
       ? { snapshot: { version, state: normalizeState(total ?? 0, conversations), ...(changedAt !== undefined ? { changedAt } : {}) } }
       : {}),
     ...(outbox.length > 0 ? { outbox } : {}),
-    ...(delivered > 0 ? { delivered } : {}),
+    ...(delivered.length > 0 ? { delivered } : {}),
     ...(alertPolicy ? { alertPolicy } : {}),
     ...(alert ? { alert } : {}),
     failureStreak,
@@ -297,23 +297,26 @@ function decodeIdentityItem(item: Item, published?: PublishedTest): { watched: W
 }
 
 /** The outbox in publishing order: the legacy pending slot (an item written before the outbox) first, then the map's entries. */
-function decodeOutbox(item: Item, id: IdentityId, published?: PublishedTest): { entries: OutboxEntry[]; delivered: number } {
+function decodeOutbox(item: Item, id: IdentityId, published?: PublishedTest): { entries: OutboxEntry[]; delivered: KeptEntry[] } {
   const legacy = decodeLegacyPending(item, id);
   const value = item[ATTR.outbox];
-  if (value === undefined) return { entries: legacy ? [legacy] : [], delivered: 0 };
+  if (value === undefined) return { entries: legacy ? [legacy] : [], delivered: [] };
   if (value.M === undefined) throw new MalformedItemError(`${ATTR.outbox} is not a map`);
   const entries: OutboxEntry[] = [];
-  let delivered = 0;
+  const delivered: KeptEntry[] = [];
   for (const [eventId, entry] of Object.entries(value.M)) {
-    if (published && entry.M && published({ ...runOf(entry.M), claimUntil: numberAttr(entry.M, OUTBOX_FIELD.claimUntil, `${ATTR.outbox} entry`) ?? 0 })) delivered += 1;
+    const kept = published && entry.M ? keptEntry(eventId, entry.M) : undefined;
+    if (kept && published?.(kept)) delivered.push(kept);
     else entries.push(decodeOutboxEntry(eventId, entry, id));
   }
   return { entries: inOutboxOrder(legacy ? [legacy, ...entries] : entries), delivered };
 }
 
-function runOf(fields: Item): { run?: string } {
-  const run = stringAttr(fields, OUTBOX_FIELD.run, `${ATTR.outbox} entry`);
-  return run !== undefined ? { run } : {};
+/** An entry's run and claim, read without its body; undefined when it has no run. */
+function keptEntry(eventId: string, fields: Item): KeptEntry | undefined {
+  const where = `${ATTR.outbox} entry`;
+  const run = stringAttr(fields, OUTBOX_FIELD.run, where);
+  return run === undefined ? undefined : { eventId, run, claimUntil: numberAttr(fields, OUTBOX_FIELD.claimUntil, where) ?? 0 };
 }
 
 function decodeOutboxEntry(eventId: string, value: AttributeValue, id: IdentityId): OutboxEntry {

@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { IdentityId } from '../core/identity-id';
 import type { UnreadState, WatchedIdentity } from '../core/model';
-import { canCarryRun, entriesOfWrite, pendingOf, type OutboxEntry } from '../core/outbox';
+import { canCarryRun, entriesOfWrite, pendingOf, type KeptEntry, type OutboxEntry } from '../core/outbox';
 import type { AlertToSave, AlertUpdate, ChangeToSave, CycleInput, OutboxWrite, ScanSegment, SnapshotStore, TargetedInput } from '../core/ports';
 import { prunableRuns, publishedBefore } from '../core/run-receipt';
 import { batchGetItems } from './dynamodb-batch-get';
@@ -83,9 +83,10 @@ export class DynamoDbSnapshotStore implements SnapshotStore {
     const open = await this.readOpenRuns();
     return identities.map((watched) => {
       if (!watched.outbox) return watched;
-      const { outbox, delivered: counted = 0, ...rest } = watched;
+      const { outbox, delivered: counted = [], ...rest } = watched;
       const { pending, delivered } = pendingOf(outbox, open);
-      return { ...rest, ...(pending.length > 0 ? { outbox: pending } : {}), ...(counted + delivered > 0 ? { delivered: counted + delivered } : {}) };
+      const kept = [...counted, ...delivered];
+      return { ...rest, ...(pending.length > 0 ? { outbox: pending } : {}), ...(kept.length > 0 ? { delivered: kept } : {}) };
     });
   }
 
@@ -255,6 +256,22 @@ export class DynamoDbSnapshotStore implements SnapshotStore {
     return this.update(id, {
       UpdateExpression: `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`,
       ConditionExpression: conditions.join(' AND '),
+      ExpressionAttributeNames: entryNames,
+      ExpressionAttributeValues: values,
+    });
+  }
+
+  dropKept(id: IdentityId, entries: readonly KeptEntry[]): Promise<boolean> {
+    const entryNames: Record<string, string> = { ...names('outbox'), '#erun': OUTBOX_FIELD.run };
+    const values: Record<string, AttributeValue> = {};
+    entries.forEach((entry, i) => {
+      entryNames[`#e${i}`] = entry.eventId;
+      values[`:run${i}`] = { S: entry.run };
+    });
+    return this.update(id, {
+      UpdateExpression: `REMOVE ${entries.map((_, i) => `#ob.#e${i}`).join(', ')}`,
+      // Still the published entry of that closed run: not one a later run took over since.
+      ConditionExpression: entries.map((_, i) => `#ob.#e${i}.#erun = :run${i}`).join(' AND '),
       ExpressionAttributeNames: entryNames,
       ExpressionAttributeValues: values,
     });

@@ -1,7 +1,7 @@
 import type { AlertPolicyField, AlertPolicyOverrides } from './alert-policy';
 import type { AlertState } from './alert-state';
 import { compareDecimalIds, type IdentityId } from './identity-id';
-import type { OutboxEntry } from './outbox';
+import type { KeptEntry, OutboxEntry } from './outbox';
 
 /** One conversation's unread count, as observed upstream. Ids are decimal strings. */
 export interface ConversationUnread {
@@ -77,7 +77,7 @@ export interface WatchedIdentity {
    * Entries beside `outbox` that a closed run already published: kept until the item's next write
    * replaces the outbox, whose condition counts them. Absent when none.
    */
-  readonly delivered?: number;
+  readonly delivered?: readonly KeptEntry[];
   /** The identity's own alert policy values; the stack-wide defaults fill in the rest. Absent when none. */
   readonly alertPolicy?: AlertPolicyOverrides;
   /** Absent until the first alert decision (a baseline, or the first change after alerts existed). */

@@ -82,9 +82,21 @@ export function withRun<T extends OutboxEntry>(entry: T, run: string | undefined
  * only kept until the item's next write replaces the outbox. Every other entry is pending. `open`
  * must be read after the entries were: a run is open before it writes its first entry.
  */
-export function pendingOf(entries: readonly OutboxEntry[], open: ReadonlySet<string>): { pending: OutboxEntry[]; delivered: number } {
-  const pending = entries.filter((entry) => entry.run === undefined || open.has(entry.run));
-  return { pending, delivered: entries.length - pending.length };
+export function pendingOf(entries: readonly OutboxEntry[], open: ReadonlySet<string>): { pending: OutboxEntry[]; delivered: KeptEntry[] } {
+  const pending: OutboxEntry[] = [];
+  const delivered: KeptEntry[] = [];
+  for (const entry of entries) {
+    if (entry.run === undefined || open.has(entry.run)) pending.push(entry);
+    else delivered.push({ eventId: entry.eventId, run: entry.run, claimUntil: entry.claimUntil });
+  }
+  return { pending, delivered };
+}
+
+/** An entry a closed run published, kept in its item: what it takes to remove it, not its event. */
+export interface KeptEntry {
+  readonly eventId: string;
+  readonly run: string;
+  readonly claimUntil: number;
 }
 
 export function eventOf(entry: OutboxEntry): OutboxEvent {

@@ -12,7 +12,7 @@ import { entriesOfWrite, eventOf, inOutboxOrder, publicationOf, type OutboxEntry
 import type { CycleInput, EventPublisher, PublishResult, ScanSegment, SnapshotStore, UnreadSource } from './ports';
 import { fit } from './publication';
 import { PublishQueue } from './publish-queue';
-import { MAX_OPEN_RUNS, runSettledBy } from './run-receipt';
+import { KEEP_PUBLISHED_MS, MAX_OPEN_RUNS, runSettledBy } from './run-receipt';
 import { runPool } from './worker-pool';
 
 export interface PollCycleDeps {
@@ -131,6 +131,8 @@ export interface CycleSummary {
   publishRequests: number;
   /** Entries this run's receipt published (closing the run), each without a write of its own. */
   receipted: number;
+  /** Published entries kept in their items past `KEEP_PUBLISHED_MS` and removed (one write per identity). */
+  keptDropped: number;
   /** Set when the deadline stopped the cycle; the next cycle of the segment starts here. */
   resumeFrom?: IdentityId;
 }
@@ -169,7 +171,7 @@ class PollCycle {
   private readonly summary: CycleSummary = {
     identities: 0, polled: 0, changed: 0, published: 0, failed: 0, notFound: 0, durationMs: 0,
     baselines: 0, alertsSent: 0, alertsDeferred: 0, alertsDropped: 0, resent: 0, pollFailed: 0, publishFailed: 0, conflicts: 0,
-    skipped: 0, publishRequests: 0, receipted: 0,
+    skipped: 0, publishRequests: 0, receipted: 0, keptDropped: 0,
   };
   /** Events and alerts go out in batches while identities are still polled; results come back to `settle`. */
   private readonly queue: PublishQueue<OutboxEntry>;
@@ -383,17 +385,31 @@ class PollCycle {
    */
   private async recordNoChange(watched: WatchedIdentity, snapshot: Snapshot, policy: EffectivePolicy): Promise<void> {
     if (watched.failureStreak > 0 || watched.notFound) await this.deps.store.clearFailures(watched.id);
-    await this.recordAlertOnly(watched, snapshot, policy);
+    if (!(await this.recordAlertOnly(watched, snapshot, policy))) await this.dropKeptTooLong(watched);
   }
 
-  /** A time-only alert decision: costs nothing unless `needsDecision`, and writes only what it changed. */
-  private async recordAlertOnly(watched: WatchedIdentity, snapshot: Snapshot, { policy, fingerprint }: EffectivePolicy): Promise<void> {
+  /**
+   * Published events a change would have replaced stay in the item; past `KEEP_PUBLISHED_MS`
+   * reading them every cycle costs more than one write that removes them.
+   */
+  private async dropKeptTooLong(watched: WatchedIdentity): Promise<void> {
+    const kept = watched.delivered ?? [];
+    const now = this.deps.clock();
+    if (kept.length === 0 || !kept.every((entry) => entry.claimUntil <= now - KEEP_PUBLISHED_MS)) return;
+    if (await this.deps.store.dropKept(watched.id, kept)) this.summary.keptDropped += kept.length;
+  }
+
+  /**
+   * A time-only alert decision: costs nothing unless `needsDecision`, and writes only what it
+   * changed. True when it tried to write (the item is not the one read any more).
+   */
+  private async recordAlertOnly(watched: WatchedIdentity, snapshot: Snapshot, { policy, fingerprint }: EffectivePolicy): Promise<boolean> {
     const stored = watched.alert;
     const now = this.deps.clock();
-    if (!stored || !needsDecision(stored.state, fingerprint, now, false)) return;
+    if (!stored || !needsDecision(stored.state, fingerprint, now, false)) return false;
     const decision = decideAlert({ policy, state: stored.state, previous: snapshot.state, now, isBaseline: false });
     const next = encodeAlertState(decision.state);
-    if (!decision.alert && next === stored.encoded) return;
+    if (!decision.alert && next === stored.encoded) return false;
     const notice = this.noticeOf(watched, decision, policy);
     const claimUntil = now + this.options.claimLeaseMs;
     const run = notice ? await this.runTag() : undefined;
@@ -405,18 +421,19 @@ class PollCycle {
         next,
         ...(notice ? { notice: notice.notice } : {}),
         claimUntil,
-        ...(watched.delivered ? { delivered: watched.delivered } : {}),
+        ...(watched.delivered?.length ? { delivered: watched.delivered.length } : {}),
         ...(run ? { run } : {}),
       }),
     );
     if (!saved) {
       // An overlapping cycle decided (or stored a change) first; it sends what is owed.
       this.summary.conflicts += 1;
-      return;
+      return true;
     }
     this.reportDecision(watched, decision, notice?.notice);
     const [entry] = entriesOfWrite(claimUntil, undefined, notice?.notice, run);
     if (entry && notice) this.queue.add(entry, notice.publication);
+    return true;
   }
 
   /**
@@ -452,7 +469,7 @@ class PollCycle {
           next: encodeAlertState(decision.state),
           ...(notice ? { notice: notice.notice } : {}),
         },
-        ...(watched.delivered ? { delivered: watched.delivered } : {}),
+        ...(watched.delivered?.length ? { delivered: watched.delivered.length } : {}),
         ...(run ? { run } : {}),
       }),
     );

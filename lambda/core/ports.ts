@@ -1,7 +1,7 @@
 import type { AlertNotice } from './alert-event';
 import type { IdentityId } from './identity-id';
 import type { CycleEnd, IdentityRecord, Registration, RegistrationFields, UnreadChangedEvent, UnreadState, WatchedIdentity } from './model';
-import type { OutboxEntry } from './outbox';
+import type { KeptEntry, OutboxEntry } from './outbox';
 import type { Publication } from './publication';
 
 /** One parallel-scan slice of the registry. */
@@ -109,6 +109,11 @@ export interface SnapshotStore {
    * without, each is completed on its own.
    */
   claimPending(id: IdentityId, entries: readonly OutboxEntry[], claimUntil: number, run?: string): Promise<boolean>;
+  /**
+   * Removes published entries kept past `KEEP_PUBLISHED_MS` (no change replaced them), in one
+   * write, each only while it is still tagged with the closed run that published it.
+   */
+  dropKept(id: IdentityId, entries: readonly KeptEntry[]): Promise<boolean>;
   /** The publisher accepted the entry: drop it from the outbox (the others stay). */
   completePending(id: IdentityId, entry: OutboxEntry): Promise<void>;
   /** The publisher refused the entry: keep it pending, untie it from its run, and let the next cycle take it at once. */

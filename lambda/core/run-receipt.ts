@@ -15,6 +15,15 @@
  * cycle (nothing skipped, nothing failed) that started after `settledBy`, no entry carries the id.
  */
 
+/**
+ * How long a published event is kept in its item before a write of its own removes it, when no
+ * change has replaced it. Every Scan reads it meanwhile: an event of about 400 bytes adds about
+ * 0.05 of an eventually consistent read unit per cycle, and the write that removes it costs one
+ * write unit, as much as about 100 such reads (read units cost a fifth of write units). Two hours
+ * is about 120 one-minute cycles: past that, keeping it costs more than removing it.
+ */
+export const KEEP_PUBLISHED_MS = 2 * 3_600_000;
+
 /** Past this many open runs (runs that died and are not yet pruned), a run confirms each entry on its own instead. */
 export const MAX_OPEN_RUNS = 100;
 

@@ -6,7 +6,7 @@
  */
 import { BUILT_IN_ALERT_DEFAULTS, type AlertPolicy } from '../../lambda/core/alert-policy';
 import { runPollCycle, type CycleObserver, type PollCycleOptions } from '../../lambda/core/poll-cycle';
-import { formatRunId, MAX_OPEN_RUNS } from '../../lambda/core/run-receipt';
+import { formatRunId, KEEP_PUBLISHED_MS, MAX_OPEN_RUNS } from '../../lambda/core/run-receipt';
 import { InMemorySnapshotStore } from '../support/in-memory-snapshot-store';
 import { ScriptedPublisher } from '../support/scripted-publisher';
 import { ScriptedUnreadSource, unread } from '../support/scripted-unread-source';
@@ -232,6 +232,43 @@ describe('what a run could not confirm stays pending', () => {
     expect(h.store.calls).toMatchObject({ completePending: 1, closeRun: 1 });
     expect(h.store.openRuns.size).toBe(MAX_OPEN_RUNS);
     expect(h.receipts).toEqual([{ stage: 'backlog', detail: MAX_OPEN_RUNS + 1 }]);
+  });
+});
+
+describe('a published event kept in its item', () => {
+  it(`is removed with one write once kept past ${KEEP_PUBLISHED_MS / 3_600_000} hours without a change, and not before`, async () => {
+    const h = setup();
+    changed(h, ID);
+    await h.cycle();
+    const claimUntil = h.store.get(ID)?.outbox?.[0]?.claimUntil ?? 0;
+    h.advance(claimUntil + KEEP_PUBLISHED_MS - 1 - h.now());
+    const before = await h.cycle();
+    h.advance(1);
+    const after = await h.cycle();
+
+    expect(before).toMatchObject({ keptDropped: 0 });
+    expect(after).toMatchObject({ keptDropped: 1 });
+    expect(h.store.get(ID)?.outbox).toBeUndefined();
+    expect(h.store.writes.filter((op) => op === 'dropKept')).toHaveLength(1);
+  });
+
+  it('is not removed once another run has taken it over', async () => {
+    const h = setup();
+    changed(h, ID);
+    await h.cycle();
+    h.advance(KEEP_PUBLISHED_MS + LEASE_MS);
+    // An overlapping cycle took the entry over for a run of its own since: the removal is refused.
+    h.store.before('dropKept', () => {
+      const item = h.store.get(ID);
+      const [entry] = item?.outbox ?? [];
+      if (!item || !entry) throw new Error('fixture: no kept entry');
+      h.store.put(ID, { ...item, outbox: [{ ...entry, run: 'other.run' }] });
+    });
+
+    const summary = await h.cycle();
+
+    expect(summary).toMatchObject({ keptDropped: 0 });
+    expect(h.store.get(ID)?.outbox).toHaveLength(1);
   });
 });
 

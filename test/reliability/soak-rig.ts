@@ -13,7 +13,7 @@
 import type { AlertNotice } from '../../lambda/core/alert-event';
 import type { IdentityId } from '../../lambda/core/identity-id';
 import type { UnreadChangedEvent, UnreadState } from '../../lambda/core/model';
-import type { OutboxEntry } from '../../lambda/core/outbox';
+import type { KeptEntry, OutboxEntry } from '../../lambda/core/outbox';
 import type {
   AlertToSave,
   ChangeToSave,
@@ -265,6 +265,10 @@ export class RecordingStore implements SnapshotStore {
     return done;
   }
 
+  dropKept(id: IdentityId, entries: readonly KeptEntry[]): Promise<boolean> {
+    return this.inner.dropKept(id, entries);
+  }
+
   /** Recorded when sent: the port does not say whether its condition held. */
   completePending(id: IdentityId, entry: OutboxEntry): Promise<void> {
     this.history.ledger.push({ kind: 'complete', cycle: this.ctx.cycle, id, eventId: entry.eventId });
@@ -354,6 +358,10 @@ export class CrashingStore implements SnapshotStore {
 
   completePending(id: IdentityId, entry: OutboxEntry): Promise<void> {
     return this.step(id, () => this.inner.completePending(id, entry), 'before-complete', () => 'after-complete');
+  }
+
+  dropKept(id: IdentityId, entries: readonly KeptEntry[]): Promise<boolean> {
+    return this.step(id, () => this.inner.dropKept(id, entries));
   }
 
   releasePending(id: IdentityId, entry: OutboxEntry): Promise<void> {

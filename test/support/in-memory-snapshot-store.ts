@@ -2,7 +2,7 @@ import { decodeAlertState } from '../../lambda/core/alert-state';
 import type { IdentityId } from '../../lambda/core/identity-id';
 import { parseIdentityId } from '../../lambda/core/identity-id';
 import type { UnreadState, WatchedIdentity } from '../../lambda/core/model';
-import { entriesOfWrite, inOutboxOrder, pendingOf, type OutboxEntry, withRun } from '../../lambda/core/outbox';
+import { entriesOfWrite, inOutboxOrder, pendingOf, type KeptEntry, type OutboxEntry, withRun } from '../../lambda/core/outbox';
 import type { AlertToSave, AlertUpdate, ChangeToSave, CycleInput, OutboxWrite, ScanSegment, SnapshotStore, TargetedInput } from '../../lambda/core/ports';
 import { prunableRuns } from '../../lambda/core/run-receipt';
 
@@ -23,7 +23,7 @@ export class InMemorySnapshotStore implements SnapshotStore {
   /** Calls per operation, refused writes included. */
   readonly calls: Record<StoreOperation, number> = {
     loadCycle: 0, loadIdentities: 0, saveBaseline: 0, saveChange: 0, saveAlert: 0, claimPending: 0, completePending: 0, releasePending: 0,
-    recordFailure: 0, markNotFound: 0, clearFailures: 0, saveResumePoint: 0, recordCycleEnd: 0, openRun: 0, closeRun: 0, pruneRuns: 0,
+    recordFailure: 0, markNotFound: 0, clearFailures: 0, saveResumePoint: 0, recordCycleEnd: 0, openRun: 0, closeRun: 0, pruneRuns: 0, dropKept: 0,
   };
   /** Runs open now (`run-receipt.ts`): their entries are pending; a closed run's entries are delivered. */
   readonly openRuns = new Set<string>();
@@ -92,7 +92,7 @@ export class InMemorySnapshotStore implements SnapshotStore {
     delete rest.delivered;
     if (!outbox) return rest;
     const { pending, delivered } = pendingOf(outbox, this.openRuns);
-    return { ...rest, ...(pending.length > 0 ? { outbox: pending } : {}), ...(delivered > 0 ? { delivered } : {}) };
+    return { ...rest, ...(pending.length > 0 ? { outbox: pending } : {}), ...(delivered.length > 0 ? { delivered } : {}) };
   }
 
   /** Entries of closed runs: published, kept until the item's next write. */
@@ -171,6 +171,18 @@ export class InMemorySnapshotStore implements SnapshotStore {
         ...item,
         outbox: (item.outbox ?? []).map((e) => (entries.some((entry) => entry.eventId === e.eventId) ? retagged({ ...e, claimUntil }, run) : e)),
       }),
+    );
+  }
+
+  dropKept(id: IdentityId, entries: readonly KeptEntry[]): Promise<boolean> {
+    return this.write(
+      'dropKept',
+      id,
+      (item) => entries.every((kept) => item.outbox?.find((e) => e.eventId === kept.eventId)?.run === kept.run),
+      ({ outbox, ...item }) => {
+        const left = (outbox ?? []).filter((e) => !entries.some((kept) => kept.eventId === e.eventId));
+        return left.length > 0 ? { ...item, outbox: left } : item;
+      },
     );
   }
 
