@@ -51,7 +51,7 @@ export function deadlineMarginMs(config: Pick<Config, 'maxAttempts' | 'requestTi
  * starting identities plus its slowest identity), plus the claim lease.
  */
 export function newRunReceipt(lastWriteBy: number, config: Pick<Config, 'claimLeaseMs'>): RunReceipt {
-  return { run: formatRunId(lastWriteBy + config.claimLeaseMs, randomBytes(6).toString('base64url')) };
+  return { run: formatRunId(lastWriteBy + config.claimLeaseMs, randomBytes(6).toString('base64url')), lastWriteBy };
 }
 
 /** For a run that starts no identity after `startWindowMs`: when its last write is done at the latest. */

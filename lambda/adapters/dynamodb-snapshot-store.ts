@@ -197,7 +197,7 @@ export class DynamoDbSnapshotStore implements SnapshotStore {
       UpdateExpression:
         'SET #v = :next, #total = :total, #convs = :convs, #changed = :changedAt, #alert = :alert, #ob = :outbox, #fail = :zero REMOVE #notFound',
       ConditionExpression: `#v = :expected AND ${onlyDelivered(change)} AND ${alertStateIs(change.alert)}`,
-      ExpressionAttributeNames: names('version', 'total', 'conversations', 'changedAt', 'alertState', 'outbox', 'pendingId', 'failureStreak', 'notFound'),
+      ExpressionAttributeNames: { ...names('version', 'total', 'conversations', 'changedAt', 'alertState', 'outbox', 'pendingId', 'failureStreak', 'notFound'), ...deliveredNames(change) },
       ExpressionAttributeValues: {
         ...stateValues(change.state),
         ...alertValues(change.alert),
@@ -219,7 +219,7 @@ export class DynamoDbSnapshotStore implements SnapshotStore {
     return this.update(update.id, {
       UpdateExpression: `SET #alert = :alert${update.notice ? ', #ob = :outbox' : ''}`,
       ConditionExpression: `#v = :version AND ${alertStateIs(update)} AND ${onlyDelivered(update)}`,
-      ExpressionAttributeNames: names('version', 'alertState', 'outbox', 'pendingId'),
+      ExpressionAttributeNames: { ...names('version', 'alertState', 'outbox', 'pendingId'), ...deliveredNames(update) },
       ExpressionAttributeValues: { ...alertValues(update), ...outbox, ':version': { N: String(update.version) }, ...deliveredValues(update) },
     });
   }
@@ -391,11 +391,24 @@ export class DynamoDbSnapshotStore implements SnapshotStore {
  * says they are the very entries read.
  */
 function onlyDelivered(write: OutboxWrite): string {
-  return write.delivered ? '(attribute_not_exists(#pid) AND size(#ob) = :delivered)' : '(attribute_not_exists(#pid) AND (attribute_not_exists(#ob) OR size(#ob) = :zero))';
+  const kept = write.delivered ?? [];
+  if (kept.length === 0) return '(attribute_not_exists(#pid) AND (attribute_not_exists(#ob) OR size(#ob) = :zero))';
+  // Each still tagged with the closed run that published it: one released or taken over since the
+  // read is pending again, and the write must not replace it.
+  const tagged = kept.map((_, i) => `#ob.#k${i}.#krun = :krun${i}`).join(' AND ');
+  return `(attribute_not_exists(#pid) AND size(#ob) = :delivered AND ${tagged})`;
+}
+
+function deliveredNames(write: OutboxWrite): Record<string, string> {
+  const kept = write.delivered ?? [];
+  if (kept.length === 0) return {};
+  return { '#krun': OUTBOX_FIELD.run, ...Object.fromEntries(kept.map((entry, i) => [`#k${i}`, entry.eventId])) };
 }
 
 function deliveredValues(write: OutboxWrite): Record<string, AttributeValue> {
-  return write.delivered ? { ':delivered': { N: String(write.delivered) } } : { ':zero': { N: '0' } };
+  const kept = write.delivered ?? [];
+  if (kept.length === 0) return { ':zero': { N: '0' } };
+  return { ':delivered': { N: String(kept.length) }, ...Object.fromEntries(kept.map((entry, i) => [`:krun${i}`, { S: entry.run }])) };
 }
 
 /** The alert state is still the one the decision started from. */

@@ -49,8 +49,14 @@ export interface PollCycleOptions {
 }
 
 export interface RunReceipt {
-  /** `formatRunId(deadline + claim lease, random)`: unique, and says when its last claim runs out. */
+  /** `formatRunId(lastWriteBy + claim lease, random)`: unique, and says when its last claim runs out. */
   readonly run: string;
+  /**
+   * No entry is tagged with the run after this (epoch ms, the cycle's clock): the Lambda's
+   * deadline, or when a local run's last identity has surely finished. Later writes complete
+   * their entries on their own, so the id's bound holds whatever happens.
+   */
+  readonly lastWriteBy: number;
 }
 
 /** What an alert decision held back or gave up, as a stored decision reports it. */
@@ -192,6 +198,8 @@ class PollCycle {
    */
   private receiptUnsafe = false;
   private receiptEntries = 0;
+  /** A claim write that threw: this cycle may have left a dead run's entry untaken, so it is not clean. */
+  private claimTrouble = false;
 
   constructor(
     private readonly deps: PollCycleDeps,
@@ -276,6 +284,13 @@ class PollCycle {
     }
   }
 
+  /** The run to tag one write's entries with: none past the receipt's `lastWriteBy`. */
+  private async tagForWrite(): Promise<string | undefined> {
+    const run = await this.runTag();
+    const lastWriteBy = this.options.receipt?.lastWriteBy ?? 0;
+    return run !== undefined && this.deps.clock() < lastWriteBy ? run : undefined;
+  }
+
   /** A write that may store or keep an entry tagged with this run: when it throws, the run may not close. */
   private async tagged<T>(write: () => Promise<T>): Promise<T> {
     try {
@@ -327,14 +342,23 @@ class PollCycle {
       return;
     }
     const claimUntil = now + this.options.claimLeaseMs;
-    const run = await this.runTag();
-    if (!(await this.tagged(() => this.deps.store.claimPending(watched.id, outbox, claimUntil, run)))) {
+    // Rendered before the claim: an entry that cannot be rendered is never claimed and left unqueued.
+    const rendered = inOutboxOrder(outbox).map((entry) => [entry, publicationOf(entry)] as const);
+    const run = await this.tagForWrite();
+    let claimed: boolean;
+    try {
+      claimed = await this.tagged(() => this.deps.store.claimPending(watched.id, outbox, claimUntil, run));
+    } catch (error) {
+      this.claimTrouble = true;
+      throw error;
+    }
+    if (!claimed) {
       this.summary.conflicts += 1;
       return;
     }
-    for (const entry of inOutboxOrder(outbox)) {
+    for (const [entry, publication] of rendered) {
       this.summary.resent += 1;
-      this.queue.add(withRun({ ...entry, claimUntil }, run), publicationOf(entry));
+      this.queue.add(withRun({ ...entry, claimUntil }, run), publication);
     }
   }
 
@@ -412,7 +436,7 @@ class PollCycle {
     if (!decision.alert && next === stored.encoded) return false;
     const notice = this.noticeOf(watched, decision, policy);
     const claimUntil = now + this.options.claimLeaseMs;
-    const run = notice ? await this.runTag() : undefined;
+    const run = notice ? await this.tagForWrite() : undefined;
     const saved = await this.tagged(() =>
       this.deps.store.saveAlert({
         id: watched.id,
@@ -421,7 +445,7 @@ class PollCycle {
         next,
         ...(notice ? { notice: notice.notice } : {}),
         claimUntil,
-        ...(watched.delivered?.length ? { delivered: watched.delivered.length } : {}),
+        ...(watched.delivered?.length ? { delivered: watched.delivered } : {}),
         ...(run ? { run } : {}),
       }),
     );
@@ -456,7 +480,7 @@ class PollCycle {
     const decision = decideAlert({ policy, ...(watched.alert ? { state: watched.alert.state } : {}), previous: snapshot.state, next: state, now, isBaseline: false });
     const notice = this.noticeOf(watched, decision, policy);
     const claimUntil = now + this.options.claimLeaseMs;
-    const run = await this.runTag();
+    const run = await this.tagForWrite();
     const stored = await this.tagged(() =>
       this.deps.store.saveChange({
         id: watched.id,
@@ -469,7 +493,7 @@ class PollCycle {
           next: encodeAlertState(decision.state),
           ...(notice ? { notice: notice.notice } : {}),
         },
-        ...(watched.delivered?.length ? { delivered: watched.delivered.length } : {}),
+        ...(watched.delivered?.length ? { delivered: watched.delivered } : {}),
         ...(run ? { run } : {}),
       }),
     );
@@ -566,7 +590,9 @@ class PollCycle {
   /** One bookkeeping write per cycle, so `identities show` can say when the table was last polled through. */
   private async recordCycleEnd(): Promise<void> {
     try {
-      const clean = this.summary.skipped === 0 && this.summary.failed === 0;
+      // Clean for pruning: every identity was started and every dead run's entry it met was taken
+      // over (a failed poll holds no pending entry; a refused publish is released, untagged).
+      const clean = this.summary.skipped === 0 && !this.claimTrouble;
       await this.deps.store.recordCycleEnd(this.options.segment, new Date(this.deps.clock()).toISOString(), clean ? this.startedAt : undefined);
     } catch (error) {
       this.deps.observer?.cycleEndFailed?.(error);

@@ -51,9 +51,10 @@ export interface AlertUpdate {
 export interface OutboxWrite {
   /**
    * The published entries the outbox held as read (`WatchedIdentity.delivered`): the write replaces
-   * them and is refused when the outbox holds anything else. @default 0
+   * them, and is refused when the outbox holds anything else or one of them is no longer tagged
+   * with the run that published it (released since, or taken over). @default none
    */
-  readonly delivered?: number;
+  readonly delivered?: readonly KeptEntry[];
   /** The run whose receipt answers for the entries written; absent: each is completed on its own. */
   readonly run?: string;
 }

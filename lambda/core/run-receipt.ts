@@ -42,13 +42,23 @@ export function runSettledBy(run: string): number | undefined {
 
 /**
  * Whether an entry is known to be published from a read of the open runs made at `readAt` or
- * later, without reading anything else of it: its claim had run out by `readAt`, so it was
- * written (or claimed) before the read, when its run was already open; and that run was not open
- * at the read, so it had closed. Anything else is decoded and judged on a read made after it.
+ * later, without reading anything else of it: its run had made its last write well before
+ * `readAt` (its `settledBy`, with the clock allowance), so it had opened before the read; and it
+ * was not open at the read, so it had closed. Anything else is decoded and judged on a read made
+ * after it.
  */
 export function publishedBefore(entry: { readonly run?: string; readonly claimUntil: number }, open: ReadonlySet<string>, readAt: number): boolean {
-  return entry.run !== undefined && entry.claimUntil <= readAt && !open.has(entry.run);
+  if (entry.run === undefined || open.has(entry.run)) return false;
+  const settledBy = runSettledBy(entry.run);
+  return settledBy !== undefined && settledBy + CLOCK_ALLOWANCE_MS <= readAt;
 }
+
+/**
+ * What `settledBy` is trusted to within: the clocks of two hosts (a Lambda and an operator's
+ * laptop running `poll`) and a write that lands late. Pruning and undecoded reading wait this
+ * much longer than the run's own bound.
+ */
+export const CLOCK_ALLOWANCE_MS = 10 * 60_000;
 
 /**
  * The open runs no entry can carry any more: settled before every segment's last clean cycle
@@ -60,6 +70,6 @@ export function prunableRuns(open: Iterable<string>, cleanSince: readonly (numbe
   const oldestClean = Math.min(...(cleanSince as number[]));
   return [...open].filter((run) => {
     const settledBy = runSettledBy(run);
-    return settledBy !== undefined && settledBy < oldestClean;
+    return settledBy !== undefined && settledBy + CLOCK_ALLOWANCE_MS < oldestClean;
   });
 }

@@ -10,7 +10,7 @@ import { diffUnread } from '../../lambda/core/diff';
 import { buildEvent } from '../../lambda/core/event-builder';
 import { parseIdentityId, type IdentityId } from '../../lambda/core/identity-id';
 import { normalizeState, type UnreadState } from '../../lambda/core/model';
-import { formatRunId } from '../../lambda/core/run-receipt';
+import { CLOCK_ALLOWANCE_MS, formatRunId } from '../../lambda/core/run-receipt';
 import { TABLE_KEY } from '../../lambda/env-names';
 import { createTestTable } from '../support/dynalite';
 
@@ -98,7 +98,7 @@ describe('entries and their run', () => {
     expect((await store.loadCycle()).identities[0]?.outbox).toHaveLength(1);
   });
 
-  it('the next change replaces the delivered entry in its one write, on the count read', async () => {
+  it('the next change replaces the delivered entry in its one write, on the entries read', async () => {
     const { store, raw, changedBy } = await setup();
     await store.openRun(RUN);
     const first = await changedBy('558355', RUN);
@@ -106,7 +106,7 @@ describe('entries and their run', () => {
     const next = event('558355', 2, 3, 5);
 
     const refused = await store.saveChange({ id: id('558355'), expectedVersion: 2, state: state(5), event: next, claimUntil: 200, alert: { seen: A0, next: A0 } });
-    const stored = await store.saveChange({ id: id('558355'), expectedVersion: 2, state: state(5), event: next, claimUntil: 200, alert: { seen: A0, next: A0 }, delivered: 1, run: LATER_RUN });
+    const stored = await store.saveChange({ id: id('558355'), expectedVersion: 2, state: state(5), event: next, claimUntil: 200, alert: { seen: A0, next: A0 }, delivered: [{ eventId: first.eventId, run: RUN, claimUntil: 100 }], run: LATER_RUN });
 
     expect(refused).toBe(false);
     expect(stored).toBe(true);
@@ -117,22 +117,39 @@ describe('entries and their run', () => {
   it('a change write is refused when the outbox holds more than the delivered entries read', async () => {
     const { store, changedBy } = await setup();
     await store.openRun(RUN);
-    await changedBy('558355', RUN);
+    const first = await changedBy('558355', RUN);
+    await store.closeRun(RUN);
+    const next = event('558355', 2, 3, 5);
+    const kept = { eventId: first.eventId, run: RUN, claimUntil: 100 };
+
+    expect(await store.saveChange({ id: id('558355'), expectedVersion: 2, state: state(5), event: next, claimUntil: 200, alert: { seen: A0, next: A0 }, delivered: [kept, { ...kept, eventId: 'another' }] })).toBe(false);
+  });
+
+  it('a change write is refused when a delivered entry read was released since (its run closed after the read): it is pending again', async () => {
+    const { store, changedBy } = await setup();
+    await store.openRun(RUN);
+    const first = await changedBy('558355', RUN);
+    const [entry] = (await store.loadCycle()).identities[0]?.outbox ?? [];
+    // Read as published (its run closed), then SNS's refusal is settled: released, untied from the run.
+    await store.releasePending(id('558355'), entry!);
     await store.closeRun(RUN);
     const next = event('558355', 2, 3, 5);
 
-    expect(await store.saveChange({ id: id('558355'), expectedVersion: 2, state: state(5), event: next, claimUntil: 200, alert: { seen: A0, next: A0 }, delivered: 2 })).toBe(false);
+    const stored = await store.saveChange({ id: id('558355'), expectedVersion: 2, state: state(5), event: next, claimUntil: 200, alert: { seen: A0, next: A0 }, delivered: [{ eventId: first.eventId, run: RUN, claimUntil: 100 }] });
+
+    expect(stored).toBe(false);
+    expect((await store.loadCycle()).identities[0]?.outbox).toMatchObject([{ eventId: first.eventId, claimUntil: 0 }]);
   });
 
   it('an alert decision replaces delivered entries the same way', async () => {
     const { store, changedBy } = await setup();
     await store.openRun(RUN);
-    await changedBy('558355', RUN);
+    const first = await changedBy('558355', RUN);
     await store.closeRun(RUN);
     const A1 = encodeAlertState({ ...decodeAlertState(A0), sequence: 1 });
 
     expect(await store.saveAlert({ id: id('558355'), version: 2, seen: A0, next: A1, claimUntil: 0 })).toBe(false);
-    expect(await store.saveAlert({ id: id('558355'), version: 2, seen: A0, next: A1, claimUntil: 0, delivered: 1 })).toBe(true);
+    expect(await store.saveAlert({ id: id('558355'), version: 2, seen: A0, next: A1, claimUntil: 0, delivered: [{ eventId: first.eventId, run: RUN, claimUntil: 100 }] })).toBe(true);
   });
 
   it('a claim by a run tags the entries with it; a claim without one unties them', async () => {
@@ -212,7 +229,7 @@ describe('cycle ends and pruning', () => {
 
   it('prunes a dead run only when every segment of the layout has a clean cycle after its last claim', async () => {
     const { store, raw } = await setup();
-    const settledBy = Date.parse(AT) + 120_000;
+    const settledBy = Date.parse(AT) + 120_000 + CLOCK_ALLOWANCE_MS;
     await store.openRun(RUN);
     await store.recordCycleEnd({ segment: 0, totalSegments: 2 }, AT, settledBy + 1);
 
@@ -237,7 +254,7 @@ describe('cycle ends and pruning', () => {
 });
 
 describe('a scan that knows the time', () => {
-  it('counts, without decoding, an entry whose claim ran out before the read and whose run was closed then', async () => {
+  it('counts, without decoding, an entry whose run had written its last well before the read and was closed then', async () => {
     const { store, changedBy, client, tableName } = await setup();
     await store.openRun(RUN);
     const change = await changedBy('558355', RUN, 100);
@@ -253,13 +270,13 @@ describe('a scan that knows the time', () => {
       }),
     );
 
-    const { identities } = await store.loadCycle(undefined, 101);
+    const { identities } = await store.loadCycle(undefined, Date.parse(AT) + 120_000 + CLOCK_ALLOWANCE_MS);
 
     expect(identities[0]?.delivered).toHaveLength(1);
     expect(identities[0]?.outbox).toBeUndefined();
   });
 
-  it('decodes an entry whose claim still runs, and judges it on the open runs read after the scan', async () => {
+  it('decodes an entry whose run may still have been writing, and judges it on the open runs read after the scan', async () => {
     const { store, changedBy } = await setup();
     await store.openRun(RUN);
     await changedBy('558355', RUN, 5_000);
@@ -272,12 +289,12 @@ describe('a scan that knows the time', () => {
     expect(afterClose?.delivered).toHaveLength(1);
   });
 
-  it('decodes an entry of a run open at the read, even with its claim run out (a run that died)', async () => {
+  it('decodes an entry of a run open at the read, even long after its bound (a run that died)', async () => {
     const { store, changedBy } = await setup();
     await store.openRun(RUN);
     await changedBy('558355', RUN, 100);
 
-    const { identities } = await store.loadCycle(undefined, 101);
+    const { identities } = await store.loadCycle(undefined, Date.parse(AT) + 120_000 + CLOCK_ALLOWANCE_MS);
 
     expect(identities[0]?.outbox).toMatchObject([{ run: RUN, claimUntil: 100 }]);
     expect(identities[0]?.delivered).toBeUndefined();

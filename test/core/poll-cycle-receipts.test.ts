@@ -6,7 +6,7 @@
  */
 import { BUILT_IN_ALERT_DEFAULTS, type AlertPolicy } from '../../lambda/core/alert-policy';
 import { runPollCycle, type CycleObserver, type PollCycleOptions } from '../../lambda/core/poll-cycle';
-import { formatRunId, KEEP_PUBLISHED_MS, MAX_OPEN_RUNS } from '../../lambda/core/run-receipt';
+import { CLOCK_ALLOWANCE_MS, formatRunId, KEEP_PUBLISHED_MS, MAX_OPEN_RUNS, runSettledBy } from '../../lambda/core/run-receipt';
 import { InMemorySnapshotStore } from '../support/in-memory-snapshot-store';
 import { ScriptedPublisher } from '../support/scripted-publisher';
 import { ScriptedUnreadSource, unread } from '../support/scripted-unread-source';
@@ -28,8 +28,8 @@ function setup() {
   const publisher = new ScriptedPublisher();
   const receipts: { stage: string; detail: unknown }[] = [];
   const observer: CycleObserver = { receiptFailed: (stage, detail) => receipts.push({ stage, detail }) };
-  /** A run id whose claims end a lease after the cycle's own minute, as the handler's do. */
-  const nextRun = (): string => formatRunId(now + 60_000 + LEASE_MS, `r${(runs += 1)}`);
+  /** A run that writes for at most a minute and whose claims end a lease later, as the handler's do. */
+  const nextReceipt = () => ({ run: formatRunId(now + 60_000 + LEASE_MS, `r${(runs += 1)}`), lastWriteBy: now + 60_000 });
   return {
     source,
     store,
@@ -40,7 +40,7 @@ function setup() {
     cycle: (options: Partial<PollCycleOptions> = {}) =>
       runPollCycle(
         { source, store, publisher, clock: () => now, observer },
-        { concurrency: 1, claimLeaseMs: LEASE_MS, alertDefaults: NO_ALERTS, receipt: { run: nextRun() }, ...options },
+        { concurrency: 1, claimLeaseMs: LEASE_MS, alertDefaults: NO_ALERTS, receipt: nextReceipt(), ...options },
       ),
     withoutReceipt: (options: Partial<PollCycleOptions> = {}) =>
       runPollCycle({ source, store, publisher, clock: () => now, observer }, { concurrency: 1, claimLeaseMs: LEASE_MS, alertDefaults: NO_ALERTS, ...options }),
@@ -281,18 +281,20 @@ describe('dead runs are pruned only when no entry can carry them', () => {
     await h.cycle();
   }
 
-  it('after a clean cycle that started past the run’s last claim, and not before', async () => {
+  it('after a clean cycle that started past the run’s last claim (and the clock allowance), and not before', async () => {
     const h = setup();
     await deadRun(h);
     const [dead] = [...h.store.openRuns];
+    const settledBy = runSettledBy(dead!) ?? 0;
     h.advance(LEASE_MS);
     changed(h, OTHER);
     await h.cycle(); // resends the dead run's event: clean, but started before the dead run's bound
     expect(h.store.openRuns).toContain(dead);
 
-    h.advance(60_000);
+    h.advance(settledBy + CLOCK_ALLOWANCE_MS - h.now());
     changed(h, '558357');
     await h.cycle(); // clean, but it started at the bound, not after it
+    expect(h.store.openRuns).toContain(dead);
     h.advance(60_000);
     changed(h, '558358');
     await h.cycle(); // clean and started after the bound: no entry can carry the dead run
@@ -300,22 +302,70 @@ describe('dead runs are pruned only when no entry can carry them', () => {
     expect(h.store.openRuns.size).toBe(0);
   });
 
-  it('not after a cycle that skipped or failed an identity', async () => {
+  it('not after a cycle that skipped an identity; a failed poll does not count against it', async () => {
     const h = setup();
+    const LIVE_RUN = formatRunId(h.now() + 24 * 3_600_000, 'live');
     await deadRun(h);
+    const [dead] = [...h.store.openRuns];
     h.advance(LEASE_MS);
     await h.cycle();
-    h.advance(3 * 60_000);
-    h.source.answerNext(OTHER, new Error('503 from CommBox'));
-    h.store.put(OTHER, { snapshot: { version: 1, state: ONE } });
+    h.advance((runSettledBy(dead!) ?? 0) + CLOCK_ALLOWANCE_MS + 60_000 - h.now());
+    // Another run, still open, holds a live claim on this identity's event: the cycle skips it.
+    h.store.openRuns.add(LIVE_RUN);
+    const [kept] = h.store.get(ID)?.outbox ?? [];
+    if (!kept) throw new Error('fixture: no kept entry');
+    h.store.put(OTHER, { snapshot: { version: 1, state: ONE }, outbox: [{ ...kept, run: LIVE_RUN, claimUntil: h.now() + 10 * LEASE_MS }] });
     changed(h, '558357');
-    await h.cycle();
+    const skipping = await h.cycle();
     h.advance(60_000);
     changed(h, '558358');
-    h.source.answerNext(OTHER, new Error('503 from CommBox'));
+    await h.cycle();
+    const stillOpen = h.store.openRuns.has(dead!);
+    h.store.openRuns.delete(LIVE_RUN);
+    h.source.answerNext('558358', new Error('503 from CommBox'));
+    h.advance(60_000);
+    changed(h, '558359');
+    await h.cycle(); // clean despite the failed poll
+    h.advance(60_000);
+    changed(h, '558360');
     await h.cycle();
 
-    expect(h.store.openRuns.size).toBe(1);
+    expect(skipping.skipped).toBe(1);
+    expect(stillOpen).toBe(true);
+    expect(h.store.openRuns.has(dead!)).toBe(false);
+  });
+});
+
+describe('what the receipt may cover', () => {
+  it('an entry written after the receipt’s last write time is completed on its own', async () => {
+    const h = setup();
+    changed(h, ID);
+
+    const summary = await h.cycle({ receipt: { run: formatRunId(h.now() + LEASE_MS, 'late'), lastWriteBy: h.now() } });
+
+    expect(summary).toMatchObject({ published: 1, receipted: 0 });
+    expect(h.store.calls.completePending).toBe(1);
+    expect(h.store.get(ID)?.outbox).toBeUndefined();
+  });
+
+  it('an entry that cannot be rendered is not claimed: it stays pending, and the run that met it still closes', async () => {
+    const h = setup();
+    changed(h, ID);
+    h.store.before('closeRun', () => {
+      throw new Error('killed');
+    });
+    await h.cycle();
+    const item = h.store.get(ID);
+    const entry = item?.outbox?.[0];
+    if (!item || !entry || entry.kind !== 'change') throw new Error('fixture: no change entry');
+    h.store.put(ID, { ...item, outbox: [{ ...entry, event: { ...entry.event, conversations: null as never } }] });
+    h.advance(LEASE_MS);
+
+    const summary = await h.cycle();
+
+    expect(summary).toMatchObject({ resent: 0, pollFailed: 1 });
+    expect(h.store.pendingEntries(ID)).toHaveLength(1);
+    expect(h.store.calls.claimPending).toBe(0);
   });
 });
 

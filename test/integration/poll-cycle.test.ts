@@ -383,7 +383,7 @@ describe('alerts on dynalite and the CommBox simulator', () => {
 
 describe('what a minute costs in writes, with run receipts and the built-in alert policy', () => {
   const RUN_BOUND_MS = 120_000;
-  const withReceipt = (n: number) => ({ receipt: { run: formatRunId(h.clock() + RUN_BOUND_MS, `w${n}`) } });
+  const withReceipt = (n: number) => ({ receipt: { run: formatRunId(h.clock() + RUN_BOUND_MS, `w${n}`), lastWriteBy: h.clock() + RUN_BOUND_MS - 60_000 } });
 
   test('a change costs one item write, with its alert or without; each run two bookkeeping writes and the cycle end one', async () => {
     const ids = h.simulator.world.populate(200, { firstId: 3000, maxConversations: 2 });

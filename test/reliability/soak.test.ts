@@ -268,7 +268,7 @@ async function runSoak(seed: number): Promise<{ verdict: Verdict; figures: SoakF
       let summary: CycleSummary | undefined;
       try {
         // Two cycles in three confirm their publications by receipt, the third entry by entry: both paths, overlapping.
-        const receipt = cycle % 3 === 0 ? {} : { receipt: { run: formatRunId(clock() + RUN_BOUND_MS + LEASE_MS, `c${cycle}`) } };
+        const receipt = cycle % 3 === 0 ? {} : { receipt: { run: formatRunId(clock() + RUN_BOUND_MS + LEASE_MS, `c${cycle}`), lastWriteBy: clock() + RUN_BOUND_MS } };
         summary = await runPollCycle(
           { source, store, publisher, clock, observer },
           { concurrency: CONCURRENCY, claimLeaseMs: LEASE_MS, alertDefaults: ALERT_POLICY, ...receipt },

@@ -267,7 +267,9 @@ export class InMemorySnapshotStore implements SnapshotStore {
 
 /** The outbox holds just the entries of closed runs the writer read (DynamoDB: its size, on the version and alert state read). */
 function onlyDelivered(item: StoredIdentity, write: OutboxWrite): boolean {
-  return (item.outbox ?? []).length === (write.delivered ?? 0);
+  const kept = write.delivered ?? [];
+  const outbox = item.outbox ?? [];
+  return outbox.length === kept.length && kept.every((k) => outbox.some((e) => e.eventId === k.eventId && e.run === k.run));
 }
 
 function retagged(entry: OutboxEntry, run: string | undefined): OutboxEntry {
