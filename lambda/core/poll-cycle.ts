@@ -10,7 +10,7 @@ import { compareDecimalIds, type IdentityId } from './identity-id';
 import type { Snapshot, UnreadChangedEvent, UnreadState, WatchedIdentity } from './model';
 import { entriesOfWrite, eventOf, inOutboxOrder, publicationOf, type OutboxEntry, type OutboxEvent, withRun } from './outbox';
 import type { CycleInput, EventPublisher, PublishResult, ScanSegment, SnapshotStore, UnreadSource } from './ports';
-import { fit } from './publication';
+import { fit, type Publication } from './publication';
 import { PublishQueue } from './publish-queue';
 import { KEEP_PUBLISHED_MS, MAX_OPEN_RUNS, runSettledBy } from './run-receipt';
 import { runPool } from './worker-pool';
@@ -342,13 +342,15 @@ class PollCycle {
       return;
     }
     const claimUntil = now + this.options.claimLeaseMs;
-    // Rendered before the claim: an entry that cannot be rendered is never claimed and left unqueued.
-    const rendered = inOutboxOrder(outbox).map((entry) => [entry, publicationOf(entry)] as const);
-    const run = await this.tagForWrite();
+    let rendered: (readonly [OutboxEntry, Publication])[];
     let claimed: boolean;
+    const run = await this.tagForWrite();
     try {
+      // Rendered before the claim: an entry that cannot be rendered is never claimed and left unqueued.
+      rendered = inOutboxOrder(outbox).map((entry) => [entry, publicationOf(entry)] as const);
       claimed = await this.tagged(() => this.deps.store.claimPending(watched.id, outbox, claimUntil, run));
     } catch (error) {
+      // Pending entries this cycle could not take over: a dead run's may still carry its id.
       this.claimTrouble = true;
       throw error;
     }
