@@ -11,7 +11,7 @@ import {
 import { setTimeout as delay } from 'node:timers/promises';
 import { compareDecimalIds, type IdentityId } from '../core/identity-id';
 import type { BrokenRegistration, CycleEnd, IdentityRecord, Registration, RegistrationFields } from '../core/model';
-import { pendingOf } from '../core/outbox';
+import { withDeliveredSetAside } from '../core/outbox';
 import type { IdentityRegistry, TableSetup } from '../core/ports';
 import { TABLE_KEY } from '../env-names';
 import { batchGetItems } from './dynamodb-batch-get';
@@ -188,9 +188,7 @@ export class DynamoDbIdentityRegistry implements IdentityRegistry {
     if (!record.outbox?.some((entry) => entry.run !== undefined)) return record;
     // Entries of closed runs were published (`run-receipt.ts`): read after the item, as a cycle does.
     const runs = await this.guard(() => this.client.send(new GetItemCommand({ TableName: this.tableName, Key: keyOf(RUNS_KEY), ConsistentRead: true })));
-    const { outbox, ...rest } = record;
-    const { pending, delivered } = pendingOf(outbox, decodeOpenRuns(runs.Item));
-    return { ...rest, ...(pending.length > 0 ? { outbox: pending } : {}), ...(delivered.length > 0 ? { delivered } : {}) };
+    return withDeliveredSetAside(record, decodeOpenRuns(runs.Item));
   }
 
   /** Every registration in id order; an item that cannot be decoded is listed as broken, not dropped. */

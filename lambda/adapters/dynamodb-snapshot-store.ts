@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { IdentityId } from '../core/identity-id';
 import type { UnreadState, WatchedIdentity } from '../core/model';
-import { canCarryRun, entriesOfWrite, pendingOf, type KeptEntry, type OutboxEntry } from '../core/outbox';
+import { canCarryRun, entriesOfWrite, withDeliveredSetAside, type KeptEntry, type OutboxEntry } from '../core/outbox';
 import type { AlertToSave, AlertUpdate, ChangeToSave, CycleInput, OutboxWrite, ScanSegment, SnapshotStore, TargetedInput } from '../core/ports';
 import { prunableRuns, publishedBefore } from '../core/run-receipt';
 import { batchGetItems } from './dynamodb-batch-get';
@@ -81,13 +81,7 @@ export class DynamoDbSnapshotStore implements SnapshotStore {
   private async withoutDelivered(identities: WatchedIdentity[]): Promise<WatchedIdentity[]> {
     if (!identities.some((w) => w.outbox?.some((entry) => entry.run !== undefined))) return identities;
     const open = await this.readOpenRuns();
-    return identities.map((watched) => {
-      if (!watched.outbox) return watched;
-      const { outbox, delivered: counted = [], ...rest } = watched;
-      const { pending, delivered } = pendingOf(outbox, open);
-      const kept = [...counted, ...delivered];
-      return { ...rest, ...(pending.length > 0 ? { outbox: pending } : {}), ...(kept.length > 0 ? { delivered: kept } : {}) };
-    });
+    return identities.map((watched) => withDeliveredSetAside(watched, open));
   }
 
   private async readOpenRuns(): Promise<Set<string>> {

@@ -92,6 +92,21 @@ export function pendingOf(entries: readonly OutboxEntry[], open: ReadonlySet<str
   return { pending, delivered };
 }
 
+/**
+ * An identity as a cycle reads it: its outbox split by `pendingOf`, the entries of closed runs
+ * added to those already set aside (`delivered`).
+ */
+export function withDeliveredSetAside<T extends { readonly outbox?: readonly OutboxEntry[]; readonly delivered?: readonly KeptEntry[] }>(
+  watched: T,
+  open: ReadonlySet<string>,
+): T {
+  if (!watched.outbox) return watched;
+  const { outbox, delivered: already = [], ...rest } = watched;
+  const { pending, delivered } = pendingOf(outbox, open);
+  const kept = [...already, ...delivered];
+  return { ...rest, ...(pending.length > 0 ? { outbox: pending } : {}), ...(kept.length > 0 ? { delivered: kept } : {}) } as T;
+}
+
 /** An entry a closed run published, kept in its item: what it takes to remove it, not its event. */
 export interface KeptEntry {
   readonly eventId: string;

@@ -2,7 +2,7 @@ import { decodeAlertState } from '../../lambda/core/alert-state';
 import type { IdentityId } from '../../lambda/core/identity-id';
 import { parseIdentityId } from '../../lambda/core/identity-id';
 import type { UnreadState, WatchedIdentity } from '../../lambda/core/model';
-import { entriesOfWrite, inOutboxOrder, pendingOf, type KeptEntry, type OutboxEntry, withRun } from '../../lambda/core/outbox';
+import { entriesOfWrite, inOutboxOrder, pendingOf, type KeptEntry, type OutboxEntry, withDeliveredSetAside, withRun } from '../../lambda/core/outbox';
 import type { AlertToSave, AlertUpdate, ChangeToSave, CycleInput, OutboxWrite, ScanSegment, SnapshotStore, TargetedInput } from '../../lambda/core/ports';
 import { prunableRuns } from '../../lambda/core/run-receipt';
 
@@ -88,11 +88,7 @@ export class InMemorySnapshotStore implements SnapshotStore {
 
   /** A copy as a cycle reads it: the entries of closed runs set aside as `delivered`. */
   private asRead(item: StoredIdentity): StoredIdentity {
-    const { outbox, ...rest } = structuredClone(item);
-    delete rest.delivered;
-    if (!outbox) return rest;
-    const { pending, delivered } = pendingOf(outbox, this.openRuns);
-    return { ...rest, ...(pending.length > 0 ? { outbox: pending } : {}), ...(delivered.length > 0 ? { delivered } : {}) };
+    return withDeliveredSetAside(structuredClone(item), this.openRuns);
   }
 
   /** Entries of closed runs: published, kept until the item's next write. */
@@ -169,7 +165,7 @@ export class InMemorySnapshotStore implements SnapshotStore {
       (item) => entries.every((entry) => item.outbox?.find((e) => e.eventId === entry.eventId)?.claimUntil === entry.claimUntil),
       (item) => ({
         ...item,
-        outbox: (item.outbox ?? []).map((e) => (entries.some((entry) => entry.eventId === e.eventId) ? retagged({ ...e, claimUntil }, run) : e)),
+        outbox: (item.outbox ?? []).map((e) => (entries.some((entry) => entry.eventId === e.eventId) ? withRun({ ...e, claimUntil }, run) : e)),
       }),
     );
   }
@@ -203,7 +199,7 @@ export class InMemorySnapshotStore implements SnapshotStore {
       'releasePending',
       id,
       (item) => item.outbox?.some((e) => e.eventId === entry.eventId) === true,
-      (item) => ({ ...item, outbox: (item.outbox ?? []).map((e) => (e.eventId === entry.eventId ? retagged({ ...e, claimUntil: 0 }, undefined) : e)) }),
+      (item) => ({ ...item, outbox: (item.outbox ?? []).map((e) => (e.eventId === entry.eventId ? withRun({ ...e, claimUntil: 0 }, undefined) : e)) }),
     );
   }
 
@@ -272,9 +268,6 @@ function onlyDelivered(item: StoredIdentity, write: OutboxWrite): boolean {
   return outbox.length === kept.length && kept.every((k) => outbox.some((e) => e.eventId === k.eventId && e.run === k.run));
 }
 
-function retagged(entry: OutboxEntry, run: string | undefined): OutboxEntry {
-  return withRun(entry, run);
-}
 
 function alertStateIs(item: StoredIdentity, update: AlertUpdate): boolean {
   return item.alert?.encoded === update.seen;
