@@ -12,6 +12,8 @@ export interface IdentityScan<T> {
   readonly onPage?: () => void;
   /** Handed each bookkeeping item the scan passes, undecoded. */
   readonly onBookkeeping?: (item: Item) => void;
+  /** Items per Scan request (DynamoDB's own limit is 1 MB of items). @default DynamoDB's */
+  readonly pageSize?: number;
 }
 
 /**
@@ -22,7 +24,11 @@ export async function scanIdentities<T>(client: DynamoDBClient, tableName: strin
   const decoded: T[] = [];
   const pages = paginateScan(
     { client },
-    { TableName: tableName, ...(scan.segment ? { Segment: scan.segment.segment, TotalSegments: scan.segment.totalSegments } : {}) },
+    {
+      TableName: tableName,
+      ...(scan.segment ? { Segment: scan.segment.segment, TotalSegments: scan.segment.totalSegments } : {}),
+      ...(scan.pageSize ? { Limit: scan.pageSize } : {}),
+    },
   );
   for await (const page of pages) {
     scan.onPage?.();

@@ -42,7 +42,18 @@ export interface DynamoDbStoreOptions {
   readonly onMalformedItem?: (key: string, error: MalformedItemError) => void;
   /** Waits between rounds of keys a BatchGetItem left unprocessed. @default a timer */
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Items per Scan request. @default SCAN_PAGE_ITEMS */
+  readonly scanPageSize?: number;
 }
+
+/**
+ * Items per Scan request: about 140 KB of items that each keep their last published event, so a
+ * page's response and what is decoded from it die young, instead of a 1 MB page's text and
+ * objects waiting for a full collection and raising the function's peak memory. Scanning 10,000
+ * such items on dynalite peaked about 10 MB above the start with 250 a page and 27 MB with 1 MB pages;
+ * it costs 40 Scan requests instead of 6, and no read unit more than rounding.
+ */
+export const SCAN_PAGE_ITEMS = 250;
 
 /** Request counters by operation, for the benchmark and metrics. */
 export type OperationCounts = Record<'Scan' | 'GetItem' | 'BatchGetItem' | 'UpdateItem' | 'PutItem' | 'DeleteItem', number>;
@@ -156,6 +167,7 @@ export class DynamoDbSnapshotStore implements SnapshotStore {
   private scanWatched(segment?: ScanSegment, published?: PublishedTest): Promise<WatchedIdentity[]> {
     return scanIdentities(this.client, this.tableName, {
       decode: (item) => decodeWatched(item, published),
+      pageSize: this.options.scanPageSize ?? SCAN_PAGE_ITEMS,
       ...(this.options.onMalformedItem ? { onMalformed: this.options.onMalformedItem } : {}),
       onPage: () => (this.requests.Scan += 1),
       ...(segment ? { segment } : {}),
