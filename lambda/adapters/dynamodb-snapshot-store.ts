@@ -79,9 +79,10 @@ export class DynamoDbSnapshotStore implements SnapshotStore {
     // Read before the scan, the open runs let it count, undecoded, the entries of runs closed by then.
     const openBefore = now === undefined ? undefined : await this.readOpenRuns();
     const published: PublishedTest | undefined = openBefore && now !== undefined ? (entry) => publishedBefore(entry, openBefore, now) : undefined;
-    const [scanned, resumeFrom] = await Promise.all([this.scanWatched(segment, published), this.readResumePoint(segment)]);
+    let unreadable = 0;
+    const [scanned, resumeFrom] = await Promise.all([this.scanWatched(segment, published, () => (unreadable += 1)), this.readResumePoint(segment)]);
     const identities = await this.withoutDelivered(scanned);
-    return { identities, ...(resumeFrom ? { resumeFrom } : {}) };
+    return { identities, ...(resumeFrom ? { resumeFrom } : {}), ...(unreadable > 0 ? { unreadable } : {}) };
   }
 
   /**
@@ -164,11 +165,14 @@ export class DynamoDbSnapshotStore implements SnapshotStore {
     return { identities: await this.withoutDelivered(identities), unregistered };
   }
 
-  private scanWatched(segment?: ScanSegment, published?: PublishedTest): Promise<WatchedIdentity[]> {
+  private scanWatched(segment?: ScanSegment, published?: PublishedTest, onUnreadable?: () => void): Promise<WatchedIdentity[]> {
     return scanIdentities(this.client, this.tableName, {
       decode: (item) => decodeWatched(item, published),
       pageSize: this.options.scanPageSize ?? SCAN_PAGE_ITEMS,
-      ...(this.options.onMalformedItem ? { onMalformed: this.options.onMalformedItem } : {}),
+      onMalformed: (key, error) => {
+        onUnreadable?.();
+        this.options.onMalformedItem?.(key, error);
+      },
       onPage: () => (this.requests.Scan += 1),
       ...(segment ? { segment } : {}),
     });
@@ -384,9 +388,23 @@ export class DynamoDbSnapshotStore implements SnapshotStore {
       await this.client.send(new UpdateItemCommand({ TableName: this.tableName, Key: keyOf(id), ...input }));
       return true;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
+      if (error instanceof ConditionalCheckFailedException) {
+        // Refused on a retry: the first attempt may have been applied and its answer lost, so
+        // "another cycle got there first" cannot be told from "this one did". Unknown, not false.
+        if ((error.$metadata.attempts ?? 1) > 1) throw new AmbiguousWriteError(id, error);
+        return false;
+      }
       throw error;
     }
+  }
+}
+
+/** A conditional write refused on a retry of the SDK: it may have been applied by an earlier attempt. */
+export class AmbiguousWriteError extends Error {
+  override readonly name = 'AmbiguousWriteError';
+
+  constructor(id: IdentityId, cause: ConditionalCheckFailedException) {
+    super(`the write to identity ${id} was refused on a retry; an earlier attempt may have been applied`, { cause });
   }
 }
 

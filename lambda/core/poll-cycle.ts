@@ -198,8 +198,11 @@ class PollCycle {
    */
   private receiptUnsafe = false;
   private receiptEntries = 0;
-  /** A claim write that threw: this cycle may have left a dead run's entry untaken, so it is not clean. */
-  private claimTrouble = false;
+  /**
+   * This cycle may have left a dead run's entry untaken (a claim or a rendering that threw, an
+   * item it could not read): it is not clean, and no run is pruned on its account.
+   */
+  private takeoverIncomplete = false;
 
   constructor(
     private readonly deps: PollCycleDeps,
@@ -213,6 +216,8 @@ class PollCycle {
   async run(): Promise<CycleSummary> {
     if (this.options.only && this.options.segment) throw new Error('a targeted poll reads its identities by key: it takes no scan segment');
     const input = await this.load();
+    // An item left out unread may hold a dead run's entry this cycle cannot take over.
+    if (input.unreadable) this.takeoverIncomplete = true;
     const ordered = orderForCycle(input.identities, input.resumeFrom);
     this.summary.identities = ordered.length;
     const started = await runPool(ordered, this.options.concurrency, (watched) => this.processIdentity(watched), () => this.mayStartMore());
@@ -351,7 +356,7 @@ class PollCycle {
       claimed = await this.tagged(() => this.deps.store.claimPending(watched.id, outbox, claimUntil, run));
     } catch (error) {
       // Pending entries this cycle could not take over: a dead run's may still carry its id.
-      this.claimTrouble = true;
+      this.takeoverIncomplete = true;
       throw error;
     }
     if (!claimed) {
@@ -594,7 +599,7 @@ class PollCycle {
     try {
       // Clean for pruning: every identity was started and every dead run's entry it met was taken
       // over (a failed poll holds no pending entry; a refused publish is released, untagged).
-      const clean = this.summary.skipped === 0 && !this.claimTrouble;
+      const clean = this.summary.skipped === 0 && !this.takeoverIncomplete;
       await this.deps.store.recordCycleEnd(this.options.segment, new Date(this.deps.clock()).toISOString(), clean ? this.startedAt : undefined);
     } catch (error) {
       this.deps.observer?.cycleEndFailed?.(error);

@@ -24,6 +24,8 @@ export interface CycleInput {
   readonly identities: readonly WatchedIdentity[];
   /** Where the previous cycle of this segment stopped at its deadline, if it did. */
   readonly resumeFrom?: IdentityId;
+  /** Items that could not be decoded and were left out (reported to the store's `onMalformedItem`). */
+  readonly unreadable?: number;
 }
 
 /** The identities a targeted poll asked for, read by key. */

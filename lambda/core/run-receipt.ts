@@ -43,20 +43,13 @@ export function runSettledBy(run: string): number | undefined {
 /**
  * Whether an entry is known to be published from a read of the open runs made at `readAt` or
  * later, without reading anything else of it: its claim had run out well before `readAt` (by the
- * clock skew claims already allow), so it was written or claimed before the read, when its run
- * was already open; and that run was not open at the read, so it had closed. Anything else is
- * decoded and judged on a read made after it.
+ * clock allowance), so it was written or claimed before the read, when its run was already open;
+ * and that run was not open at the read, so it had closed. Anything else is decoded and judged on
+ * a read made after it.
  */
 export function publishedBefore(entry: { readonly run?: string; readonly claimUntil: number }, open: ReadonlySet<string>, readAt: number): boolean {
-  return entry.run !== undefined && !open.has(entry.run) && entry.claimUntil + CLAIM_CLOCK_SKEW_MS <= readAt;
+  return entry.run !== undefined && !open.has(entry.run) && entry.claimUntil + CLOCK_ALLOWANCE_MS <= readAt;
 }
-
-/**
- * How far apart the clocks of two functions may be for claims to hold at all: a claim set on one
- * host is compared with another host's clock. An entry whose claim ran out this long before a
- * read was written (or claimed) before it.
- */
-export const CLAIM_CLOCK_SKEW_MS = 60_000;
 
 /**
  * What `settledBy` is trusted to within: the clocks of two hosts (a Lambda and an operator's

@@ -10,7 +10,7 @@ import { diffUnread } from '../../lambda/core/diff';
 import { buildEvent } from '../../lambda/core/event-builder';
 import { parseIdentityId, type IdentityId } from '../../lambda/core/identity-id';
 import { normalizeState, type UnreadState } from '../../lambda/core/model';
-import { CLAIM_CLOCK_SKEW_MS, CLOCK_ALLOWANCE_MS, formatRunId } from '../../lambda/core/run-receipt';
+import { CLOCK_ALLOWANCE_MS, formatRunId } from '../../lambda/core/run-receipt';
 import { TABLE_KEY } from '../../lambda/env-names';
 import { createTestTable } from '../support/dynalite';
 
@@ -270,7 +270,7 @@ describe('a scan that knows the time', () => {
       }),
     );
 
-    const { identities } = await store.loadCycle(undefined, 100 + CLAIM_CLOCK_SKEW_MS);
+    const { identities } = await store.loadCycle(undefined, 100 + CLOCK_ALLOWANCE_MS);
 
     expect(identities[0]?.delivered).toHaveLength(1);
     expect(identities[0]?.outbox).toBeUndefined();

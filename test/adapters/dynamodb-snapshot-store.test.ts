@@ -1,8 +1,8 @@
-import { BatchGetItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { BatchGetItemCommand, ConditionalCheckFailedException, DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import type { DynamoDbIdentityRegistry } from '../../lambda/adapters/dynamodb-identity-registry';
-import { DynamoDbSnapshotStore } from '../../lambda/adapters/dynamodb-snapshot-store';
+import { AmbiguousWriteError, DynamoDbSnapshotStore } from '../../lambda/adapters/dynamodb-snapshot-store';
 import { buildAlertNotice, type AlertNotice } from '../../lambda/core/alert-event';
 import { decodeAlertState, encodeAlertState, INITIAL_ALERT_STATE } from '../../lambda/core/alert-state';
 import { buildEvent } from '../../lambda/core/event-builder';
@@ -472,5 +472,34 @@ describe('DynamoDbSnapshotStore.loadIdentities against BatchGetItem', () => {
     const store = new DynamoDbSnapshotStore(new DynamoDBClient({ region: 'eu-west-1' }), 't', { sleep: () => Promise.resolve() });
 
     await expect(store.loadIdentities([id('1')])).rejects.toThrow(/left 1 keys unprocessed after 8 attempts/);
+  });
+});
+
+describe('DynamoDbSnapshotStore conditional writes against UpdateItem', () => {
+  let ddb: ReturnType<typeof mockClient>;
+  beforeAll(() => (ddb = mockClient(DynamoDBClient)));
+  afterEach(() => ddb.reset());
+  afterAll(() => ddb.restore());
+
+  const refused = (attempts: number) =>
+    new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: { attempts, httpStatusCode: 400 } });
+  const change = () => {
+    const a = state(1, ['1', '2', 1]);
+    const b = state(3, ['1', '2', 3]);
+    return { id: id('558355'), expectedVersion: 1, state: b, event: changeEvent(id('558355'), 1, a, b), claimUntil: 100, alert: { next: A0 } };
+  };
+
+  test('a refusal on the first attempt is another cycle first: false', async () => {
+    ddb.on(UpdateItemCommand).rejects(refused(1));
+    const store = new DynamoDbSnapshotStore(new DynamoDBClient({ region: 'eu-west-1' }), 't');
+
+    await expect(store.saveChange(change())).resolves.toBe(false);
+  });
+
+  test('a refusal on a retry is unknown (an earlier attempt may have been applied): it throws, so a run does not close over it', async () => {
+    ddb.on(UpdateItemCommand).rejects(refused(2));
+    const store = new DynamoDbSnapshotStore(new DynamoDBClient({ region: 'eu-west-1' }), 't');
+
+    await expect(store.saveChange(change())).rejects.toBeInstanceOf(AmbiguousWriteError);
   });
 });

@@ -336,6 +336,29 @@ describe('dead runs are pruned only when no entry can carry them', () => {
   });
 });
 
+describe('a cycle that read the table only in part', () => {
+  it('is not clean: an unreadable item may hold a dead run’s entry, so no run is pruned on its account', async () => {
+    const h = setup();
+    changed(h, ID);
+    h.store.before('closeRun', () => {
+      throw new Error('killed');
+    });
+    await h.cycle();
+    const [dead] = [...h.store.openRuns];
+    h.advance(LEASE_MS);
+    await h.cycle();
+    h.store.unreadableItems = 1;
+    for (let i = 0; i < 3; i += 1) {
+      h.advance((runSettledBy(dead!) ?? 0) + CLOCK_ALLOWANCE_MS + 60_000 * (i + 1) - h.now());
+      changed(h, `55836${i}`);
+      await h.cycle();
+    }
+
+    expect(h.store.openRuns.has(dead!)).toBe(true);
+    expect(h.store.lastCleanCycle()).toBeLessThan(runSettledBy(dead!) ?? 0);
+  });
+});
+
 describe('what the receipt may cover', () => {
   it('an entry written after the receipt’s last write time is completed on its own', async () => {
     const h = setup();

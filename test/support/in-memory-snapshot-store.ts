@@ -33,6 +33,8 @@ export class InMemorySnapshotStore implements SnapshotStore {
   private readonly resumePoints = new Map<string, IdentityId>();
   private readonly cycleEnds = new Map<string, string>();
   private readonly cleanSince = new Map<string, number>();
+  /** Items a scan of this store "could not decode": reported by `loadCycle`, as the DynamoDB store does. */
+  unreadableItems = 0;
   private readonly interceptors: { operation: StoreOperation; action: () => void }[] = [];
 
   /** Registers an identity, optionally with what earlier cycles stored for it. */
@@ -72,7 +74,7 @@ export class InMemorySnapshotStore implements SnapshotStore {
         .filter((_, index) => !segment || index % segment.totalSegments === segment.segment)
         .map((id) => this.asRead(this.items.get(id) as StoredIdentity));
       const resumeFrom = this.resumePoint(segment);
-      return { identities, ...(resumeFrom !== undefined ? { resumeFrom } : {}) };
+      return { identities, ...(resumeFrom !== undefined ? { resumeFrom } : {}), ...(this.unreadableItems > 0 ? { unreadable: this.unreadableItems } : {}) };
     });
   }
 
