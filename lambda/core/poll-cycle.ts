@@ -12,7 +12,8 @@ import { entriesOfWrite, eventOf, inOutboxOrder, publicationOf, type OutboxEntry
 import type { CycleInput, EventPublisher, PublishResult, ScanSegment, SnapshotStore, UnreadSource } from './ports';
 import { fit, type Publication } from './publication';
 import { PublishQueue } from './publish-queue';
-import { KEEP_PUBLISHED_MS, MAX_OPEN_RUNS, runSettledBy } from './run-receipt';
+import { KEEP_PUBLISHED_MS } from './run-receipt';
+import { RunReceiptKeeper, type ReceiptStage, type RunReceipt } from './run-receipt-keeper';
 import { runPool } from './worker-pool';
 
 export interface PollCycleDeps {
@@ -48,16 +49,7 @@ export interface PollCycleOptions {
   readonly receipt?: RunReceipt;
 }
 
-export interface RunReceipt {
-  /** `formatRunId(lastWriteBy + claim lease, random)`: unique, and says when its last claim runs out. */
-  readonly run: string;
-  /**
-   * No entry is tagged with the run after this (epoch ms, the cycle's clock): the Lambda's
-   * deadline, or when a local run's last identity has surely finished. Later writes complete
-   * their entries on their own, so the id's bound holds whatever happens.
-   */
-  readonly lastWriteBy: number;
-}
+export type { RunReceipt } from './run-receipt-keeper';
 
 /** What an alert decision held back or gave up, as a stored decision reports it. */
 export interface AlertsHeld {
@@ -100,7 +92,7 @@ export interface CycleObserver {
    * The run could not be opened or closed, or too many runs are open: entries are completed one by
    * one (opening), or sent again once their claims expire (closing). Never a lost event.
    */
-  receiptFailed?(stage: 'open' | 'close' | 'backlog' | 'prune', detail: unknown): void;
+  receiptFailed?(stage: ReceiptStage, detail: unknown): void;
   progress?(done: number, total: number): void;
 }
 
@@ -188,21 +180,8 @@ class PollCycle {
   /** The first 401 or unreadable token: no identity starts after it and the cycle aborts. */
   private stopCause: unknown;
   private done = 0;
-  /** The run id entries are tagged with once the run is open; undefined: each entry is completed on its own. */
-  private receiptRun?: Promise<string | undefined>;
-  /** Open runs as this run found them when it opened (for pruning the dead ones). */
-  private openRuns: readonly string[] = [];
-  /**
-   * A write whose outcome is unknown (it threw) may have stored an entry tagged with this run that
-   * was never queued, or left one tagged after a refused publish: then the run must not close.
-   */
-  private receiptUnsafe = false;
-  private receiptEntries = 0;
-  /**
-   * This cycle may have left a dead run's entry untaken (a claim or a rendering that threw, an
-   * item it could not read): it is not clean, and no run is pruned on its account.
-   */
-  private takeoverIncomplete = false;
+  /** This run's receipt: tags, what it covers, closing and pruning (none for a targeted poll). */
+  private readonly receipt: RunReceiptKeeper;
 
   constructor(
     private readonly deps: PollCycleDeps,
@@ -210,6 +189,9 @@ class PollCycle {
   ) {
     this.startedAt = deps.clock();
     this.queue = new PublishQueue(deps.publisher, (entry, result) => this.settle(entry, result));
+    this.receipt = new RunReceiptKeeper(deps.store, deps.clock, options.only ? undefined : options.receipt, (stage, detail) =>
+      deps.observer?.receiptFailed?.(stage, detail),
+    );
     this.defaultPolicy = effectivePolicy(options.alertDefaults);
   }
 
@@ -217,13 +199,13 @@ class PollCycle {
     if (this.options.only && this.options.segment) throw new Error('a targeted poll reads its identities by key: it takes no scan segment');
     const input = await this.load();
     // An item left out unread may hold a dead run's entry this cycle cannot take over.
-    if (input.unreadable) this.takeoverIncomplete = true;
+    if (input.unreadable) this.receipt.takeoverIncomplete();
     const ordered = orderForCycle(input.identities, input.resumeFrom);
     this.summary.identities = ordered.length;
     const started = await runPool(ordered, this.options.concurrency, (watched) => this.processIdentity(watched), () => this.mayStartMore());
     // Events already stored are published even when the cycle stops: nothing waits for a lease.
     await this.queue.drain();
-    await this.closeRun();
+    this.summary.receipted = await this.receipt.close();
     this.summary.publishRequests = this.queue.requests;
     this.summary.skipped += ordered.length - started;
     if (this.stopCause !== undefined) throw this.abort(`cycle aborted: ${describe(this.stopCause)}`, this.stopCause);
@@ -232,78 +214,8 @@ class PollCycle {
     if (this.options.only) return this.summary;
     await this.saveResumePoint(ordered[started]?.id, input.resumeFrom);
     await this.recordCycleEnd();
-    await this.pruneDeadRuns();
+    await this.receipt.pruneDead(this.options.segment?.totalSegments);
     return this.summary;
-  }
-
-  /**
-   * The run id to tag this run's entries with, opening the run before its first entry is stored.
-   * Undefined (entries completed one by one) for a targeted poll, without a receipt, when the run
-   * could not be opened, or when too many dead runs are open.
-   */
-  private runTag(): Promise<string | undefined> {
-    const receipt = this.options.receipt;
-    if (!receipt || this.options.only) return Promise.resolve(undefined);
-    this.receiptRun ??= this.deps.store.openRun(receipt.run).then(
-      async (open) => {
-        this.openRuns = open;
-        if (open.length <= MAX_OPEN_RUNS) return receipt.run;
-        this.deps.observer?.receiptFailed?.('backlog', open.length);
-        await this.deps.store.closeRun(receipt.run).catch(() => undefined);
-        return undefined;
-      },
-      (error: unknown) => {
-        this.deps.observer?.receiptFailed?.('open', error);
-        return undefined;
-      },
-    );
-    return this.receiptRun;
-  }
-
-  /** The receipt: once every entry of the run was accepted (or released), one write publishes them all. */
-  private async closeRun(): Promise<void> {
-    const run = await this.receiptRun;
-    if (run === undefined) return;
-    // Left open, its entries are sent again once their claims expire (same event ids): late, never lost.
-    if (this.receiptUnsafe) return;
-    try {
-      await this.deps.store.closeRun(run);
-      this.summary.receipted = this.receiptEntries;
-    } catch (error) {
-      this.deps.observer?.receiptFailed?.('close', error);
-    }
-  }
-
-  /**
-   * Runs that died stay open; one no entry can still carry (see `run-receipt.ts`) is removed.
-   * Only a run that saw an open run past its last claim tries, so most runs read nothing for it.
-   */
-  private async pruneDeadRuns(): Promise<void> {
-    const now = this.deps.clock();
-    const candidates = this.openRuns.filter((run) => (runSettledBy(run) ?? Infinity) < now);
-    if (candidates.length === 0) return;
-    try {
-      await this.deps.store.pruneRuns(candidates, this.options.segment?.totalSegments);
-    } catch (error) {
-      this.deps.observer?.receiptFailed?.('prune', error);
-    }
-  }
-
-  /** The run to tag one write's entries with: none past the receipt's `lastWriteBy`. */
-  private async tagForWrite(): Promise<string | undefined> {
-    const run = await this.runTag();
-    const lastWriteBy = this.options.receipt?.lastWriteBy ?? 0;
-    return run !== undefined && this.deps.clock() < lastWriteBy ? run : undefined;
-  }
-
-  /** A write that may store or keep an entry tagged with this run: when it throws, the run may not close. */
-  private async tagged<T>(write: () => Promise<T>): Promise<T> {
-    try {
-      return await write();
-    } catch (error) {
-      this.receiptUnsafe = true;
-      throw error;
-    }
   }
 
   private async load(): Promise<CycleInput> {
@@ -349,14 +261,14 @@ class PollCycle {
     const claimUntil = now + this.options.claimLeaseMs;
     let rendered: (readonly [OutboxEntry, Publication])[];
     let claimed: boolean;
-    const run = await this.tagForWrite();
+    const run = await this.receipt.tagForWrite();
     try {
       // Rendered before the claim: an entry that cannot be rendered is never claimed and left unqueued.
       rendered = inOutboxOrder(outbox).map((entry) => [entry, publicationOf(entry)] as const);
-      claimed = await this.tagged(() => this.deps.store.claimPending(watched.id, outbox, claimUntil, run));
+      claimed = await this.receipt.guard(() => this.deps.store.claimPending(watched.id, outbox, claimUntil, run));
     } catch (error) {
       // Pending entries this cycle could not take over: a dead run's may still carry its id.
-      this.takeoverIncomplete = true;
+      this.receipt.takeoverIncomplete();
       throw error;
     }
     if (!claimed) {
@@ -443,8 +355,8 @@ class PollCycle {
     if (!decision.alert && next === stored.encoded) return false;
     const notice = this.noticeOf(watched, decision, policy);
     const claimUntil = now + this.options.claimLeaseMs;
-    const run = notice ? await this.tagForWrite() : undefined;
-    const saved = await this.tagged(() =>
+    const run = notice ? await this.receipt.tagForWrite() : undefined;
+    const saved = await this.receipt.guard(() =>
       this.deps.store.saveAlert({
         id: watched.id,
         version: snapshot.version,
@@ -487,8 +399,8 @@ class PollCycle {
     const decision = decideAlert({ policy, ...(watched.alert ? { state: watched.alert.state } : {}), previous: snapshot.state, next: state, now, isBaseline: false });
     const notice = this.noticeOf(watched, decision, policy);
     const claimUntil = now + this.options.claimLeaseMs;
-    const run = await this.tagForWrite();
-    const stored = await this.tagged(() =>
+    const run = await this.receipt.tagForWrite();
+    const stored = await this.receipt.guard(() =>
       this.deps.store.saveChange({
         id: watched.id,
         expectedVersion: snapshot.version,
@@ -564,8 +476,7 @@ class PollCycle {
           this.deps.observer?.alertPublished?.(entry.notice);
         }
         // An entry of this run is published by the run's receipt, not by a write of its own.
-        if (entry.run !== undefined) this.receiptEntries += 1;
-        else await this.deps.store.completePending(event.identityId, entry);
+        if (!this.receipt.covers(entry)) await this.deps.store.completePending(event.identityId, entry);
       } else {
         this.summary.publishFailed += 1;
         // Its identity is left undone this cycle: the change or alert is stored, but nobody has heard of it yet.
@@ -575,7 +486,7 @@ class PollCycle {
           this.summary.failed += 1;
         }
         this.deps.observer?.publishFailed?.(event, result.reason);
-        await this.tagged(() => this.deps.store.releasePending(event.identityId, entry));
+        await this.receipt.guard(() => this.deps.store.releasePending(event.identityId, entry));
       }
     } catch (error) {
       // The entry stays pending under its claim; a later cycle sends it again with the same id.
@@ -599,7 +510,7 @@ class PollCycle {
     try {
       // Clean for pruning: every identity was started and every dead run's entry it met was taken
       // over (a failed poll holds no pending entry; a refused publish is released, untagged).
-      const clean = this.summary.skipped === 0 && !this.takeoverIncomplete;
+      const clean = this.receipt.isClean(this.summary.skipped);
       await this.deps.store.recordCycleEnd(this.options.segment, new Date(this.deps.clock()).toISOString(), clean ? this.startedAt : undefined);
     } catch (error) {
       this.deps.observer?.cycleEndFailed?.(error);
