@@ -46,9 +46,6 @@ export interface CapacityUnits {
   /** Items the Scan returned, and their bytes as DynamoDB sizes items (names plus values). */
   readonly scannedItems: number;
   readonly scannedBytes: number;
-  /** Of the scanned items, those holding an outbox entry (pending, or a closed run's kept until the next change), and their bytes. */
-  readonly scannedWithOutbox: number;
-  readonly scannedBytesWithOutbox: number;
 }
 
 /** Log bytes the Lambda's logger and metrics would have written: during the cycle, and after it (once per invocation). */
@@ -143,7 +140,7 @@ export interface CapacityRecorder {
  * write unit, the larger of the item before and after); `onWrite` hears each written key.
  */
 export function recordCapacity(client: DynamoDBClient, onWrite: (key: string) => void = () => {}): CapacityRecorder {
-  let units = { read: 0, scanRead: 0, write: 0, scannedItems: 0, scannedBytes: 0, scannedWithOutbox: 0, scannedBytesWithOutbox: 0 };
+  let units = { read: 0, scanRead: 0, write: 0, scannedItems: 0, scannedBytes: 0 };
   client.middlewareStack.add(
     (next, context) => async (args) => {
       const input = args.input as { Key?: Record<string, { S?: string }>; ReturnConsumedCapacity?: string };
@@ -160,13 +157,8 @@ export function recordCapacity(client: DynamoDBClient, onWrite: (key: string) =>
       if (context.commandName === 'ScanCommand') {
         units.scanRead += consumed;
         for (const item of output.Items ?? []) {
-          const bytes = itemBytes(item);
           units.scannedItems += 1;
-          units.scannedBytes += bytes;
-          if (Object.keys(item[ATTR.outbox]?.M ?? {}).length > 0) {
-            units.scannedWithOutbox += 1;
-            units.scannedBytesWithOutbox += bytes;
-          }
+          units.scannedBytes += itemBytes(item);
         }
       }
       return result;
@@ -176,7 +168,7 @@ export function recordCapacity(client: DynamoDBClient, onWrite: (key: string) =>
   return {
     units: () => ({ ...units }),
     reset: () => {
-      units = { read: 0, scanRead: 0, write: 0, scannedItems: 0, scannedBytes: 0, scannedWithOutbox: 0, scannedBytesWithOutbox: 0 };
+      units = { read: 0, scanRead: 0, write: 0, scannedItems: 0, scannedBytes: 0 };
     },
   };
 }

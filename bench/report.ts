@@ -87,21 +87,6 @@ function sum(cycles: readonly CycleRecord[], pick: (cycle: CycleRecord) => numbe
   return cycles.reduce((total, cycle) => total + pick(cycle), 0);
 }
 
-/**
- * Bytes per scanned item as measured, and in the steady state. An identity's last published event
- * stays in its item until its next change (run receipts), so after a while every identity that
- * ever changed carries one, and a few minutes of benchmark see fewer: the model takes every item
- * at the size of those that hold one (an upper bound).
- */
-export function itemSizes(main: ScenarioResult): { measuredBytes: number; steadyBytes: number } {
-  const cycles = measured(main);
-  const scanned = sum(cycles, (c) => c.measurement.capacity.scannedItems);
-  const withOutbox = sum(cycles, (c) => c.measurement.capacity.scannedWithOutbox);
-  const measuredBytes = scanned === 0 ? 0 : sum(cycles, (c) => c.measurement.capacity.scannedBytes) / scanned;
-  const steadyBytes = withOutbox === 0 ? measuredBytes : Math.max(measuredBytes, sum(cycles, (c) => c.measurement.capacity.scannedBytesWithOutbox) / withOutbox);
-  return { measuredBytes, steadyBytes };
-}
-
 /** The poller's peak RSS over the measured cycles (sampled), or its lifetime peak for a run without a warm-up. */
 function steadyPeakMb(main: ScenarioResult): number {
   return main.memory.sampledPeakMb > 0 ? Math.min(main.memory.maxRssMb, main.memory.sampledPeakMb) : main.memory.maxRssMb;
@@ -113,19 +98,19 @@ export function measuredWorkload(main: ScenarioResult): Workload {
   const typical = medianCycle(main);
   const perIdentity = (pick: (cycle: CycleRecord) => number): number => sum(cycles, pick) / (main.spec.identities * cycles.length);
   const perCycle = (pick: (cycle: CycleRecord) => number): number => sum(cycles, pick) / cycles.length;
-  const { measuredBytes, steadyBytes } = itemSizes(main);
+  // The warm-up left every item holding its last published event: these are steady-state sizes.
+  const scanned = sum(cycles, (c) => c.measurement.capacity.scannedItems);
   const rssBase = main.memoryAtStart.rssMb;
   return {
     cpuMsPerIdentity: typical.measurement.cpuMs / main.spec.identities,
     upstreamRequestsPerIdentity: perIdentity((c) => c.measurement.upstream.requests),
-    // The Scan reads whole items: in the steady state each one holds its last published event.
-    readUnitsPerIdentity: perIdentity((c) => c.measurement.capacity.scanRead) * (measuredBytes > 0 ? steadyBytes / measuredBytes : 1),
+    readUnitsPerIdentity: perIdentity((c) => c.measurement.capacity.scanRead),
     readUnitsPerInvocation: perCycle((c) => c.measurement.capacity.read - c.measurement.capacity.scanRead),
     writeUnitsPerIdentity: perIdentity((c) => c.measurement.capacity.write),
     publishesPerIdentity: perIdentity((c) => c.measurement.sns.billed),
     logBytesPerIdentity: perIdentity((c) => c.measurement.logBytes.cycle),
     logBytesPerInvocation: perCycle((c) => c.measurement.logBytes.invocation) + MODEL_ASSUMPTIONS.lambdaPlatformLogBytes,
-    itemBytes: steadyBytes,
+    itemBytes: scanned === 0 ? 0 : sum(cycles, (c) => c.measurement.capacity.scannedBytes) / scanned,
     rssBaseMb: rssBase,
     // What a cycle of the measured mix adds; the warm-up, when every identity changed at once, is the
     // RSS target's (a shard is planned at 80 % of its memory, room for such a minute).
@@ -204,7 +189,6 @@ function costSection(main: ScenarioResult, context: CostContext) {
   });
   return {
     region: PRICES.region,
-    itemBytesAsMeasured: round(itemSizes(main).measuredBytes, 0),
     pricesAsOf: PRICES.asOf,
     workload,
     naiveWorkload: naive ?? null,
@@ -563,7 +547,7 @@ export function formatCost(summary: Summary, markdown = false): string | undefin
   const notes = [
     `Modelled monthly AWS bill, variable part: ${cost.region}, ARM64, on-demand list prices of ${cost.pricesAsOf}, no free tiers (bench/prices.ts). "bound": what sets a shard's pace; "(memory)": its memory, not its time, sets the number of shards; (!): does not fit; "other": Scheduler, Secrets Manager, logs.`,
     `Deployment: the stack's defaults, synthesized: ${d.memoryMb} MB (${cost.cpuShare} vCPU), POLL_CONCURRENCY ${d.concurrency}, every ${plural(d.scheduleMinutes, 'minute')}, ${d.usableSeconds} s usable per run, shards planned at ${d.headroom * 100} % of it; CommBox at L = ${d.upstreamLatencyMs} ms with no rate limit.`,
-    `Inputs, measured above, per identity and cycle: CPU ${round(w.cpuMsPerIdentity, 3)} ms, upstream requests ${round(w.upstreamRequestsPerIdentity, 3)}, read units ${round(w.readUnitsPerIdentity, 4)} (items of ${thousands(w.itemBytes)} B, each holding its last event; ${thousands(cost.itemBytesAsMeasured)} B on average as measured), write units ${round(w.writeUnitsPerIdentity, 3)}, SNS publishes ${round(w.publishesPerIdentity, 3)}, log bytes ${round(w.logBytesPerIdentity, 1)}; per run: log bytes ${thousands(w.logBytesPerInvocation)}; RSS ${round(w.rssBaseMb, 0)} MB + ${round(w.rssMbPerIdentity * 1024, 1)} KB per identity. Changes, as simulated: ${cost.changesPerIdentityHour} per identity and hour.`,
+    `Inputs, measured above, per identity and cycle: CPU ${round(w.cpuMsPerIdentity, 3)} ms, upstream requests ${round(w.upstreamRequestsPerIdentity, 3)}, read units ${round(w.readUnitsPerIdentity, 4)} (items of ${thousands(w.itemBytes)} B, each holding its last published event after the warm-up), write units ${round(w.writeUnitsPerIdentity, 3)}, SNS publishes ${round(w.publishesPerIdentity, 3)}, log bytes ${round(w.logBytesPerIdentity, 1)}; per run: log bytes ${thousands(w.logBytesPerInvocation)}; RSS ${round(w.rssBaseMb, 0)} MB + ${round(w.rssMbPerIdentity * 1024, 1)} KB per identity. Changes, as simulated: ${cost.changesPerIdentityHour} per identity and hour.`,
     `Fixed part: ${dollars(f.total)} a month: ${plural(r.customMetrics, 'custom metric')} ${dollars(f.customMetrics)}, ${plural(r.alarms, 'alarm')} ${dollars(f.alarms)}, ${plural(r.kmsKeys, 'KMS key')} ${dollars(f.kmsKeys)}, ${plural(r.secrets, 'secret')} ${dollars(f.secrets)}, ${plural(r.dashboards, 'dashboard')} ${dollars(f.dashboards)}.`,
     `The model's choice for ${thousands(cost.choice.referenceIdentities)} identities (polling cost within ${CHOICE_TOLERANCE * 100} % of the lowest, then fewest shards, then fewest requests in flight): ${cost.choice.memoryMb} MB, POLL_CONCURRENCY ${cost.choice.concurrency}, ${plural(cost.choice.shards, 'shard')}: polling ${dollars(cost.choice.per1000)} per 1,000 (lowest ${dollars(cost.choice.lowestPer1000)}); CommBox gets ${thousands(cost.choice.upstreamRequestsPerSecond)} requests/s while a cycle runs.`,
   ];
