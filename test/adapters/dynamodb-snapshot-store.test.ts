@@ -1,8 +1,8 @@
-import { BatchGetItemCommand, ConditionalCheckFailedException, DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { BatchGetItemCommand, ConditionalCheckFailedException, DynamoDBClient, GetItemCommand, PutItemCommand, ScanCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import type { DynamoDbIdentityRegistry } from '../../lambda/adapters/dynamodb-identity-registry';
-import { AmbiguousWriteError, DynamoDbSnapshotStore } from '../../lambda/adapters/dynamodb-snapshot-store';
+import { AmbiguousWriteError, DynamoDbSnapshotStore, SCAN_PAGE_ITEMS } from '../../lambda/adapters/dynamodb-snapshot-store';
 import { buildAlertNotice, type AlertNotice } from '../../lambda/core/alert-event';
 import { decodeAlertState, encodeAlertState, INITIAL_ALERT_STATE } from '../../lambda/core/alert-state';
 import { buildEvent } from '../../lambda/core/event-builder';
@@ -501,5 +501,22 @@ describe('DynamoDbSnapshotStore conditional writes against UpdateItem', () => {
     const store = new DynamoDbSnapshotStore(new DynamoDBClient({ region: 'eu-west-1' }), 't');
 
     await expect(store.saveChange(change())).rejects.toBeInstanceOf(AmbiguousWriteError);
+  });
+});
+
+describe('DynamoDbSnapshotStore.loadCycle against Scan', () => {
+  let ddb: ReturnType<typeof mockClient>;
+  beforeAll(() => (ddb = mockClient(DynamoDBClient)));
+  afterEach(() => ddb.reset());
+  afterAll(() => ddb.restore());
+
+  test(`asks for ${SCAN_PAGE_ITEMS} items a page, so a page of items that keep their last event dies young`, async () => {
+    ddb.on(ScanCommand).resolves({ Items: [] });
+    ddb.on(GetItemCommand).resolves({});
+    const store = new DynamoDbSnapshotStore(new DynamoDBClient({ region: 'eu-west-1' }), 't');
+
+    await store.loadCycle({ segment: 1, totalSegments: 4 }, Date.parse(AT));
+
+    expect(ddb).toHaveReceivedCommandWith(ScanCommand, { TableName: 't', Segment: 1, TotalSegments: 4, Limit: SCAN_PAGE_ITEMS });
   });
 });

@@ -2,7 +2,9 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { PublishBatchCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { DEFAULTS } from '../../lambda/config';
+import { TABLE_KEY } from '../../lambda/env-names';
 import { parseIdentityId } from '../../lambda/core/identity-id';
 import { deadlineMarginMs } from '../../lambda/invocation';
 import { startCommBoxSimulator, type CommBoxSimulator } from '../../local/commbox-simulator';
@@ -16,11 +18,12 @@ const savedEnv = { ...process.env };
 let simulator: CommBoxSimulator;
 let handler: Handler;
 let registry: Awaited<ReturnType<typeof createTestTable>>['registry'];
+let table: Awaited<ReturnType<typeof createTestTable>>;
 
 
 beforeAll(async () => {
   simulator = await startCommBoxSimulator({ seed: 3 });
-  const table = await createTestTable();
+  table = await createTestTable();
   registry = table.registry;
   handler = loadHandler(
     handlerEnvironment(table.tableName, simulator.baseUrl, { TOPIC_ARN, POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' }),
@@ -112,5 +115,21 @@ describe('the Lambda handler wiring', () => {
 
     expect(atTheMargin).toMatchObject({ polled: 0, skipped: atTheMargin.identities });
     expect(justAbove).toMatchObject({ polled: justAbove.identities, skipped: 0 });
+  });
+
+  test('publishes by run receipt: a change costs its one item write, and the run is closed when the handler returns', async () => {
+    simulator.world.addIdentity('7200', [{ objectId: 396201, streamId: 19155, unread: 1 }]);
+    await registry.register(parseIdentityId('7200'));
+    await handler({}, LAMBDA_CONTEXT);
+    simulator.world.setUnread('7200', 396201, 4);
+
+    const summary = await handler({}, LAMBDA_CONTEXT);
+    const runs = await table.client.send(new GetItemCommand({ TableName: table.tableName, Key: { identityId: { S: TABLE_KEY.runsKey } }, ConsistentRead: true }));
+    const item = await table.client.send(new GetItemCommand({ TableName: table.tableName, Key: { identityId: { S: '7200' } }, ConsistentRead: true }));
+
+    expect(summary.changed).toBeGreaterThanOrEqual(1);
+    expect(summary.receipted).toBe(summary.published + summary.alertsSent);
+    expect(runs.Item?.open).toBeUndefined();
+    expect(Object.values(item.Item?.outbox?.M ?? {}).every((entry) => entry.M?.run?.S !== undefined)).toBe(true);
   });
 });
